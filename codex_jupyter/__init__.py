@@ -1,0 +1,35 @@
+"""codex-jupyter: notebook analytics, BI, IoT and map surfaces for JupyterLab and Voila.
+
+``%load_ext codex_jupyter`` registers the magics. Every magic is also a plain
+function; the most used are importable from here (``connect``, ...). Heavy
+libraries load on first use, not on import, so loading the extension is fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from codex_jupyter._version import __version__
+
+if TYPE_CHECKING:
+    from codex_jupyter.sources.warehouse import connect
+
+__all__ = ["__version__", "connect", "load_ipython_extension"]
+
+_LAZY = {"connect": "codex_jupyter.sources.warehouse"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import re-exported functions on first access (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'codex_jupyter' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register every magic: ``%load_ext codex_jupyter``."""
+    from codex_jupyter.magics.snowflake import SnowflakeMagic
+
+    ipython.register_magics(SnowflakeMagic(ipython))

@@ -1,0 +1,163 @@
+"""The one place codex-jupyter reads settings.
+
+Settings follow each ecosystem's own conventions (Snowflake's
+``connections.toml`` and ``SNOWFLAKE_*`` variables) plus a few
+``CODEX_JUPYTER_*`` variables of our own. Nothing here imports a heavy client
+library: deciding *whether* Snowflake is configured must stay cheap because it
+runs on the first ``%%snowflake`` cell, and the Snowflake connector takes
+seconds to import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+#: The connection name that always means the embedded local warehouse.
+LOCAL_CONNECTION_NAME = "local"
+
+#: ``SNOWFLAKE_*`` variables used when no ``connections.toml`` entry is chosen.
+#: They map onto ``snowflake.connector.connect`` keyword arguments.
+_SNOWFLAKE_ENV_KEYS = (
+    "account",
+    "user",
+    "password",
+    "role",
+    "warehouse",
+    "database",
+    "schema",
+    "authenticator",
+    "private_key_file",
+    "private_key_file_pwd",
+    "token",
+    "host",
+    "port",
+    "protocol",
+)
+
+
+def cache_dir() -> Path:
+    """Where generated files (the demo warehouse) live.
+
+    ``CODEX_JUPYTER_CACHE_DIR`` overrides the platform's user cache folder, so
+    tests and read-only homes (Binder, CI) can point it elsewhere.
+    """
+    override = os.environ.get("CODEX_JUPYTER_CACHE_DIR")
+    path = Path(override) if override else Path(platformdirs.user_cache_dir("codex-jupyter"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _snowflake_config_dirs() -> list[Path]:
+    """Folders where the Snowflake connector looks for its TOML files.
+
+    Mirrors ``snowflake.connector.sf_dirs``: ``SNOWFLAKE_HOME`` (default
+    ``~/.snowflake``) when it exists, otherwise the platform config folder.
+    """
+    home = Path(os.environ.get("SNOWFLAKE_HOME", "~/.snowflake/")).expanduser()
+    if home.exists():
+        return [home]
+    return [Path(platformdirs.user_config_dir("snowflake", appauthor=False))]
+
+
+def snowflake_may_be_configured() -> bool:
+    """Cheap check: is there any Snowflake configuration at all?
+
+    True when a ``connections.toml``/``config.toml`` exists where the connector
+    looks, or a ``SNOWFLAKE_DEFAULT_CONNECTION_NAME``/``SNOWFLAKE_CONNECTIONS*``
+    or ``SNOWFLAKE_ACCOUNT`` variable is set. Only then is the connector
+    imported to resolve the details.
+    """
+    if any(k == "SNOWFLAKE_ACCOUNT" or k.startswith("SNOWFLAKE_CONNECTIONS") for k in os.environ):
+        return True
+    if os.environ.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME"):
+        return True
+    return any((d / name).is_file() for d in _snowflake_config_dirs() for name in ("connections.toml", "config.toml"))
+
+
+@dataclass(frozen=True)
+class SnowflakeSettings:
+    """Resolved keyword arguments for ``snowflake.connector.connect``.
+
+    ``repr`` hides every value but the account, warehouse, database and schema,
+    so a settings object can never leak a password into a log or an output.
+    """
+
+    name: str
+    params: dict[str, Any]
+
+    def __repr__(self) -> str:
+        shown = {k: self.params[k] for k in ("account", "warehouse", "database", "schema") if k in self.params}
+        return f"SnowflakeSettings(name={self.name!r}, {shown})"
+
+    @property
+    def label(self) -> str:
+        """A short, secret-free description: which account and warehouse ran a query."""
+        parts = [f"Snowflake {self.params.get('account', '?')}"]
+        if self.params.get("warehouse"):
+            parts.append(f"warehouse {self.params['warehouse']}")
+        return ", ".join(parts) + f" (connection {self.name!r})"
+
+
+class UnknownConnectionError(LookupError):
+    """A connection name that is neither ``local`` nor in ``connections.toml``."""
+
+
+def snowflake_connections() -> dict[str, dict[str, Any]]:
+    """The connections the Snowflake connector knows, by its own resolution."""
+    from snowflake.connector.config_manager import CONFIG_MANAGER
+
+    return {name: dict(params) for name, params in CONFIG_MANAGER["connections"].items()}
+
+
+def _default_connection_name() -> str:
+    from snowflake.connector.config_manager import CONFIG_MANAGER
+
+    return str(CONFIG_MANAGER["default_connection_name"])
+
+
+def _env_connection() -> dict[str, Any] | None:
+    if not os.environ.get("SNOWFLAKE_ACCOUNT"):
+        return None
+    params: dict[str, Any] = {}
+    for key in _SNOWFLAKE_ENV_KEYS:
+        value = os.environ.get(f"SNOWFLAKE_{key.upper()}")
+        if value:
+            params[key] = int(value) if key == "port" else value
+    return params
+
+
+def resolve_connection(name: str | None = None) -> SnowflakeSettings | None:
+    """Decide which warehouse a query goes to.
+
+    Order: an explicit ``name`` (``"local"`` is the embedded warehouse, any
+    other name must be in ``connections.toml``); then the connector's default
+    connection (``SNOWFLAKE_DEFAULT_CONNECTION_NAME`` or ``default``); then
+    ``SNOWFLAKE_ACCOUNT`` and friends; otherwise ``None``, which means the
+    embedded local warehouse.
+    """
+    if name == LOCAL_CONNECTION_NAME:
+        return None
+    if name is not None:
+        known = snowflake_connections()
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise UnknownConnectionError(
+                f"unknown connection {name!r} (known: {listed}, and {LOCAL_CONNECTION_NAME!r} for the "
+                "embedded warehouse); add it to ~/.snowflake/connections.toml or fix the name"
+            )
+        return SnowflakeSettings(name, known[name])
+    if not snowflake_may_be_configured():
+        return None
+    known = snowflake_connections()
+    default = _default_connection_name()
+    if default in known:
+        return SnowflakeSettings(default, known[default])
+    env = _env_connection()
+    if env is not None:
+        return SnowflakeSettings("environment", env)
+    return None

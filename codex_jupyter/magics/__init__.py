@@ -1,0 +1,1 @@
+"""Front doors: each magic parses its line, calls the layers below and returns a displayable."""

@@ -1,0 +1,1 @@
+"""Views: they render data they are given and never open a connection."""
