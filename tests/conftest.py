@@ -1,0 +1,50 @@
+"""Test-wide isolation: a scratch cache, Snowflake home and TMPDIR for every run.
+
+These are set before anything imports ``snowflake.connector``, which reads
+``SNOWFLAKE_HOME`` once at import time. The Snowflake home holds one
+connection, ``fake``, that the fakesnow tests use; it has no ``default``
+connection, so unnamed queries go to the embedded warehouse as on a fresh
+machine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_SCRATCH = Path(tempfile.mkdtemp(prefix="codex-jupyter-tests-"))
+_SNOWFLAKE_HOME = _SCRATCH / "snowflake"
+_SNOWFLAKE_HOME.mkdir()
+(_SNOWFLAKE_HOME / "connections.toml").write_text(
+    '[fake]\naccount = "fakesnow"\nuser = "fake"\npassword = "s3cr3t-pa55word"\ndatabase = "DEMO"\nschema = "PUBLIC"\n'
+)
+(_SNOWFLAKE_HOME / "connections.toml").chmod(0o600)
+os.environ["SNOWFLAKE_HOME"] = str(_SNOWFLAKE_HOME)
+os.environ["CODEX_JUPYTER_CACHE_DIR"] = os.environ.get("CODEX_JUPYTER_TEST_CACHE", str(_SCRATCH / "cache"))
+os.environ["TMPDIR"] = str(_SCRATCH / "tmp")
+(_SCRATCH / "tmp").mkdir()
+tempfile.tempdir = None  # re-read TMPDIR
+for key in [k for k in os.environ if k.startswith("SNOWFLAKE_") and k != "SNOWFLAKE_HOME"]:
+    del os.environ[key]
+
+SECRET = "s3cr3t-pa55word"
+(Path(__file__).resolve().parents[1] / "artifacts").mkdir(exist_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _reset_connections() -> Iterator[None]:
+    """Each test starts with no cached warehouse and no jupysql connection."""
+    yield
+    from codex_jupyter.sources import warehouse
+
+    warehouse.close_all()
+    try:
+        from sql.connection import ConnectionManager
+    except ImportError:
+        return
+    ConnectionManager.connections.clear()
+    ConnectionManager.current = None
