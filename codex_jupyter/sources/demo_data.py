@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,11 +98,16 @@ _LAST = (
 _MIN_BRANCH_SPACING_KM = 40.0
 
 
-def _km(a: pd.Series, b: pd.Series) -> float:
-    """Great-circle distance between two gazetteer rows, in kilometres."""
-    lat1, lon1, lat2, lon2 = map(np.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+def _haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """Great-circle distance in kilometres (scalars or arrays)."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
     h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return float(2 * 6371.0 * np.arcsin(np.sqrt(h)))
+    return 2 * 6371.0 * np.arcsin(np.sqrt(h))
+
+
+def _km(a: pd.Series, b: pd.Series) -> float:
+    """Distance between two gazetteer rows, in kilometres."""
+    return float(_haversine_km(a.latitude, a.longitude, b.latitude, b.longitude))
 
 
 def branches() -> pd.DataFrame:
@@ -191,11 +197,20 @@ def transactions(cust: pd.DataFrame, branch_df: pd.DataFrame) -> pd.DataFrame:
     city = cust.home_city.to_numpy()[owner].astype(object)
     fraud_type = np.full(n, None, dtype=object)
 
-    # Location fraud: a card-present purchase in a branch city of another country.
+    # Location fraud: a card-present purchase in a branch city of another country, 500+ km from home.
     pick = rng.choice(n, size=n // 500, replace=False)
     far = rng.integers(0, len(branch_df), len(pick))
     other_country = branch_df.country.to_numpy()[far] != cust.home_country.to_numpy()[owner[pick]]
-    pick, far = pick[other_country], far[other_country]
+    distant = (
+        _haversine_km(
+            branch_df.lat.to_numpy()[far],
+            branch_df.lon.to_numpy()[far],
+            cust.home_lat.to_numpy()[owner[pick]],
+            cust.home_lon.to_numpy()[owner[pick]],
+        )
+        > 500
+    )
+    pick, far = pick[other_country & distant], far[other_country & distant]
     lat[pick], lon[pick] = _jitter_km(rng, branch_df.lat.to_numpy()[far], branch_df.lon.to_numpy()[far], 3.0)
     city[pick] = branch_df.city.to_numpy()[far]
     channel[pick] = "card_present"

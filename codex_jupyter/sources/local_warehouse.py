@@ -108,6 +108,8 @@ class LocalWarehouse:
     def close(self) -> None:
         """Close the DuckDB connection."""
         if self._open:
+            if self._engine is not None:
+                self._engine.dispose()
             self._con.close()
             self._open = False
 

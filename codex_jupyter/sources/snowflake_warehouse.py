@@ -77,6 +77,7 @@ class SnowflakeWarehouse:
         self.settings = settings
         self.label = settings.label
         self._con: Any = None
+        self._engine: Any = None
 
     # -- connection -------------------------------------------------------------
     def _open(self) -> Any:
@@ -97,10 +98,14 @@ class SnowflakeWarehouse:
 
     def sqlalchemy_engine(self) -> Any:
         """A SQLAlchemy engine (snowflake-sqlalchemy) over this connection, for jupysql."""
-        import sqlalchemy
-        from sqlalchemy.pool import StaticPool
+        if self._engine is None:
+            import sqlalchemy
+            from sqlalchemy.pool import StaticPool
 
-        return sqlalchemy.create_engine("snowflake://", creator=lambda: self.dbapi_connection, poolclass=StaticPool)
+            self._engine = sqlalchemy.create_engine(
+                "snowflake://", creator=lambda: self.dbapi_connection, poolclass=StaticPool
+            )
+        return self._engine
 
     def is_open(self) -> bool:
         """True until :meth:`close`; a dropped session is re-opened on the next query."""
@@ -108,6 +113,9 @@ class SnowflakeWarehouse:
 
     def close(self) -> None:
         """Close the connection if one is open."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
         if self._con is not None:
             try:
                 self._con.close()
@@ -120,12 +128,11 @@ class SnowflakeWarehouse:
             try:
                 return fn()
             except _ConnectError as wrapped:
-                exc = wrapped.cause
-                if attempt == RETRIES or not is_transient(exc):
-                    raise WarehouseError(
-                        f"could not connect to {self.label}: {one_line(str(exc))} -- check the account, "
-                        "credentials and network, or use -c local for the embedded warehouse"
-                    ) from None
+                # The connector already retries a login until its login_timeout.
+                raise WarehouseError(
+                    f"could not connect to {self.label}: {one_line(str(wrapped.cause))} -- check the account, "
+                    "credentials and network, or use -c local for the embedded warehouse"
+                ) from None
             except _errors().Error as exc:
                 if attempt == RETRIES or not is_transient(exc):
                     raise WarehouseError(f"{one_line(_message(exc))} -- {_hint(exc)}") from None

@@ -1,5 +1,8 @@
 """Test-wide isolation: a scratch cache, Snowflake home and TMPDIR for every run.
 
+At the project root so it covers both ``tests/`` and the nbval run over
+``notebooks/`` (kernels inherit these variables).
+
 These are set before anything imports ``snowflake.connector``, which reads
 ``SNOWFLAKE_HOME`` once at import time. The Snowflake home holds one
 connection, ``fake``, that the fakesnow tests use; it has no ``default``
@@ -10,6 +13,7 @@ machine.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +36,7 @@ for key in [k for k in os.environ if k.startswith("SNOWFLAKE_") and k != "SNOWFL
     del os.environ[key]
 
 SECRET = "s3cr3t-pa55word"
-(Path(__file__).resolve().parents[1] / "artifacts").mkdir(exist_ok=True)
+(Path(__file__).resolve().parent / "artifacts").mkdir(exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
@@ -42,9 +46,9 @@ def _reset_connections() -> Iterator[None]:
     from codex_jupyter.sources import warehouse
 
     warehouse.close_all()
-    try:
-        from sql.connection import ConnectionManager
-    except ImportError:
+    jupysql = sys.modules.get("sql.connection")
+    if jupysql is None:
         return
+    ConnectionManager = jupysql.ConnectionManager
     ConnectionManager.connections.clear()
     ConnectionManager.current = None

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# System packages the test suite needs, from Debian's archive (idempotent).
+#   chromium: the real browser the Voila/JupyterLab tests drive through Playwright.
+set -euo pipefail
+
+packages=()
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+
+if [ ${#packages[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "need root (or sudo) to apt-get install ${packages[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "installing from Debian: ${packages[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
