@@ -12,11 +12,25 @@ from typing import TYPE_CHECKING, Any
 from codex_jupyter._version import __version__
 
 if TYPE_CHECKING:
+    from codex_jupyter.analytics.anomaly import StreamingDetector, detect_anomalies
+    from codex_jupyter.analytics.location_fraud import location_fraud
     from codex_jupyter.sources.warehouse import connect
 
-__all__ = ["__version__", "connect", "load_ipython_extension"]
+__all__ = [
+    "StreamingDetector",
+    "__version__",
+    "connect",
+    "detect_anomalies",
+    "load_ipython_extension",
+    "location_fraud",
+]
 
-_LAZY = {"connect": "codex_jupyter.sources.warehouse"}
+_LAZY = {
+    "connect": "codex_jupyter.sources.warehouse",
+    "detect_anomalies": "codex_jupyter.analytics.anomaly",
+    "StreamingDetector": "codex_jupyter.analytics.anomaly",
+    "location_fraud": "codex_jupyter.analytics.location_fraud",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -119,3 +119,18 @@ def _known_plotly_snapshot_error(error: str) -> bool:
     drawn before the call, so this error costs the reader nothing.
     """
     return "setData is not a function" in error and "jupyterlab-plotly" in error
+
+
+def test_anomaly_review_dashboard_shows_alerts_with_reasons(voila_url: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 3600})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    page.goto(f"{voila_url}/voila/render/anomalies.ipynb", timeout=120_000)
+    page.wait_for_function("() => document.querySelectorAll('.codex-kpis').length >= 2", timeout=180_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "voila-anomalies.png"))
+    text = page.inner_text("body")
+    assert "LABELLED FAULT EPISODES CAUGHT" in text.upper() and "MADs" in text and "first use" in text
+    assert "Traceback" not in page.content()
+    assert not [e for e in errors if not _known_plotly_snapshot_error(e)], errors
