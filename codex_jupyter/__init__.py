@@ -14,6 +14,8 @@ from codex_jupyter._version import __version__
 if TYPE_CHECKING:
     from codex_jupyter.analytics.anomaly import StreamingDetector, detect_anomalies
     from codex_jupyter.analytics.location_fraud import location_fraud
+    from codex_jupyter.analytics.spatial import nearest, plan_route
+    from codex_jupyter.sources.geocoding import geocode_frame, reverse_frame
     from codex_jupyter.sources.warehouse import connect
 
 __all__ = [
@@ -21,8 +23,12 @@ __all__ = [
     "__version__",
     "connect",
     "detect_anomalies",
+    "geocode_frame",
     "load_ipython_extension",
     "location_fraud",
+    "nearest",
+    "plan_route",
+    "reverse_frame",
 ]
 
 _LAZY = {
@@ -30,6 +36,10 @@ _LAZY = {
     "detect_anomalies": "codex_jupyter.analytics.anomaly",
     "StreamingDetector": "codex_jupyter.analytics.anomaly",
     "location_fraud": "codex_jupyter.analytics.location_fraud",
+    "geocode_frame": "codex_jupyter.sources.geocoding",
+    "reverse_frame": "codex_jupyter.sources.geocoding",
+    "nearest": "codex_jupyter.analytics.spatial",
+    "plan_route": "codex_jupyter.analytics.spatial",
 }
 
 
@@ -44,6 +54,8 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register every magic: ``%load_ext codex_jupyter``."""
+    from codex_jupyter.magics.geocode import GeocodeMagic
     from codex_jupyter.magics.snowflake import SnowflakeMagic
 
     ipython.register_magics(SnowflakeMagic(ipython))
+    ipython.register_magics(GeocodeMagic(ipython))

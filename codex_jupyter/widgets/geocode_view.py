@@ -1,0 +1,78 @@
+"""How geocoding results display: matches as an escaped table, a geocoded frame with its summary.
+
+Both have ``_repr_html_`` and ``__repr__``; every value is HTML-escaped (an
+address is user text) and nothing shown ever includes a provider key.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from codex_jupyter.sources.geocoding import Answer, summary_text
+
+
+class GeocodeMatches:
+    """The match(es) for one address or point, best first, or why there are none."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+    def frame(self) -> pd.DataFrame:
+        """The matches as a DataFrame (address, lat, lon, confidence, provider)."""
+        rows = [(m.address, m.lat, m.lon, m.confidence, m.provider) for m in self.answer.matches]
+        return pd.DataFrame(rows, columns=["address", "lat", "lon", "confidence", "provider"])
+
+    def _notes(self) -> list[str]:
+        notes = [f"{name}: {reason}" for name, reason in self.answer.provider_errors]
+        if self.answer.error:
+            notes.insert(0, f"no match for {self.answer.query!r}: {self.answer.error}")
+        return notes
+
+    def __repr__(self) -> str:
+        body = [] if self.answer.best is None else [repr(self.frame())]
+        return "\n".join([*self._notes(), *body]) or "no match"
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<div class='codex-geocode-note'>{escape(n)}</div>" for n in self._notes())
+        table = "" if self.answer.best is None else self.frame().to_html(escape=True, index=False, border=0)
+        return f"<div class='codex-geocode'>{notes}{table}</div>"
+
+
+class GeocodedFrame(pd.DataFrame):
+    """A geocoded copy of the user's frame, displayed as a summary plus its first rows.
+
+    It *is* the full DataFrame (``-o`` and ``_`` hold all rows); frames
+    derived from it are plain DataFrames.
+    """
+
+    _metadata = ["displaylimit"]
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    @classmethod
+    def wrap(cls, frame: pd.DataFrame, displaylimit: int = 10) -> GeocodedFrame:
+        out = cls(frame)
+        out.attrs = dict(frame.attrs)
+        out.displaylimit = displaylimit
+        return out
+
+    def _summary(self) -> str:
+        summary = self.attrs.get("geocode_summary")
+        return summary_text(summary) if summary else ""
+
+    def _shown(self) -> pd.DataFrame:
+        return pd.DataFrame(self).head(max(self.displaylimit, 0))
+
+    def __repr__(self) -> str:
+        return "\n".join(part for part in (self._summary(), repr(self._shown())) if part)
+
+    def _repr_html_(self) -> str:
+        summary = "".join(f"<div>{escape(line)}</div>" for line in self._summary().splitlines())
+        shown = self._shown().replace({np.nan: None})
+        table = shown.to_html(escape=True, max_cols=50, border=0, na_rep="")
+        return f"<div class='codex-geocoded'><div style='color:#555;font-size:90%'>{summary}</div>{table}</div>"

@@ -1,0 +1,214 @@
+"""The offline geocoder (a real geopy Geocoder) and whole-column geocoding with bad input."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from geopy.exc import GeocoderQuotaExceeded, GeocoderRateLimited, GeocoderTimedOut
+from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders.base import Geocoder
+
+from codex_jupyter.sources.gazetteer import load_gazetteer, normalize
+from codex_jupyter.sources.geocode_providers import ProviderSpec, classify, spec_from_environment
+from codex_jupyter.sources.geocoding import (
+    GeocoderChain,
+    OfflineGeocoder,
+    geocode_address,
+    geocode_frame,
+    reverse_frame,
+    summary_text,
+)
+
+
+@pytest.fixture(scope="module")
+def offline() -> OfflineGeocoder:
+    return OfflineGeocoder()
+
+
+@pytest.fixture(scope="module")
+def chain() -> GeocoderChain:
+    return GeocoderChain(["offline"], cache=False)
+
+
+@pytest.mark.parametrize(
+    ("query", "address"),
+    [
+        ("Paris", "Paris, France"),
+        ("paris, texas", "Paris, TX, US"),
+        ("Paris, TX", "Paris, TX, US"),
+        ("Springfield, IL", "Springfield, IL, US"),
+        ("Austin, TX, USA", "Austin, TX, US"),
+        ("London, UK", "London, United Kingdom"),
+        ("Edinburgh, Scotland", "Edinburgh, United Kingdom"),
+        ("Tbilisi, Georgia", "Tbilisi, Georgia"),
+        ("Atlanta, Georgia", "Atlanta, GA, US"),
+        ("SAINT-ÉTIENNE", "Saint-Étienne, France"),
+        ("saint etienne", "Saint-Étienne, France"),
+        ("München", "Munich, Germany"),
+        ("Москва", "Moscow, Russia"),
+        ("Bombay", "Mumbai, India"),
+        ("New York", "New York City, NY, US"),
+        ("France", "France"),
+        ("Mexico", "Mexico"),
+        ("Texas", "Texas, US"),
+        ("  lyon  ,  FR ", "Lyon, France"),
+    ],
+)
+def test_forward_forms(offline: OfflineGeocoder, query: str, address: str) -> None:
+    assert offline.geocode(query).address == address
+
+
+def test_confidence_reports_ambiguity_and_skipped_street_parts(offline: OfflineGeocoder) -> None:
+    paris = offline.geocode("Paris")
+    assert paris.raw["confidence"] > 0.95 and not paris.raw["ambiguous"]
+    springfield = offline.geocode("Springfield")
+    assert springfield.raw["ambiguous"] and springfield.raw["confidence"] < 0.5
+    assert "Springfield, IL, US" in springfield.raw["alternatives"]
+    downing = offline.geocode("10 Downing Street, London")
+    assert downing.address == "London, United Kingdom" and downing.raw["ignored"] == "10 downing street"
+    assert downing.raw["confidence"] < paris.raw["confidence"]
+    country = offline.geocode("Germany")
+    assert country.raw["kind"] == "country" and 47 < country.latitude < 55
+
+
+def test_all_candidates_ranked_by_population_and_country_filter(offline: OfflineGeocoder) -> None:
+    many = offline.geocode("Springfield", exactly_one=False)
+    populations = [loc.raw["population"] for loc in many if loc.raw["match"] == "name"]
+    assert len(many) >= 5 and populations == sorted(populations, reverse=True)
+    assert offline.geocode("Paris", country_codes=["us"]).address == "Paris, TX, US"
+
+
+@pytest.mark.parametrize("query", ["", "   ", "zzqxv", "🍕🚀", ",,,", "x" * 10_000])
+def test_no_match_is_none(offline: OfflineGeocoder, query: str) -> None:
+    assert offline.geocode(query) is None
+
+
+def test_is_a_geopy_geocoder_usable_with_rate_limiter(offline: OfflineGeocoder) -> None:
+    assert isinstance(offline, Geocoder)
+    limited = RateLimiter(offline.geocode, min_delay_seconds=0)
+    assert limited("Lyon").raw["countrycode"] == "FR"
+    assert RateLimiter(offline.reverse, min_delay_seconds=0)("45.74906, 4.84789").address == "Lyon, France"
+
+
+def test_reverse_is_nearest_on_the_sphere(offline: OfflineGeocoder) -> None:
+    """Against a brute-force great-circle search, including high latitudes where flat degrees fail."""
+    gaz = load_gazetteer(15000)
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(-60, 80, 400), rng.uniform(-180, 180, 400)
+    lat[:100] = rng.uniform(55, 72, 100)
+    index, km = offline.nearest(lat, lon)
+    # Some places share coordinates (Choshi and Hasaki): compare distances, and positions where there is no tie.
+    p1, p2 = np.radians(lat)[:, None], np.radians(gaz.lat)[None, :]
+    dl = np.radians(gaz.lon[None, :] - lon[:, None])
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    brute = 2 * 6371.0088 * np.arcsin(np.sqrt(h))
+    np.testing.assert_allclose(km, brute.min(axis=1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(brute[np.arange(len(lat)), index], brute.min(axis=1), rtol=1e-6, atol=1e-6)
+
+
+def test_reverse_across_the_antimeridian_and_max_distance() -> None:
+    near_dateline = OfflineGeocoder().reverse((-18.1, 179.99))  # Suva, Fiji is at 178.4 E
+    assert near_dateline.raw["countrycode"] == "FJ" and near_dateline.raw["distance_km"] < 250
+    assert OfflineGeocoder(max_distance_km=100).reverse((0.0, -160.0)) is None
+    with pytest.raises(ValueError, match="latitude out of range"):
+        OfflineGeocoder().reverse((95.0, 0.0))
+
+
+def test_normalize_folds_case_accents_punctuation_and_emoji() -> None:
+    assert normalize("  Saint-Étienne!! 🍷 ") == "saint etienne"
+    assert normalize("STRAßE") == "strasse"
+
+
+def test_geocode_frame_keeps_every_row_in_order_with_a_reason(chain: GeocoderChain) -> None:
+    values = ["Paris", None, np.nan, "", "   ", "x" * 600, "🍕🍕", "paris", 12345, "zzqxv", "Lyon\x00 🍷", 3.5, True]
+    df = pd.DataFrame({"addr": values, "keep": range(len(values))}, index=[f"r{i}" for i in range(len(values))][::-1])
+    out = geocode_frame(df, "addr", chain=chain)
+    assert out.index.tolist() == df.index.tolist() and out.keep.tolist() == df.keep.tolist()
+    assert list(out.columns) == ["addr", "keep", "lat", "lon", "matched", "provider", "confidence", "geocode_error"]
+    assert out.geocode_error.tolist() == [
+        None,
+        "missing",
+        "missing",
+        "empty",
+        "empty",
+        "too long (600 characters; limit 500)",
+        "no letters or digits",
+        None,
+        "no match",
+        "no match",
+        None,
+        "not text (float)",
+        "not text (bool)",
+    ]
+    assert out.matched.iloc[10] == "Lyon, France" and out.provider.iloc[0] == "offline"
+    assert out.lat.isna().tolist() == out.geocode_error.notna().tolist()
+    assert out.confidence.dtype == float
+    summary = out.attrs["geocode_summary"]
+    assert summary["rows"] == 13 and summary["matched"] == 3 and summary["by_reason"]["no match"] == 2
+    assert "3 of 13 rows matched" in summary_text(summary)
+
+
+def test_geocode_frame_handles_empty_frames_and_unhashable_cells(chain: GeocoderChain) -> None:
+    empty = geocode_frame(pd.DataFrame({"a": pd.Series([], dtype=object)}), "a", chain=chain)
+    assert len(empty) == 0 and "geocode_error" in empty
+    odd = geocode_frame(pd.DataFrame({"a": [["Paris"], {"city": "Lyon"}, "Lyon"]}), "a", chain=chain)
+    assert odd.geocode_error.tolist() == ["not text (list)", "not text (dict)", None]
+
+
+def test_column_clash_and_missing_column_are_clear(chain: GeocoderChain) -> None:
+    branches = pd.DataFrame({"city": ["Paris"], "lat": [1.0], "lon": [2.0]})
+    with pytest.raises(ValueError, match="prefix='geo_'"):
+        geocode_frame(branches, "city", chain=chain)
+    out = geocode_frame(branches, "city", chain=chain, prefix="geo_")
+    assert out.lat[0] == 1.0 and round(out.geo_lat[0], 2) == 48.85
+    with pytest.raises(KeyError, match="no column 'town'"):
+        geocode_frame(branches, "town", chain=chain)
+
+
+def test_reverse_frame_vectorised_offline_with_bad_coordinates() -> None:
+    pts = pd.DataFrame(
+        {"lat": [48.85, 95, None, "abc", 51.5, -91, 10.0], "lon": [2.35, 0, 1, 2, -0.1, 0, 181]}, index=list("gfedcba")
+    )
+    out = reverse_frame(pts, "lat", "lon", providers=["offline"])
+    assert out.index.tolist() == list("gfedcba")
+    assert out.geocode_error.tolist() == [
+        None,
+        "latitude out of range",
+        "missing coordinates",
+        "invalid coordinates",
+        None,
+        "latitude out of range",
+        "longitude out of range",
+    ]
+    assert out.matched.tolist()[:1] == ["Paris, France"] and out.matched.iloc[4] == "London, United Kingdom"
+    assert 0 < out.distance_km.iloc[0] < 1 and out.confidence.iloc[0] > 0.95
+
+
+def test_progress_bar_on_request(chain: GeocoderChain, capsys: pytest.CaptureFixture[str]) -> None:
+    geocode_frame(pd.DataFrame({"a": ["Paris", "Lyon"]}), "a", chain=chain, progress=True)
+    assert "geocoding" in capsys.readouterr().err
+
+
+def test_single_address_helper_and_failure_reasons() -> None:
+    assert geocode_address("Lyon", providers=["offline"]).best.address == "Lyon, France"
+    assert geocode_address("", providers=["offline"]).error == "empty"
+    assert classify(GeocoderRateLimited("x")) == ("rate limited (429)", True)
+    assert classify(GeocoderQuotaExceeded("x")) == ("quota exceeded", False)
+    assert classify(GeocoderTimedOut("http://h/?key=SECRET")) == ("timeout", True)
+
+
+def test_provider_settings_hide_keys_and_refuse_mistakes(caplog: pytest.LogCaptureFixture) -> None:
+    spec = ProviderSpec("google", {"api_key": "AIza-very-secret"})
+    assert "AIza" not in repr(spec) and spec.label == "google"
+    with pytest.raises(ValueError, match="unknown geocoding provider 'gogle'"):
+        ProviderSpec("gogle")
+    with pytest.raises(ValueError, match="MAPBOX_ACCESS_TOKEN"):
+        spec_from_environment("mapbox", {})
+    with pytest.raises(ValueError, match="must look like"):
+        spec_from_environment("google", {"GOOGLE_MAPS_API_KEY": "k", "CODEX_JUPYTER_GOOGLE_URL": "ftp:/x"})
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ValueError, match="pass either"):
+        geocode_address("x", chain=GeocoderChain(["offline"], cache=False), providers=["offline"])
