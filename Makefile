@@ -35,12 +35,14 @@ test: install-test system-deps
 	$(BIN)/python benchmarks/warehouse.py --quick
 	$(BIN)/python benchmarks/anomaly.py --quick
 	$(BIN)/python benchmarks/maps.py --quick
+	$(BIN)/python benchmarks/forecast.py --quick
 
 ## bench: the full benchmarks (figures quoted in the notes)
 bench: install-test
 	$(BIN)/python benchmarks/warehouse.py
 	$(BIN)/python benchmarks/anomaly.py
 	$(BIN)/python benchmarks/maps.py
+	$(BIN)/python benchmarks/forecast.py
 
 ## constraints: re-resolve the pins after changing pyproject.toml or constraints.in
 constraints: $(BIN)/uv

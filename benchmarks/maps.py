@@ -2,14 +2,17 @@
 
 Prints offline forward lookups per second (a column with repeats, and all
 distinct names), offline reverse points per second, nearest branch for
-customers x branches, and a planned route. The map-widget figures the issue
-asks for (1M points to widget state, first frame in Voila) need MapView,
-which is not built yet; this script says so instead of inventing numbers.
+customers x branches, a planned route, and the map view: N points (lat,
+lon, one float value) to a map-ready ``MapView`` state (seconds, and the JSON
+bytes its layers would send to the browser) next to the same points as
+GeoJSON, and re-aggregation on zoom and pan. The first frame in Voila is
+measured by ``tests/browser/test_voila_maps.py`` (it prints the time).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -72,8 +75,55 @@ def main(argv: list[str] | None = None) -> int:
     stops = pd.DataFrame({"lat": rng.uniform(51.3, 51.7, n_stops), "lon": rng.uniform(-0.5, 0.3, n_stops)})
     route, secs = _timed(lambda: plan_route(stops, start=(51.5074, -0.1278), return_to_start=True))
     print(f"route, {n_stops} stops (OR-Tools, guided local search): {secs:.2f} s, {route.total_km:,.1f} km")
-    print("map widget state / Voila first frame / zoom re-aggregation: not measured (MapView is not built yet)")
+    _map_figures(rng, 200_000 if args.quick else 1_000_000)
     return 0
+
+
+def _map_figures(rng: np.random.Generator, n: int) -> None:
+    """MapView state for ``n`` points vs GeoJSON, and re-aggregation as a reader zooms and pans."""
+    from codex_jupyter.widgets.map import MapView
+
+    frame = pd.DataFrame(
+        {"lat": rng.uniform(-60, 70, n), "lon": rng.uniform(-180, 180, n), "value": rng.gamma(2.0, 10.0, n)}
+    )
+    view, secs = _timed(lambda: MapView(frame, color="value"))
+    print(
+        f"map view, {n:,} points to widget state: {secs:.2f} s, {view.payload_bytes / 1e6:.2f} MB "
+        f"({view.shown}, {len(view._data.data['features']):,} H3 cells at resolution {view.resolution})"
+    )
+    geojson_n = min(n, 200_000)
+    features = [
+        {"type": "Feature", "properties": {"value": v}, "geometry": {"type": "Point", "coordinates": [x, y]}}
+        for y, x, v in zip(
+            frame.lat[:geojson_n].tolist(),
+            frame.lon[:geojson_n].tolist(),
+            frame.value[:geojson_n].tolist(),
+            strict=True,
+        )
+    ]
+    text, secs = _timed(lambda: json.dumps({"type": "FeatureCollection", "features": features}))
+    scale = n / geojson_n
+    note = "" if scale == 1 else f" (measured on {geojson_n:,}, scaled x{scale:g})"
+    print(f"same points as GeoJSON: {secs * scale:.2f} s, {len(text) * scale / 1e6:.1f} MB{note}")
+    moves = [
+        (40, -10, 60, 30, 5),
+        (44, 0, 52, 10, 7),
+        (44.6, 0.6, 52.6, 10.6, 7),
+        (47, 4, 49, 6, 10),
+        (-80, -180, 85, 180, 2),
+    ]
+    for south, west, north, east, zoom in moves:
+        m = view.map
+        start = time.perf_counter()
+        with m.hold_trait_notifications():
+            for name, value in zip(("south", "west", "north", "east"), (south, west, north, east), strict=True):
+                m.set_trait(name, value)
+            m.zoom = zoom
+        ms = (time.perf_counter() - start) * 1000
+        print(
+            f"  zoom {zoom:>2} over ({south}, {west})-({north}, {east}): {ms:6.0f} ms, "
+            f"{view.payload_bytes / 1e3:,.0f} kB, {view.shown} at resolution {view.resolution}"
+        )
 
 
 if __name__ == "__main__":

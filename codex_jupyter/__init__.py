@@ -13,22 +13,31 @@ from codex_jupyter._version import __version__
 
 if TYPE_CHECKING:
     from codex_jupyter.analytics.anomaly import StreamingDetector, detect_anomalies
+    from codex_jupyter.analytics.clv import clv
+    from codex_jupyter.analytics.forecast import backtest, forecast
     from codex_jupyter.analytics.location_fraud import location_fraud
     from codex_jupyter.analytics.spatial import nearest, plan_route
+    from codex_jupyter.pipelines.tail import tail
     from codex_jupyter.sources.geocoding import geocode_frame, reverse_frame
     from codex_jupyter.sources.warehouse import connect
+    from codex_jupyter.widgets.map import MapView
 
 __all__ = [
+    "MapView",
     "StreamingDetector",
     "__version__",
+    "backtest",
+    "clv",
     "connect",
     "detect_anomalies",
+    "forecast",
     "geocode_frame",
     "load_ipython_extension",
     "location_fraud",
     "nearest",
     "plan_route",
     "reverse_frame",
+    "tail",
 ]
 
 _LAZY = {
@@ -40,6 +49,11 @@ _LAZY = {
     "reverse_frame": "codex_jupyter.sources.geocoding",
     "nearest": "codex_jupyter.analytics.spatial",
     "plan_route": "codex_jupyter.analytics.spatial",
+    "tail": "codex_jupyter.pipelines.tail",
+    "forecast": "codex_jupyter.analytics.forecast",
+    "backtest": "codex_jupyter.analytics.forecast",
+    "clv": "codex_jupyter.analytics.clv",
+    "MapView": "codex_jupyter.widgets.map",
 }
 
 
@@ -55,7 +69,9 @@ def __getattr__(name: str) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     """Register every magic: ``%load_ext codex_jupyter``."""
     from codex_jupyter.magics.geocode import GeocodeMagic
+    from codex_jupyter.magics.iot import IotMagic
     from codex_jupyter.magics.snowflake import SnowflakeMagic
 
     ipython.register_magics(SnowflakeMagic(ipython))
     ipython.register_magics(GeocodeMagic(ipython))
+    ipython.register_magics(IotMagic(ipython))

@@ -1,0 +1,312 @@
+"""The tail engine: poll a stream, decode, detect, keep a bounded buffer, tell listeners.
+
+``tail(url, ...)`` starts a background thread and returns a :class:`TailHandle`
+at once, so the kernel stays usable; ``handle.wait()`` blocks until the tail
+ends (``duration`` or ``max_records`` reached, or ``stop()``). The engine knows
+no widgets: views subscribe with ``handle.subscribe(callback)`` and get a
+:class:`TailEvent` after every processed batch, from the engine's thread.
+
+Delivery: a batch is committed to the source only after it is decoded,
+scored and buffered (at-least-once). A broker that goes away puts the tail in
+``reconnecting``; it retries with exponential backoff (capped) and resumes
+from the last commit, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from codex_jupyter.analytics.anomaly import StreamingDetector
+from codex_jupyter.pipelines.decode import Decoded, FieldMap, decode
+from codex_jupyter.sources.streams.base import Stream, StreamConfigError, StreamUnavailable, open_stream
+
+log = logging.getLogger(__name__)
+
+#: Anomalies and bad records kept for review (the newest); older ones are counted, not kept.
+MAX_ALERTS = 5_000
+MAX_BAD = 1_000
+BACKOFF_START, BACKOFF_MAX = 0.5, 10.0
+
+
+@dataclass(frozen=True)
+class TailEvent:
+    """What changed in one processed batch (delivered to subscribers)."""
+
+    rows: pd.DataFrame
+    alerts: pd.DataFrame
+    bad: int
+    state: str
+    final: bool = False
+
+
+@dataclass
+class _Counters:
+    records: int = 0
+    good: int = 0
+    bad: int = 0
+    alerts: int = 0
+    reconnects: int = 0
+    started: float = field(default_factory=time.monotonic)
+    rate: float = 0.0
+    last_error: str = ""
+
+
+class TailHandle:
+    """A running (or finished) tail: what it has seen, its alerts, its health, and how to stop it."""
+
+    def __init__(
+        self,
+        url: str,
+        fields: str | None = None,
+        window: int = 500,
+        detector: str | None = "auto",
+        duration: float | None = None,
+        max_records: int | None = None,
+        batch_size: int = 5_000,
+        poll_timeout: float = 0.2,
+        stream: Stream | None = None,
+        **detector_settings: Any,
+    ) -> None:
+        if window < 1:
+            raise StreamConfigError("--window must be at least 1 row per device")
+        if duration is not None and duration <= 0:
+            raise StreamConfigError("--duration must be a positive number of seconds")
+        if max_records is not None and max_records <= 0:
+            raise StreamConfigError("--max-records must be a positive number")
+        self.url = url
+        self.window = window
+        self.duration = duration
+        self.max_records = max_records
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self._fields = FieldMap.parse(fields)
+        self._method = None if detector in (None, "none") else detector
+        self._detector_settings = detector_settings
+        self._detector: StreamingDetector | None = None
+        self._stream = stream if stream is not None else open_stream(url)
+        self._frames: list[pd.DataFrame] = []
+        self._buffered = 0
+        self._alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
+        self._bad: deque[dict[str, Any]] = deque(maxlen=MAX_BAD)
+        self._listeners: list[Callable[[TailEvent], None]] = []
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._counters = _Counters()
+        self._lag: dict[str, int] = {}
+        self.state = "starting"
+        self._thread = threading.Thread(target=self._run, name=f"codex-tail {url}", daemon=True)
+
+    # -- public API --------------------------------------------------------------------------------
+    def start(self) -> TailHandle:
+        """Start the background thread (``tail()`` does this for you)."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the tail to stop after the current batch; returns at once."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the tail has ended; False if ``timeout`` passed first."""
+        return self._done.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True until the tail has ended."""
+        return not self._done.is_set()
+
+    def subscribe(self, callback: Callable[[TailEvent], None]) -> None:
+        """Call ``callback(event)`` after every batch (from the engine's thread)."""
+        with self._lock:
+            self._listeners.append(callback)
+
+    def unsubscribe(self, callback: Callable[[TailEvent], None]) -> None:
+        """Stop calling ``callback``."""
+        with self._lock:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+    def df(self) -> pd.DataFrame:
+        """What was seen: the last ``window`` rows per device, with scores when a detector runs."""
+        with self._lock:
+            self._compact()
+            return self._frames[0].copy() if self._frames else pd.DataFrame()
+
+    def anomalies(self) -> pd.DataFrame:
+        """Flagged readings, newest first (the last 5,000)."""
+        with self._lock:
+            return pd.DataFrame(list(self._alerts)[::-1])
+
+    def bad_records(self) -> pd.DataFrame:
+        """Records that could not be decoded: raw payload and reason (the last 1,000)."""
+        with self._lock:
+            return pd.DataFrame(list(self._bad), columns=["partition", "key", "payload", "reason"])
+
+    def stats(self) -> dict[str, Any]:
+        """Health: records and records/s, lag per partition/shard, bad records, reconnects, state."""
+        c = self._counters
+        with self._lock:
+            return {
+                "state": self.state,
+                "records": c.records,
+                "records_per_s": round(c.rate, 1),
+                "bad_records": c.bad,
+                "anomalies": c.alerts,
+                "reconnects": c.reconnects,
+                "lag": dict(self._lag),
+                "elapsed_s": round(time.monotonic() - c.started, 2),
+                "last_error": c.last_error,
+            }
+
+    def __repr__(self) -> str:
+        s = self.stats()
+        return (
+            f"<tail {self.url} · {s['state']} · {s['records']:,} records · {s['anomalies']:,} anomalies · "
+            f"{s['bad_records']:,} bad>"
+        )
+
+    # -- engine ------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        delay = BACKOFF_START
+        opened = False
+        try:
+            while not self._should_end():
+                try:
+                    if not opened:
+                        self._stream.open()
+                        opened = True
+                        self._set_state("running")
+                        delay = BACKOFF_START
+                    self._step()
+                except StreamUnavailable as exc:
+                    opened = self._reconnect(str(exc), delay)
+                    delay = min(delay * 2, BACKOFF_MAX)
+        except Exception as exc:  # a bug or a config error: end the tail, keep the message for the user
+            log.exception("tail %s failed", self.url)
+            self._counters.last_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            try:
+                self._stream.close()
+            finally:
+                self._set_state("stopped")
+                self._notify(TailEvent(pd.DataFrame(), pd.DataFrame(), 0, "stopped", final=True))
+                self._done.set()
+
+    def _reconnect(self, message: str, delay: float) -> bool:
+        self._counters.reconnects += 1
+        self._counters.last_error = message
+        self._set_state("reconnecting")
+        self._notify(TailEvent(pd.DataFrame(), pd.DataFrame(), 0, "reconnecting"))
+        try:
+            self._stream.close()
+        except Exception:  # closing a broken connection may fail; reopening is what matters
+            log.debug("closing %s after a failure raised", self.url, exc_info=True)
+        self._stop.wait(delay)
+        return False
+
+    def _should_end(self) -> bool:
+        c = self._counters
+        if self._stop.is_set():
+            return True
+        if self.duration is not None and time.monotonic() - c.started >= self.duration:
+            return True
+        if self.max_records is not None and c.records >= self.max_records:
+            return True
+        return bool(getattr(self._stream, "finished", False))
+
+    def _step(self) -> None:
+        want = self.batch_size
+        if self.max_records is not None:
+            want = min(want, self.max_records - self._counters.records)
+        start = time.monotonic()
+        batch = self._stream.poll(want, self.poll_timeout)
+        if len(batch) == 0:
+            self._lag = self._stream.lag()
+            return
+        decoded = decode(batch, self._fields)
+        rows, alerts = self._score(decoded)
+        with self._lock:
+            if not rows.empty:
+                self._frames.append(rows)
+                self._buffered += len(rows)
+                if self._buffered > 4 * self.window * max(rows.device.nunique(), 1) + 50_000:
+                    self._compact()
+            self._alerts.extend(alerts.to_dict("records"))
+            self._bad.extend(decoded.bad)
+            c = self._counters
+            c.records += len(batch)
+            c.good += len(rows)
+            c.bad += len(decoded.bad)
+            c.alerts += len(alerts)
+            elapsed = max(time.monotonic() - start, 1e-6)
+            c.rate = len(batch) / elapsed if c.rate == 0 else 0.8 * c.rate + 0.2 * len(batch) / elapsed
+        self._stream.commit()
+        self._lag = self._stream.lag()
+        self._notify(TailEvent(rows, alerts, len(decoded.bad), self.state))
+
+    def _score(self, decoded: Decoded) -> tuple[pd.DataFrame, pd.DataFrame]:
+        rows = decoded.frame
+        if rows.empty or self._method is None or not decoded.metrics:
+            return rows, pd.DataFrame()
+        if self._detector is None:
+            self._detector = StreamingDetector(
+                decoded.metrics, by="device", time="ts", method=self._method, **self._detector_settings
+            )
+        missing = [m for m in self._detector.values if m not in rows]
+        if missing:
+            rows = rows.assign(**{m: float("nan") for m in missing})
+        scored = self._detector.update(rows)
+        rows = pd.concat([rows, scored], axis=1)
+        return rows, rows[rows.is_anomaly]
+
+    def _compact(self) -> None:
+        """Keep the last ``window`` rows per device (called under the lock)."""
+        if len(self._frames) <= 1 and self._buffered <= self.window:
+            return
+        frame = pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 else self._frames[0]
+        frame = frame.groupby("device", sort=False).tail(self.window).reset_index(drop=True)
+        self._frames = [frame]
+        self._buffered = len(frame)
+
+    def _set_state(self, state: str) -> None:
+        with self._lock:
+            self.state = state
+
+    def _notify(self, event: TailEvent) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for callback in listeners:
+            try:
+                callback(event)
+            except Exception:  # a view's bug must not stop the stream
+                log.exception("tail listener %r failed", callback)
+
+
+_running: list[TailHandle] = []
+
+
+def tail(url: str, **options: Any) -> TailHandle:
+    """Start tailing ``url`` in the background and return its handle (see :class:`TailHandle`)."""
+    handle = TailHandle(url, **options).start()
+    _running.append(handle)
+    return handle
+
+
+def stop_all() -> int:
+    """Stop every running tail; returns how many were running."""
+    active = [h for h in _running if h.running]
+    for handle in active:
+        handle.stop()
+    for handle in active:
+        handle.wait(10)
+    _running.clear()
+    return len(active)

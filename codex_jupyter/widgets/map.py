@@ -1,0 +1,548 @@
+"""``MapView``: a frame of points on an ipyleaflet map that stays fast from ten rows to millions.
+
+Up to ``max_points`` visible rows are drawn as individual circles; above
+that the view aggregates in Python into H3 hexagons (``kind="auto"`` or
+``"hex"``), clusters or a heatmap, for the visible area at a resolution that
+follows the zoom, so what crosses the wire stays bounded by ``max_cells``
+whatever the row count. Everything is one GeoJSON (or heatmap) layer: never
+one widget per marker, which is what stalls ipyleaflet near 2,000 markers.
+
+The view renders what it is given: it opens no connection. Country
+outlines shipped in a wheel keep it readable with no network; the search
+box asks the geocoder chain it is handed (offline by default).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+import traitlets
+from ipyleaflet import (
+    DrawControl,
+    GeoJSON,
+    Heatmap,
+    LayersControl,
+    LegendControl,
+    Map,
+    Popup,
+    ScaleControl,
+    TileLayer,
+)
+
+from codex_jupyter.analytics.geofence import Geofences
+from codex_jupyter.analytics.hex_index import HexIndex, resolution_for_zoom
+from codex_jupyter.widgets import map_layers as ml
+from codex_jupyter.widgets.basemap import STYLES, TILE_STYLES, outline_data, sea_color
+
+__all__ = ["MapView"]
+
+log = logging.getLogger(__name__)
+
+KINDS = ("auto", "points", "hex", "clusters", "heatmap")
+_OPTIONS = {
+    "lat",
+    "lon",
+    "color",
+    "size",
+    "popup",
+    "kind",
+    "basemap",
+    "max_points",
+    "max_cells",
+    "agg",
+    "geocoder",
+    "center",
+    "zoom",
+    "height",
+    "name",
+}
+
+
+class MapView(widgets.VBox):
+    """Points of ``df`` on a map: ``MapView(df, lat="lat", lon="lon", color=None, size=None, popup=None)``.
+
+    ``color``: a column (numeric -> a colour scale, otherwise categories);
+    ``size``: a numeric column (circle area); ``popup``: columns shown when a
+    point is clicked (``True`` for all). ``kind``: ``"auto"`` (points, then
+    hexagons), ``"points"``, ``"hex"``, ``"clusters"`` or ``"heatmap"``.
+    ``basemap``: ``"auto"`` (light tiles under lightly filled country
+    outlines, so the map reads with or without a network), ``"offline"``
+    (outlines only, no tile requests), ``"light"``, ``"dark"``, ``"satellite"``.
+    ``geocoder``: a :class:`GeocoderChain` for the search box (default: the
+    offline gazetteer only).
+
+    ``view.selection`` is the rows inside the polygons drawn on the map,
+    ``view.geofences`` the same polygons as :class:`Geofences`;
+    ``view.on_click(callback)`` calls ``callback(lat, lon)`` on a click.
+    Errors inside callbacks are shown under the map and logged.
+    """
+
+    kind = traitlets.Enum(KINDS, default_value="auto")
+    basemap = traitlets.Enum(("auto", *STYLES), default_value="auto")
+    max_points = traitlets.Int(2000)
+    max_cells = traitlets.Int(2000)
+    agg = traitlets.Enum(("mean", "sum", "max", "min"), default_value="mean")
+    #: What the data layer shows now: "points", "hex", "clusters" or "heatmap".
+    shown = traitlets.Unicode("", read_only=True)
+    #: H3 resolution of the current aggregation (-1 while points are shown).
+    resolution = traitlets.Int(-1, read_only=True)
+    #: JSON bytes of the last data-layer update (what crossed to the browser).
+    payload_bytes = traitlets.Int(0, read_only=True)
+
+    @traitlets.validate("max_points")
+    def _check_max_points(self, proposal: Any) -> int:
+        if not 1 <= proposal.value <= 20_000:
+            raise traitlets.TraitError("max_points must be between 1 and 20,000 (ipyleaflet stalls beyond that)")
+        return proposal.value
+
+    @traitlets.validate("max_cells")
+    def _check_max_cells(self, proposal: Any) -> int:
+        if not 10 <= proposal.value <= 50_000:
+            raise traitlets.TraitError("max_cells must be between 10 and 50,000")
+        return proposal.value
+
+    def __init__(self, df: pd.DataFrame, **options: Any) -> None:
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            hints = [
+                f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, _OPTIONS, 1)) else repr(u)
+                for u in unknown
+            ]
+            raise TypeError(
+                f"MapView() got unexpected keyword argument(s) {', '.join(hints)}; known: {', '.join(sorted(_OPTIONS))}"
+            )
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"MapView needs a pandas DataFrame, not {type(df).__name__}")
+        self.lat_col, self.lon_col = options.get("lat", "lat"), options.get("lon", "lon")
+        self.color_col, self.size_col = options.get("color"), options.get("size")
+        popup = options.get("popup")
+        for column in (self.lat_col, self.lon_col, self.color_col, self.size_col):
+            if column is not None and column not in df.columns:
+                raise KeyError(f"no column {column!r} in the frame (columns: {', '.join(map(str, df.columns))})")
+        self.popup_fields = list(df.columns) if popup is True else ([popup] if isinstance(popup, str) else popup)
+        for column in self.popup_fields or []:
+            if column not in df.columns:
+                raise KeyError(f"popup column {column!r} is not in the frame")
+        self.df = df
+        self.errors: list[str] = []
+        self._geocoder = options.get("geocoder")
+        self._click_callbacks: list[Callable[[float, float], Any]] = []
+        self._selection_callbacks: list[Callable[[pd.DataFrame], Any]] = []
+        self._popup_frames: dict[str, tuple[pd.DataFrame, list[str] | None]] = {}
+        self._covered: tuple[float, float, float, float] | None = None
+        self._popup: Popup | None = None
+        self._wanted = -1  # the resolution the current view asked for (-1: points)
+
+        lat = pd.to_numeric(df[self.lat_col], errors="coerce").to_numpy(dtype=float)
+        lon = pd.to_numeric(df[self.lon_col], errors="coerce").to_numpy(dtype=float)
+        self._colors = ml.Colors(df[self.color_col] if self.color_col else None, self.color_col or "")
+        self._index: HexIndex | None = None
+        self._lat, self._lon = lat, lon
+        self._sizes = ml.radii(df[self.size_col] if self.size_col else None, len(df))
+
+        center, zoom = _frame_view(lat, lon)
+        self.map = Map(
+            center=options.get("center", center),
+            zoom=options.get("zoom", zoom),
+            scroll_wheel_zoom=True,
+            world_copy_jump=True,
+            layers=(),
+            layout=widgets.Layout(height=options.get("height", "520px"), width="100%"),
+        )
+        self._tiles = TileLayer(name="Tiles", base=True, **TILE_STYLES["light"])
+        self._outlines = GeoJSON(name="Country outlines (offline)", data=outline_data("offline"))
+        self._data = GeoJSON(
+            name=options.get("name", "Data"), point_style={"radius": 5, "weight": 1, "fillOpacity": 0.85}
+        )
+        self._heat = Heatmap(name="Heatmap", locations=[], radius=20, blur=15, min_opacity=0.3)
+        self.map.layers = (self._outlines, self._data)
+        self._legend = LegendControl({}, title=self.color_col or "points", position="bottomright")
+        self._draw = DrawControl(
+            polygon={"shapeOptions": {"color": "#d62728", "fillOpacity": 0.1}},
+            rectangle={"shapeOptions": {"color": "#d62728", "fillOpacity": 0.1}},
+            polyline={},
+            circlemarker={},
+            circle={},
+            marker={},
+        )
+        for control in (LayersControl(position="topright"), ScaleControl(position="bottomleft"), self._draw):
+            self.map.add(control)
+
+        self._search_box = widgets.Text(placeholder="Search a place (offline gazetteer)", layout={"width": "280px"})
+        self._search_button = widgets.Button(description="Find", icon="search", layout={"width": "80px"})
+        self._style_switch = widgets.Dropdown(options=["auto", *STYLES], description="Style", layout={"width": "200px"})
+        self.status = widgets.HTML()
+        self.messages = widgets.HTML()
+        self._sea = widgets.HTML(layout={"display": "none"})
+        toolbar = widgets.HBox([self._search_box, self._search_button, self._style_switch, self.status])
+        super().__init__([self._sea, toolbar, self.map, self.messages], layout=widgets.Layout(width="100%"))
+        self.add_class("codex-map")
+        self._css_id = f"codex-map-{id(self):x}"
+        self.add_class(self._css_id)
+
+        for name in ("kind", "basemap", "max_points", "max_cells", "agg"):
+            if name in options:
+                setattr(self, name, options[name])
+        widgets.link((self, "basemap"), (self._style_switch, "value"))
+        self.observe(self._guarded(self._apply_basemap), names=["basemap"])
+        self.observe(self._guarded(lambda _: self.refresh()), names=["kind", "max_points", "max_cells", "agg"])
+        self.map.observe(self._guarded(self._on_view_change), names=["bounds", "zoom"])
+        self.map.on_interaction(self._guarded(self._on_interaction))
+        self._data.on_click(self._guarded(self._on_feature_click(self.df, self.popup_fields)))
+        self._draw.observe(self._guarded(self._on_drawn), names=["data"])
+        self._search_box.continuous_update = False
+        self._search_button.on_click(self._guarded(lambda _: self.search(self._search_box.value)))
+        self._search_box.observe(self._guarded(lambda change: self.search(change["new"])), names=["value"])
+        self._apply_basemap()
+        self.refresh()
+
+    # -- rendering -------------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-render the data layer for the current view (zoom, bounds, kind)."""
+        bounds = _bounds_of(self.map)
+        zoom = float(self.map.zoom)
+        padded = _pad(bounds) if bounds else None
+        visible = self._visible(padded)
+        kind = self.kind
+        if kind == "auto":
+            kind = "points" if visible <= self.max_points else "hex"
+        if kind == "points":
+            self._wanted = -1
+            self._show_points(padded)
+        else:
+            self._show_aggregate(kind, padded, zoom, bounds)
+        self._covered = padded
+
+    def _visible(self, bounds: tuple[float, float, float, float] | None) -> int:
+        if len(self.df) <= self.max_points:
+            return len(self.df)
+        return len(self._hex_index().visible(bounds))
+
+    def _hex_index(self) -> HexIndex:
+        if self._index is None:
+            values = self.df[self.color_col] if self._colors.numeric else None
+            self._index = HexIndex(self._lat, self._lon, values=values)
+        return self._index
+
+    def _show_points(self, bounds: tuple[float, float, float, float] | None) -> None:
+        if len(self.df) <= self.max_points:
+            rows = np.flatnonzero(np.isfinite(self._lat) & np.isfinite(self._lon))
+        else:
+            index = self._hex_index()
+            rows = index.rows[index.visible(bounds)]
+        note = ""
+        if len(rows) > self.max_points:
+            note = f"showing the first {self.max_points:,} of {len(rows):,} points in view; zoom in for the rest"
+            rows = rows[: self.max_points]
+        colors = self._colors.of(self.df[self.color_col].to_numpy()[rows]) if self.color_col else None
+        colors = colors if colors is not None else np.full(len(rows), ml.DEFAULT_COLOR, dtype=object)
+        payload = ml.point_features(self._lat[rows], self._lon[rows], rows, colors, self._sizes[rows])
+        self._set_data(payload, "points", -1)
+        legend = self._colors.legend() if self.color_col else {f"{len(rows):,} points": ml.DEFAULT_COLOR}
+        self._set_legend(self.color_col or "points", legend)
+        self.status.value = _status(note or f"{len(rows):,} points")
+
+    def _show_aggregate(self, kind: str, padded: tuple | None, zoom: float, bounds: tuple | None) -> None:
+        index = self._hex_index()
+        res = self._wanted = self._resolution_for(kind, zoom, bounds)
+        cells = index.aggregate(res, padded, self.agg)
+        while len(cells) > self.max_cells and res > 0:  # a bounded payload wins over detail
+            res -= 1
+            cells = index.aggregate(res, padded, self.agg)
+        total = int(cells["count"].sum())
+        if kind == "heatmap":
+            peak = float(cells["count"].quantile(0.98)) if len(cells) else 1.0
+            weights = np.clip(cells["count"].to_numpy(dtype=float) / max(peak, 1.0), 0.05, 1.0)
+            locations = [
+                [round(a, 5), round(b, 5), round(w, 3)] for a, b, w in zip(cells.lat, cells.lon, weights, strict=True)
+            ]
+            self._set_heat(locations, res)
+            self._set_legend("density", {"few": "blue", "some": "lime", "many": "red"})
+        elif kind == "clusters":
+            self._set_data(ml.cluster_features(cells), "clusters", res)
+            top = max(1, int(cells["count"].max())) if len(cells) else 1
+            self._set_legend("points per cluster", ml.steps_legend(1, top))
+        else:
+            if self._colors.numeric:
+                colors = self._colors.of(cells["value"].to_numpy())
+                legend = ml.steps_legend(self._colors.low, self._colors.high, prefix=f"{self.agg} ")
+            else:
+                log_count = np.log10(cells["count"].to_numpy(dtype=float))
+                top = max(1.0, float(log_count.max()) if len(cells) else 1.0)
+                colors = ml.Colors.scale(log_count, 0.0, top)
+                legend = {f"{10 ** (top * q):,.0f} points": ml.SEQUENTIAL[int(q * 7)] for q in (0.0, 0.33, 0.66, 1.0)}
+            payload = ml.hex_features(cells, colors)
+            for feature in payload["features"]:
+                feature["properties"]["style"].update({"fillOpacity": 0.6, "weight": 0.5})
+            self._set_data(payload, "hex", res)
+            self._set_legend(self.color_col or "points per hexagon", legend)
+        self.status.value = _status(f"{total:,} points in {len(cells):,} H3 cells (resolution {res}), {kind}")
+
+    def _set_data(self, payload: dict, shown: str, res: int) -> None:
+        if self._heat in self.map.layers:
+            self.map.remove(self._heat)
+        if self._data not in self.map.layers:
+            self.map.add(self._data)
+        self._data.data = payload
+        self._record(payload, shown, res)
+
+    def _set_heat(self, locations: list, res: int) -> None:
+        if self._data in self.map.layers:
+            self.map.remove(self._data)
+        self._heat.locations = locations
+        if self._heat not in self.map.layers:
+            self.map.add(self._heat)
+        self._record(locations, "heatmap", res)
+
+    def _record(self, payload: Any, shown: str, res: int) -> None:
+        self.set_trait("payload_bytes", len(json.dumps(payload, separators=(",", ":"))))
+        self.set_trait("shown", shown)
+        self.set_trait("resolution", res)
+
+    def _set_legend(self, title: str, legend: dict[str, str]) -> None:
+        self._legend.title, self._legend.legend = title, legend
+        if self._legend not in self.map.controls:
+            self.map.add(self._legend)
+
+    def _on_view_change(self, _: Any) -> None:
+        bounds = _bounds_of(self.map)
+        if bounds is None:
+            return
+        if self.shown == "points" and len(self.df) <= self.max_points:
+            return  # every point is already drawn
+        wanted = -1 if self.shown == "points" else self._resolution_for(self.shown, float(self.map.zoom), bounds)
+        if self._covered is not None and _contains(self._covered, bounds) and wanted == self._wanted:
+            return
+        self.refresh()
+
+    def _resolution_for(self, kind: str, zoom: float, bounds: tuple | None) -> int:
+        """The H3 resolution a view asks for before the ``max_cells`` cap (heatmaps want finer cells)."""
+        index = self._hex_index()
+        lat_mid = (bounds[0] + bounds[2]) / 2 if bounds else float(np.nanmean(index.lat)) if len(index) else 0.0
+        return resolution_for_zoom(zoom, lat_mid, edge_px=8.0 if kind == "heatmap" else 12.0, finest=index.finest)
+
+    # -- basemap -----------------------------------------------------------------------------------------------------
+
+    def _apply_basemap(self, _: Any = None) -> None:
+        style = self.basemap
+        wants_tiles = style != "offline"
+        if wants_tiles:
+            spec = TILE_STYLES["light" if style == "auto" else style]
+            self._tiles.url, self._tiles.attribution = spec["url"], spec["attribution"]
+            if self._tiles not in self.map.layers:
+                self.map.layers = (self._tiles, *self.map.layers)
+        elif self._tiles in self.map.layers:
+            self.map.remove(self._tiles)
+        self._outlines.data = outline_data(style)
+        # The sea is the container's background: visible wherever tiles are missing (offline) or absent.
+        self._sea.value = f"<style>.{self._css_id} .leaflet-container {{ background: {sea_color(style)}; }}</style>"
+
+    # -- interaction -----------------------------------------------------------------------------------------------
+
+    def on_click(self, callback: Callable[[float, float], Any], remove: bool = False) -> None:
+        """Call ``callback(lat, lon)`` when the map is clicked (``remove=True`` unregisters it)."""
+        if remove:
+            self._click_callbacks = [c for c in self._click_callbacks if c is not callback]
+        elif callback not in self._click_callbacks:
+            self._click_callbacks.append(callback)
+
+    def on_selection(self, callback: Callable[[pd.DataFrame], Any], remove: bool = False) -> None:
+        """Call ``callback(selection)`` whenever the drawn polygons change."""
+        if remove:
+            self._selection_callbacks = [c for c in self._selection_callbacks if c is not callback]
+        elif callback not in self._selection_callbacks:
+            self._selection_callbacks.append(callback)
+
+    def _on_interaction(self, **event: Any) -> None:
+        if event.get("type") != "click":
+            return
+        lat, lon = (float(v) for v in event["coordinates"])
+        for callback in list(self._click_callbacks):
+            self._guarded(callback)(lat, lon)
+
+    @property
+    def geofences(self) -> Geofences | None:
+        """The polygons drawn on the map as geofences (``area 1``, ``area 2`` ...), or ``None``."""
+        shapes = [f for f in self._draw.data if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
+        return Geofences({f"area {i + 1}": f for i, f in enumerate(shapes)}) if shapes else None
+
+    @property
+    def selection(self) -> pd.DataFrame:
+        """The rows of the frame inside any drawn polygon (no rows when nothing is drawn)."""
+        fences = self.geofences
+        if fences is None:
+            return self.df.iloc[:0]
+        return fences.filter(self.df, lat=self.lat_col, lon=self.lon_col)
+
+    def _on_drawn(self, _: Any) -> None:
+        selected = self.selection
+        self.status.value = _status(f"{len(selected):,} of {len(self.df):,} rows inside the drawn area(s)")
+        for callback in list(self._selection_callbacks):
+            self._guarded(callback)(selected)
+
+    def _on_feature_click(self, frame: pd.DataFrame, fields: list[str] | None) -> Callable[..., None]:
+        def show(**event: Any) -> None:
+            props = event.get("properties") or {}
+            where = event.get("coordinates")
+            if "row" in props and fields is not None:
+                html = ml.popup_html(frame.iloc[int(props["row"])], fields)
+            elif "count" in props:
+                value = (
+                    f"<br>{escape(self.agg)} {escape(self.color_col or '')}: {props['value']:,.4g}"
+                    if "value" in props
+                    else ""
+                )
+                html = f"<b>{int(props['count']):,}</b> points{value}"
+            else:
+                return
+            self.show_popup(where, html)
+
+        return show
+
+    def show_popup(self, location: Any, html: str) -> None:
+        """Open one popup (closing the previous one); ``html`` must already be escaped."""
+        if self._popup is not None and self._popup in self.map.layers:
+            self.map.remove(self._popup)
+        self._popup = Popup(location=tuple(location), child=widgets.HTML(html), close_button=True, max_width=360)
+        self.map.add(self._popup)
+
+    def search(self, query: str) -> Any:
+        """Geocode ``query`` with the view's chain, centre the map on the best match and mark it."""
+        if not query or not query.strip():
+            return None
+        if self._geocoder is None:
+            from codex_jupyter.sources.geocoding import GeocoderChain
+
+            self._geocoder = GeocoderChain(["offline"], cache=False)
+        answer = self._geocoder.geocode(query)
+        best = answer.best
+        if best is None:
+            self.status.value = _status(f"no match for {query!r}: {answer.error}")
+            return answer
+        self.map.center, self.map.zoom = (best.lat, best.lon), max(self.map.zoom, 9)
+        frame = pd.DataFrame([{"place": best.address, "lat": best.lat, "lon": best.lon, "provider": best.provider}])
+        self.add_points(frame, name="Search result", color="#d62728", popup=["place", "provider"])
+        self.status.value = _status(f"{best.address} ({best.provider}, confidence {best.confidence:.2f})")
+        return answer
+
+    # -- overlays ---------------------------------------------------------------------------------------------------
+
+    def add_points(
+        self,
+        frame: pd.DataFrame,
+        *,
+        name: str,
+        lat: str = "lat",
+        lon: str = "lon",
+        color: str = "#d62728",
+        radius: float = 7.0,
+        popup: list[str] | bool | None = True,
+    ) -> GeoJSON:
+        """A small overlay of points (branches, a search result), one layer, replacing one of the same name."""
+        if len(frame) > 5000:
+            raise ValueError("add_points is for small overlays (<= 5,000 rows); give big frames their own MapView")
+        fields = list(frame.columns) if popup is True else (popup or None)
+        rows = np.arange(len(frame))
+        la = pd.to_numeric(frame[lat], errors="coerce").to_numpy(dtype=float)
+        lo = pd.to_numeric(frame[lon], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(la) & np.isfinite(lo)
+        colors = np.full(int(ok.sum()), color, dtype=object)
+        payload = ml.point_features(la[ok], lo[ok], rows[ok], colors, np.full(int(ok.sum()), radius))
+        for feature in payload["features"]:
+            feature["properties"]["style"].update({"color": "#ffffff", "weight": 1.5, "fillOpacity": 0.95})
+        layer = GeoJSON(name=name, data=payload, point_style={"radius": radius})
+        layer.on_click(self._guarded(self._on_feature_click(frame, fields)))
+        return self._replace_layer(layer)
+
+    def add_lines(
+        self, lines: list[list[tuple[float, float]]], *, name: str, color: str = "#555555", weight: float = 1.5
+    ) -> GeoJSON:
+        """Polylines given as lists of ``(lat, lon)``: nearest-branch links, a route."""
+        coordinates = [[[round(float(b), 5), round(float(a), 5)] for a, b in line] for line in lines if len(line) >= 2]
+        geometry = {"type": "MultiLineString", "coordinates": coordinates}
+        style = {"color": color, "weight": weight, "opacity": 0.8}
+        data = {"type": "Feature", "properties": {"style": style}, "geometry": geometry}
+        return self._replace_layer(GeoJSON(name=name, data=data))
+
+    def add_geofences(self, fences: Geofences, *, name: str = "Geofences", color: str = "#9467bd") -> GeoJSON:
+        """Geofence polygons as one layer (named by fence in each feature)."""
+        from shapely.geometry import mapping
+
+        style = {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.15}
+        features = [
+            {"type": "Feature", "properties": {"fence": str(n), "style": style}, "geometry": mapping(g)}
+            for n, g in zip(fences.names, fences.geometries, strict=True)
+        ]
+        return self._replace_layer(GeoJSON(name=name, data={"type": "FeatureCollection", "features": features}))
+
+    def _replace_layer(self, layer: GeoJSON) -> GeoJSON:
+        for old in [x for x in self.map.layers if x.name == layer.name and x not in (self._data, self._outlines)]:
+            self.map.remove(old)
+        self.map.add(layer)
+        return layer
+
+    # -- errors ------------------------------------------------------------------------------------------------------
+
+    def _guarded(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` with its errors shown under the map and logged: widget callbacks otherwise swallow them."""
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # a callback must never fail silently
+                message = f"{getattr(fn, '__name__', 'callback')}: {type(exc).__name__}: {exc}"
+                log.exception("map callback failed: %s", message)
+                self.errors.append(message)
+                shown = "".join(f"<div>{escape(m)}</div>" for m in self.errors[-3:])
+                self.messages.value = f"<div class='codex-map-error' style='color:#b00020'>{shown}</div>"
+                return None
+
+        return run
+
+
+def _frame_view(lat: np.ndarray, lon: np.ndarray) -> tuple[tuple[float, float], int]:
+    """A centre and zoom that show the middle 98 % of the points."""
+    ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if not ok.any():
+        return (20.0, 0.0), 2
+    south, north = np.percentile(lat[ok], [1, 99])
+    west, east = np.percentile(lon[ok], [1, 99])
+    # Web Mercator: the world is 256 * 2**zoom pixels wide; fit the span in about 900 x 450 pixels.
+    lon_zoom = np.log2(900 * 360 / (256 * max(east - west, 0.01)))
+    lat_zoom = np.log2(450 * 170 / (256 * max(north - south, 0.01)))
+    zoom = int(np.clip(np.floor(min(lon_zoom, lat_zoom)), 1, 16))
+    return (float((south + north) / 2), float((west + east) / 2)), zoom
+
+
+def _bounds_of(m: Map) -> tuple[float, float, float, float] | None:
+    """The map's visible ``(south, west, north, east)`` once the browser has reported it."""
+    if not m.bounds:
+        return None
+    (south, west), (north, east) = m.bounds
+    return float(south), float(west), float(north), float(east)
+
+
+def _pad(b: tuple[float, float, float, float], share: float = 0.5) -> tuple[float, float, float, float]:
+    """Bounds grown by ``share`` of their size on every side, so small pans need no new data."""
+    south, west, north, east = b
+    dlat, dlon = (north - south) * share, (east - west) * share
+    if east - west + 2 * dlon >= 360:
+        return max(-90.0, south - dlat), -180.0, min(90.0, north + dlat), 180.0
+    return max(-90.0, south - dlat), west - dlon, min(90.0, north + dlat), east + dlon
+
+
+def _contains(outer: tuple[float, float, float, float], inner: tuple[float, float, float, float]) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and outer[2] >= inner[2] and outer[3] >= inner[3]
+
+
+def _status(text: str) -> str:
+    return f"<span class='codex-map-status' style='color:#555;font-size:90%'>{escape(text)}</span>"

@@ -1,0 +1,182 @@
+"""The live stream view: a chart per metric with anomaly markers, an alert table, counters and a stop button.
+
+The view subscribes to a tail handle (``codex_jupyter.pipelines.tail``) and
+redraws at most ``refresh_s`` apart, so a fast stream never floods the front
+end; the last event (the tail stopping) always redraws. It never opens a
+connection: everything it shows comes from the handle.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+import plotly.graph_objects as go
+
+_STATE_COLOURS = {"running": "#2ca02c", "reconnecting": "#ff7f0e", "stopped": "#7f7f7f", "starting": "#1f77b4"}
+
+
+class LiveTailView(widgets.VBox):
+    """Live view of a tail: ``LiveTailView(handle)``; displays in JupyterLab and Voila."""
+
+    def __init__(self, handle: Any, devices: int = 4, refresh_s: float = 0.5, alert_rows: int = 12) -> None:
+        self.handle = handle
+        self.refresh_s = refresh_s
+        self.max_devices = devices
+        self.alert_rows = alert_rows
+        self._acknowledged: set[tuple[str, str]] = set()
+        self._last_draw = 0.0
+        self._draw_lock = threading.RLock()
+        self._syncing_metric = False
+        self.counters = widgets.HTML()
+        self.metric = widgets.Dropdown(description="Metric", options=[], layout={"width": "260px"})
+        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger")
+        self.ack_button = widgets.Button(description="Acknowledge shown alerts", icon="check")
+        self.chart = go.FigureWidget(
+            layout={
+                "template": "plotly_white",
+                "height": 360,
+                "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+                "title": "waiting for data",
+                "legend": {"orientation": "h", "y": -0.2},
+            }
+        )
+        self.alerts = widgets.HTML()
+        self.errors = widgets.Output()
+        self.stop_button.on_click(lambda _: self.handle.stop())
+        self.ack_button.on_click(self._acknowledge)
+        self.metric.observe(self._on_metric, names="value")
+        super().__init__(
+            [
+                widgets.HBox([self.counters, self.stop_button]),
+                self.metric,
+                self.chart,
+                widgets.HBox([widgets.HTML("<b>Alerts</b> (newest first)"), self.ack_button]),
+                self.alerts,
+                self.errors,
+            ]
+        )
+        handle.subscribe(self._on_event)
+        self.redraw(force=True)
+
+    def _on_metric(self, _: Any) -> None:
+        if not self._syncing_metric:  # a reader's choice, not our own update of the options
+            self.redraw(force=True)
+
+    def _on_event(self, event: Any) -> None:
+        if event.final or time.monotonic() - self._last_draw >= self.refresh_s:
+            self.redraw(force=event.final)
+
+    def redraw(self, force: bool = False) -> None:
+        """Refresh counters, chart and alerts from the handle (errors are shown, not swallowed)."""
+        if not self._draw_lock.acquire(blocking=force):
+            return
+        try:
+            self._last_draw = time.monotonic()
+            self._draw()
+        except Exception as exc:  # shown in the view: widget callbacks would swallow it
+            with self.errors:
+                print(f"live view could not redraw: {type(exc).__name__}: {exc}")
+        finally:
+            self._draw_lock.release()
+
+    def _draw(self) -> None:
+        stats = self.handle.stats()
+        self.counters.value = _counters_html(stats)
+        if not self.handle.running:
+            self.stop_button.disabled = True
+        frame = self.handle.df()
+        if frame.empty:
+            return
+        metrics = [c for c in frame.columns if c not in _NOT_METRICS and pd.api.types.is_numeric_dtype(frame[c])]
+        if list(self.metric.options) != metrics:
+            current = self.metric.value if self.metric.value in metrics else (metrics[0] if metrics else None)
+            self._syncing_metric = True
+            try:
+                self.metric.options = metrics
+                self.metric.value = current
+            finally:
+                self._syncing_metric = False
+        metric = self.metric.value
+        alerts = self.handle.anomalies()
+        if metric is None:
+            return
+        self._draw_chart(frame, alerts, metric)
+        self.alerts.value = self._alerts_html(alerts)
+
+    def _draw_chart(self, frame: pd.DataFrame, alerts: pd.DataFrame, metric: str) -> None:
+        ranked = alerts.device.value_counts().index.tolist() if not alerts.empty else []
+        devices = (ranked + [d for d in frame.device.unique() if d not in ranked])[: self.max_devices]
+        traces = []
+        for device in devices:
+            rows = frame[frame.device == device]
+            traces.append(go.Scatter(x=rows.ts, y=rows[metric], mode="lines", name=str(device)))
+        if "is_anomaly" in frame:
+            hits = frame[frame.is_anomaly & frame.device.isin(devices)]
+            hits = hits[hits.reason.str.startswith(f"{metric}:") | ~hits.reason.str.contains(":")]
+            traces.append(
+                go.Scatter(
+                    x=hits.ts,
+                    y=hits[metric],
+                    mode="markers",
+                    name="anomaly",
+                    text=hits.reason,
+                    marker={"color": "#d62728", "size": 8},
+                    hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
+                )
+            )
+        with self.chart.batch_update():
+            self.chart.data = ()
+            for trace in traces:
+                self.chart.add_trace(trace)
+            self.chart.layout.title = f"{metric}: {len(devices)} device(s) with the most alerts"
+
+    def _alerts_html(self, alerts: pd.DataFrame) -> str:
+        if alerts.empty:
+            return "<i>no alerts yet</i>"
+        keys = list(zip(alerts.device.astype(str), alerts.ts.astype(str), strict=True))
+        shown = alerts[[k not in self._acknowledged for k in keys]].head(self.alert_rows)
+        self._shown = list(zip(shown.device.astype(str), shown.ts.astype(str), strict=True))
+        if shown.empty:
+            return "<i>all alerts acknowledged</i>"
+        rows = "".join(
+            f"<tr><td>{escape(str(r.ts))}</td><td>{escape(str(r.device))}</td>"
+            f"<td>{r.anomaly_score:.5f}</td><td>{escape(str(r.reason))}</td></tr>"
+            for r in shown.itertuples()
+        )
+        return (
+            "<table class='codex-alerts' style='font-size:12px'><tr><th>time</th><th>device</th><th>score</th>"
+            f"<th>reason</th></tr>{rows}</table>"
+        )
+
+    def _acknowledge(self, _: Any) -> None:
+        self._acknowledged.update(getattr(self, "_shown", []))
+        self.redraw(force=True)
+
+
+_NOT_METRICS = {"ts", "device", "lat", "lon", "latitude", "longitude", "anomaly_score", "is_anomaly", "reason"}
+
+
+def _counters_html(stats: dict[str, Any]) -> str:
+    colour = _STATE_COLOURS.get(stats["state"], "#333")
+    lag = sum(stats["lag"].values()) if stats["lag"] else 0
+    cells = [
+        ("state", f"<span style='color:{colour};font-weight:600'>{escape(stats['state'])}</span>"),
+        ("records", f"{stats['records']:,}"),
+        ("records/s", f"{stats['records_per_s']:,.0f}"),
+        ("lag", f"{lag:,}"),
+        ("anomalies", f"{stats['anomalies']:,}"),
+        ("bad records", f"{stats['bad_records']:,}"),
+        ("reconnects", f"{stats['reconnects']:,}"),
+    ]
+    body = "".join(
+        f"<div style='padding:4px 12px'><div style='font-size:11px;color:#666'>{k}</div>"
+        f"<div style='font-size:18px'>{v}</div></div>"
+        for k, v in cells
+    )
+    error = f"<div style='color:#b00;font-size:12px'>{escape(stats['last_error'])}</div>" if stats["last_error"] else ""
+    return f"<div class='codex-tail-counters' style='display:flex;flex-wrap:wrap'>{body}</div>{error}"
