@@ -226,11 +226,19 @@ class StreamingDetector:
             news.append(values[idx])
             new_times.append(t_all[idx])
         lay = rl.build_layout([st.values for st in states], [st.times for st in states], news, new_times, depth)
-        comp = _components(lay.values, s, self._period)
         pos = lay.new_pos
-        point_score, level_score = _score(comp["point_z"][pos]), _score(comp["level_z"][pos])
-        stuck_z, stuck_reason = _stuck(lay, states, s, times is not None)
-        stuck_score = _score(stuck_z)
+        nothing = (np.full(len(pos), np.nan), np.full(len(pos), "", dtype=object))
+        if s.method == "stuck":
+            comp = {}
+            point_score = level_score = nothing[0]
+        else:
+            comp = _components(lay.values, s, self._period)
+            point_score, level_score = _score(comp["point_z"][pos]), _score(comp["level_z"][pos])
+        if s.method in ("auto", "stuck"):
+            stuck_z, stuck_reason = _stuck(lay, states, s, times is not None)
+            stuck_score = _score(stuck_z)
+        else:
+            stuck_score, stuck_reason = nothing
         candidates = {"point": point_score, "level": level_score, "stuck": stuck_score}
         used = {
             "auto": ["point", "level", "stuck"],
@@ -379,7 +387,10 @@ class _Baseline:
 
 def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings) -> _Baseline:
     base, scale, spread = _robust_scale(resid, s.window, s.min_history)
-    level_z, now, before = _level_shift(resid, spread, s)
+    if s.method in ("auto", "level_shift"):
+        level_z, now, before = _level_shift(resid, spread, s)
+    else:  # the other methods never look at level shifts: skip four rolling passes
+        level_z = now = before = np.full(len(resid), np.nan)
     return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before)
 
 

@@ -70,7 +70,7 @@ class TailHandle:
         detector: str | None = "auto",
         duration: float | None = None,
         max_records: int | None = None,
-        batch_size: int = 5_000,
+        batch_size: int = 20_000,
         poll_timeout: float = 0.2,
         stream: Stream | None = None,
         **detector_settings: Any,
