@@ -8,6 +8,7 @@ connection: everything it shows comes from the handle.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from html import escape
@@ -35,16 +36,11 @@ class LiveTailView(widgets.VBox):
         self.counters = widgets.HTML()
         self.metric = widgets.Dropdown(description="Metric", options=[], layout={"width": "260px"})
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger")
-        self.ack_button = widgets.Button(description="Acknowledge shown alerts", icon="check")
-        self.chart = go.FigureWidget(
-            layout={
-                "template": "plotly_white",
-                "height": 360,
-                "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
-                "title": "waiting for data",
-                "legend": {"orientation": "h", "y": -0.2},
-            }
-        )
+        self.ack_button = widgets.Button(description="Acknowledge", icon="check", tooltip="Hide the alerts shown")
+        # An Output holding a plain figure, not a FigureWidget: its state is a synced trait, so a view that
+        # renders late (Voila streams outputs while the tail already runs) still shows the latest chart, while
+        # FigureWidget's update messages sent before the view exists are lost.
+        self.chart = widgets.Output(layout={"min_height": "360px"})
         self.alerts = widgets.HTML()
         self.errors = widgets.Output()
         self.stop_button.on_click(lambda _: self.handle.stop())
@@ -79,8 +75,7 @@ class LiveTailView(widgets.VBox):
             self._last_draw = time.monotonic()
             self._draw()
         except Exception as exc:  # shown in the view: widget callbacks would swallow it
-            with self.errors:
-                print(f"live view could not redraw: {type(exc).__name__}: {exc}")
+            self.errors.append_stdout(f"live view could not redraw: {type(exc).__name__}: {exc}\n")
         finally:
             self._draw_lock.release()
 
@@ -129,11 +124,23 @@ class LiveTailView(widgets.VBox):
                     hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
                 )
             )
-        with self.chart.batch_update():
-            self.chart.data = ()
-            for trace in traces:
-                self.chart.add_trace(trace)
-            self.chart.layout.title = f"{metric}: {len(devices)} device(s) with the most alerts"
+        figure = go.Figure(
+            traces,
+            layout={
+                "template": "plotly_white",
+                "height": 360,
+                "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+                "legend": {"orientation": "h", "y": -0.2},
+                "title": f"{metric}: {len(devices)} device(s) with the most alerts",
+            },
+        )
+        # Set the outputs directly: ``with output:`` only captures on the kernel's main thread, and redraws
+        # come from the tail's thread.
+        bundle = {
+            "application/vnd.plotly.v1+json": json.loads(figure.to_json()),
+            "text/plain": figure.layout.title.text,
+        }
+        self.chart.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
     def _alerts_html(self, alerts: pd.DataFrame) -> str:
         if alerts.empty:

@@ -134,3 +134,23 @@ def test_anomaly_review_dashboard_shows_alerts_with_reasons(voila_url: str, brow
     assert "LABELLED FAULT EPISODES CAUGHT" in text.upper() and "MADs" in text and "first use" in text
     assert "Traceback" not in page.content()
     assert not [e for e in errors if not _known_plotly_snapshot_error(e)], errors
+
+
+def test_live_fleet_monitor_updates_and_stops_by_itself(voila_url: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 2400})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    page.goto(f"{voila_url}/voila/render/iot.ipynb", timeout=120_000)
+    page.wait_for_selector(".codex-tail-counters", timeout=120_000)
+    # The tail runs for 10 s: the counters must show it stopping, with records and alerts drawn.
+    page.wait_for_function(
+        "() => document.querySelector('.codex-tail-counters').innerText.includes('stopped')", timeout=90_000
+    )
+    page.wait_for_selector(".codex-alerts", timeout=30_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "voila-iot.png"))
+    counters = page.inner_text(".codex-tail-counters")
+    assert "records" in counters and "anomalies" in counters
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 2
+    assert "Traceback" not in page.content()
+    assert not [e for e in errors if not _known_plotly_snapshot_error(e)], errors
