@@ -31,6 +31,7 @@ demo: install
 test: install-test system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	./scripts/kafka-jars.sh >/dev/null
 	$(BIN)/python -m pytest tests notebooks --nbval-lax
 	$(BIN)/python benchmarks/warehouse.py --quick
 	$(BIN)/python benchmarks/anomaly.py --quick

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from codex_jupyter.analytics.spatial import nearest, plan_route
     from codex_jupyter.pipelines.tail import tail
     from codex_jupyter.sources.geocoding import geocode_frame, reverse_frame
+    from codex_jupyter.sources.streams.publish import publish
     from codex_jupyter.sources.warehouse import connect
     from codex_jupyter.widgets.map import MapView
 
@@ -36,6 +37,7 @@ __all__ = [
     "location_fraud",
     "nearest",
     "plan_route",
+    "publish",
     "reverse_frame",
     "tail",
 ]
@@ -50,6 +52,7 @@ _LAZY = {
     "nearest": "codex_jupyter.analytics.spatial",
     "plan_route": "codex_jupyter.analytics.spatial",
     "tail": "codex_jupyter.pipelines.tail",
+    "publish": "codex_jupyter.sources.streams.publish",
     "forecast": "codex_jupyter.analytics.forecast",
     "backtest": "codex_jupyter.analytics.forecast",
     "clv": "codex_jupyter.analytics.clv",

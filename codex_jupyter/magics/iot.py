@@ -12,6 +12,7 @@ from traitlets.config import Configurable
 
 from codex_jupyter.magics.arguments import parse_line
 
+_PUBLISH_FLAGS = {"--max-records": "max_records", "--key": "key", "-o": "out", "--out": "out"}
 _FLAGS = {
     "--fields": "fields",
     "--window": "window",
@@ -81,3 +82,26 @@ class IotMagic(Magics, Configurable):
         if args.out:
             self.shell.user_ns[args.out] = handle
         return handle
+
+    @magic_arguments()
+    @argument("source", help="Where records come from, e.g. sim://fleet?devices=20&seed=7")
+    @argument("target", help="Where they go: kafka://host:port/topic, kinesis://stream?..., mqtt://host:port/topic")
+    @argument("--max-records", type=int, default=10_000, help="Records to send (default 10,000).")
+    @argument("--key", default="deviceId", help="Field used as the message key / partition key.")
+    @argument("-o", "--out", help="Also store the publish report in this variable.")
+    @line_magic("iot_publish")
+    def iot_publish(self, line: str) -> Any:
+        """Copy records from one stream (usually the simulator) to a broker; returns the publish report."""
+        from codex_jupyter.pipelines.replay import replay
+        from codex_jupyter.sources.streams import StreamConfigError, StreamUnavailable
+
+        args = parse_line(self.iot_publish, line, _PUBLISH_FLAGS)
+        if args.max_records <= 0:
+            raise UsageError("--max-records must be a positive number")
+        try:
+            report = replay(args.source, args.target, max_records=args.max_records, key=args.key)
+        except (StreamConfigError, StreamUnavailable) as exc:
+            raise UsageError(str(exc)) from None
+        if args.out:
+            self.shell.user_ns[args.out] = report
+        return report

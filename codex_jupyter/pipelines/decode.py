@@ -73,11 +73,16 @@ def _to_number(value: Any) -> float:
     return float(value)
 
 
-def decode(batch: RecordBatch, fields: FieldMap | None) -> Decoded:
-    """Columns for the good records of ``batch``; bad ones are returned with their reason."""
+def decode(batch: RecordBatch, fields: FieldMap | None, known_metrics: frozenset[str] = frozenset()) -> Decoded:
+    """Columns for the good records of ``batch``; bad ones are returned with their reason.
+
+    Without ``--fields``, a JSON ``null`` counts as a missing reading of a metric the stream has
+    carried as a number (in this batch, or in ``known_metrics`` from earlier ones), and is ignored
+    for any other field.
+    """
     if batch.columns is not None:
         return _from_columns(batch, fields)
-    rows: list[dict[str, Any]] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []
     bad: list[dict[str, Any]] = []
     for i, payload in enumerate(batch.payloads or []):
         try:
@@ -88,12 +93,20 @@ def decode(batch: RecordBatch, fields: FieldMap | None) -> Decoded:
         if not isinstance(record, dict):
             bad.append(_bad(batch, i, payload, f"not a JSON object ({type(record).__name__})"))
             continue
+        parsed.append((i, record))
+    numeric = set(known_metrics) | {
+        k for _, r in parsed for k, v in r.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    rows: list[dict[str, Any]] = []
+    for i, record in parsed:
         try:
-            rows.append(_map_record(record, fields, batch.timestamps_ms[i] if batch.timestamps_ms else None))
+            rows.append(_map_record(record, fields, batch.timestamps_ms[i] if batch.timestamps_ms else None, numeric))
         except KeyError as exc:
-            bad.append(_bad(batch, i, payload, f"missing field {exc.args[0]!r}"))
+            bad.append(_bad(batch, i, batch.payloads[i], f"missing field {exc.args[0]!r}"))
         except TypeError as exc:
-            bad.append(_bad(batch, i, payload, f"not a number: {exc.args[0]!r}"))
+            bad.append(_bad(batch, i, batch.payloads[i], f"not a number: {exc.args[0]!r}"))
+        except _NoMetric as exc:
+            bad.append(_bad(batch, i, batch.payloads[i], f"no numeric field ({exc})"))
     frame = pd.DataFrame(rows)
     metrics = [c for c in frame.columns if c not in ("ts", "device", *COORDINATES)]
     if not frame.empty:
@@ -101,7 +114,9 @@ def decode(batch: RecordBatch, fields: FieldMap | None) -> Decoded:
     return Decoded(frame, metrics, bad)
 
 
-def _map_record(record: dict[str, Any], fields: FieldMap | None, broker_ts: int | None) -> dict[str, Any]:
+def _map_record(
+    record: dict[str, Any], fields: FieldMap | None, broker_ts: int | None, numeric: set[str]
+) -> dict[str, Any]:
     if fields is not None:
         row = {}
         for name, path in fields.paths.items():
@@ -113,6 +128,7 @@ def _map_record(record: dict[str, Any], fields: FieldMap | None, broker_ts: int 
         row.setdefault("device", "all")
         return row
     row = {"ts": None, "device": "all"}
+    text: list[str] = []
     for key, value in record.items():
         if key in _TS_NAMES and row["ts"] is None:
             row["ts"] = _timestamp_ms(value)
@@ -120,9 +136,19 @@ def _map_record(record: dict[str, Any], fields: FieldMap | None, broker_ts: int 
             row["device"] = str(value)
         elif isinstance(value, int | float) and not isinstance(value, bool):
             row[key] = float(value)
+        elif value is None and key in numeric:
+            row[key] = float("nan")
+        else:
+            text.append(f"{key}={value!r}")
+    if not any(k not in ("ts", "device", *COORDINATES) for k in row):
+        raise _NoMetric(", ".join(text[:2]) or "the record has only a time and a device")
     if row["ts"] is None:
         row["ts"] = broker_ts
     return row
+
+
+class _NoMetric(ValueError):
+    """A record without one numeric field to watch (only when ``--fields`` is not given)."""
 
 
 def _timestamp_ms(value: Any) -> int:

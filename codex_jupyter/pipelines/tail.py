@@ -232,7 +232,8 @@ class TailHandle:
         if len(batch) == 0:
             self._lag = self._stream.lag()
             return
-        decoded = decode(batch, self._fields)
+        known = frozenset(self._detector.values) if self._detector is not None else frozenset()
+        decoded = decode(batch, self._fields, known)
         rows, alerts = self._score(decoded)
         with self._lock:
             if not rows.empty:

@@ -10,13 +10,15 @@ at-least-once: a consumer that restarts resumes after the last commit.
 Errors: :class:`StreamConfigError` for a URL or option the user must fix (not
 retried), :class:`StreamUnavailable` for a broker or endpoint that cannot be
 reached right now (the engine shows "reconnecting" and retries with backoff).
+``poll`` and ``commit`` may raise it too; the stream object stays usable, and a
+commit that failed during an outage is retried by the next one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
@@ -70,7 +72,7 @@ class Stream(Protocol):
         ...
 
     def lag(self) -> dict[str, int]:
-        """Records not yet read, per partition or shard (empty when the source cannot tell)."""
+        """How far behind, per partition or shard: records (Kafka), milliseconds (Kinesis); empty if unknown."""
         ...
 
     def close(self) -> None:
@@ -90,15 +92,16 @@ class StreamURL:
 
     @classmethod
     def parse(cls, url: str) -> StreamURL:
-        parts = urlsplit(url)
+        # "#" is an MQTT wildcard, not a fragment, and "+" in an ISO time is not a space.
+        parts = urlsplit(url.replace("#", "%23"))
         if not parts.scheme:
             raise StreamConfigError(f"{url!r} has no scheme; use kafka://, kinesis://, mqtt:// or sim://")
         options: dict[str, str] = {}
-        for key, values in parse_qs(parts.query, keep_blank_values=True).items():
+        for key, values in parse_qs(parts.query.replace("+", "%2B"), keep_blank_values=True).items():
             if len(values) > 1:
                 raise StreamConfigError(f"option {key!r} is given more than once in {url!r}; keep one")
             options[key] = values[0]
-        return cls(parts.scheme.lower(), parts.netloc, parts.path.lstrip("/"), options, url)
+        return cls(parts.scheme.lower(), parts.netloc, unquote(parts.path).lstrip("/"), options, url)
 
     def option(self, name: str, default: str | None = None) -> str | None:
         return self.options.get(name, default)

@@ -1,0 +1,262 @@
+"""Publishing: send records to Kafka, Kinesis or MQTT and report what was delivered.
+
+``publish(records_or_df, url, key="deviceId")`` is how demos and tests fill real brokers. Records
+are dicts (sent as JSON), DataFrame rows (sent as JSON, NaN as null) or ready-made ``bytes``/``str``
+payloads (sent as they are, e.g. to exercise malformed-input handling). Every record ends up either
+sent or in ``PublishReport.failures`` with its index and reason; nothing is dropped silently.
+
+- Kafka: key = the record's ``key`` field, headers ``sensorType`` and ``timestamp`` when the record
+  has such fields, ``acks=all``, gzip, idempotent producer (its own retries cannot duplicate);
+  every delivery future is awaited.
+- Kinesis: see :mod:`.kinesis_publish` (batching, size limits, retries of failed entries).
+- MQTT: the URL's ``qos``; every publish is awaited (PUBACK for qos 1). ``{field}`` in the topic is
+  filled from each record (``mqtt://h:1883/devices/{deviceId}/telemetry``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from codex_jupyter.sources.streams._common import check_options, first_line, redact
+from codex_jupyter.sources.streams.base import StreamConfigError, StreamURL
+
+#: header name -> record fields that supply it, first present wins
+HEADER_FIELDS = {
+    "sensorType": ("sensorType", "sensor_type", "sensor"),
+    "timestamp": ("timestamp", "ts", "time"),
+}
+
+
+@dataclass
+class OutgoingRecord:
+    """One record ready for the wire: its position in the input, payload, key and header values."""
+
+    index: int
+    payload: bytes
+    key: str | None
+    fields: Mapping[str, Any]
+
+
+@dataclass
+class PublishFailure:
+    index: int
+    key: str | None
+    reason: str
+
+
+@dataclass
+class PublishReport:
+    """What happened to every record: ``sent`` + ``len(failures)`` equals the number given."""
+
+    url: str
+    total: int = 0
+    sent: int = 0
+    retried: int = 0
+    failures: list[PublishFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def reasons(self) -> Counter[str]:
+        return Counter(f.reason for f in self.failures)
+
+    def fail(self, record: OutgoingRecord, reason: str) -> None:
+        self.failures.append(PublishFailure(record.index, record.key, reason))
+
+    def _summary(self) -> str:
+        return f"{self.sent} of {self.total} sent, {self.retried} retried, {self.failed} failed in {self.seconds:.2f} s"
+
+    def __repr__(self) -> str:
+        lines = [f"PublishReport({self.url}: {self._summary()})"]
+        lines += [f"  {count} x {reason}" for reason, count in self.reasons().most_common(5)]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{count}</td><td>{html.escape(reason)}</td></tr>"
+            for reason, count in self.reasons().most_common(10)
+        )
+        table = f"<table><tr><th>records</th><th>reason</th></tr>{rows}</table>" if rows else ""
+        return f"<div><b>Published to {html.escape(self.url)}</b>: {html.escape(self._summary())}{table}</div>"
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars, timestamps and the like, which ``json`` does not know."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _rows(records_or_df: Any) -> Iterable[Any]:
+    """Dict-like rows; a DataFrame goes through pandas' JSON writer so NaN/NaT become null."""
+    if hasattr(records_or_df, "to_json") and hasattr(records_or_df, "columns"):
+        text = records_or_df.to_json(orient="records", lines=True, date_format="iso", date_unit="ms")
+        return (json.loads(line) for line in text.splitlines() if line)
+    if isinstance(records_or_df, (bytes, str, Mapping)):
+        raise TypeError("publish() takes a list of records or a DataFrame, not a single record; wrap it in a list")
+    return records_or_df
+
+
+def _outgoing(records_or_df: Any, key: str | None, report: PublishReport) -> list[OutgoingRecord]:
+    out: list[OutgoingRecord] = []
+    for index, record in enumerate(_rows(records_or_df)):
+        report.total += 1
+        if isinstance(record, (bytes, bytearray, str)):
+            payload = record.encode() if isinstance(record, str) else bytes(record)
+            out.append(OutgoingRecord(index, payload, None, {}))
+            continue
+        if not isinstance(record, Mapping):
+            report.failures.append(PublishFailure(index, None, f"not a dict, bytes or str: {type(record).__name__}"))
+            continue
+        key_value = record.get(key) if key else None
+        rec_key = None if key_value is None else str(key_value)
+        try:
+            payload = json.dumps(record, default=_json_default, allow_nan=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as error:
+            report.failures.append(PublishFailure(index, rec_key, f"not JSON-serializable: {first_line(error)}"))
+            continue
+        out.append(OutgoingRecord(index, payload, rec_key, record))
+    return out
+
+
+def publish(records_or_df: Any, url: str, key: str | None = "deviceId", **settings: Any) -> PublishReport:
+    """Send records to ``kafka://``, ``kinesis://`` or ``mqtt://`` and return what was delivered.
+
+    ``settings`` are client settings (Kafka property names for Kafka, see :mod:`.kafka_config`).
+    Raises :class:`StreamConfigError` for a URL to fix and :class:`StreamUnavailable` when the broker
+    cannot be reached at all; per-record problems land in the report instead.
+    """
+    parsed = StreamURL.parse(url)
+    senders = {"kafka": _publish_kafka, "kinesis": _publish_kinesis, "mqtt": _publish_mqtt}
+    sender = senders.get(parsed.scheme)
+    if sender is None:
+        raise StreamConfigError(f"cannot publish to {parsed.scheme}://; use one of {', '.join(senders)}")
+    report = PublishReport(url)
+    started = time.monotonic()
+    records = _outgoing(records_or_df, key, report)
+    if records:
+        sender(parsed, records, report, settings)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _headers(record: OutgoingRecord) -> list[tuple[str, bytes]]:
+    headers = []
+    for header, names in HEADER_FIELDS.items():
+        value = next((record.fields[n] for n in names if record.fields.get(n) is not None), None)
+        if value is not None:
+            headers.append((header, str(value).encode()))
+    return headers
+
+
+def _publish_kafka(url: StreamURL, records: list[OutgoingRecord], report: PublishReport, settings: dict) -> None:
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    from codex_jupyter.sources.streams import kafka as kafka_source
+    from codex_jupyter.sources.streams import kafka_config
+
+    check_options(url, kafka_source.OPTIONS)  # a tail's URL works as is; group and from do not apply
+    brokers, topic = kafka_source.parse_brokers(url)
+    kwargs = kafka_config.client_settings(
+        settings, KafkaProducer.DEFAULT_CONFIG, known=kafka_source.all_client_settings()
+    )
+    secrets = kafka_config.secret_values(kwargs)
+    kwargs = {
+        "acks": "all",
+        "compression_type": "gzip",
+        "bootstrap_timeout_ms": 10_000,
+        "delivery_timeout_ms": 60_000,
+        **kwargs,
+        "bootstrap_servers": brokers,
+    }
+    if url.option("client_id"):
+        kwargs["client_id"] = url.option("client_id")
+    try:
+        producer = KafkaProducer(**kwargs)
+    except (KafkaError, OSError) as error:
+        raise kafka_source.unavailable(brokers, error, secrets) from None
+    try:
+        pending = []
+        for record in records:
+            key = record.key.encode() if record.key is not None else None
+            try:
+                future = producer.send(topic, value=record.payload, key=key, headers=_headers(record))
+            except KafkaError as error:
+                report.fail(record, redact(first_line(error), secrets))
+                continue
+            pending.append((record, future))
+        # what did not arrive in time fails its future below, with the reason
+        with contextlib.suppress(KafkaError):
+            producer.flush(timeout=kwargs["delivery_timeout_ms"] / 1000)
+        for record, future in pending:
+            try:
+                future.get(timeout=1)
+                report.sent += 1
+            except KafkaError as error:
+                report.fail(record, redact(f"{type(error).__name__}: {first_line(error)}", secrets))
+    finally:
+        producer.close(timeout=5)
+
+
+def _publish_kinesis(url: StreamURL, records: list[OutgoingRecord], report: PublishReport, settings: dict) -> None:
+    from codex_jupyter.sources.streams import kinesis_publish
+
+    kinesis_publish.send(url, records, report, settings)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _publish_mqtt(url: StreamURL, records: list[OutgoingRecord], report: PublishReport, settings: dict) -> None:
+    from codex_jupyter.sources.streams import mqtt
+
+    check_options(url, ("qos", "client_id"))
+    target = mqtt.parse_url(url)
+    if any(c in target.topic for c in "+#"):
+        raise StreamConfigError(f"cannot publish to the wildcard topic {target.topic!r}; name one topic")
+    client = mqtt.connect(target, clean_session=True, settings=settings)
+    try:
+        pending = []
+        for record in records:
+            try:
+                topic = _PLACEHOLDER.sub(lambda m, r=record: _field(r, m.group(1)), target.topic)
+            except KeyError as error:
+                report.fail(record, f"topic needs field {error.args[0]!r}, which the record lacks")
+                continue
+            pending.append((record, client.publish(topic, record.payload, qos=target.qos)))
+        deadline = time.monotonic() + 60
+        for record, info in pending:
+            try:
+                info.wait_for_publish(timeout=max(deadline - time.monotonic(), 0.1))
+            except (RuntimeError, ValueError) as error:
+                report.fail(record, f"MQTT publish failed: {first_line(error)}")
+                continue
+            if info.is_published():
+                report.sent += 1
+            else:
+                report.fail(record, f"MQTT publish not acknowledged (rc={info.rc})")
+    finally:
+        mqtt.disconnect(client)
+
+
+def _field(record: OutgoingRecord, name: str) -> str:
+    value = record.fields.get(name)
+    if value is None:
+        raise KeyError(name)
+    return str(value)
+
+
+__all__ = ["PublishFailure", "PublishReport", "publish"]
