@@ -36,6 +36,8 @@ for key in [k for k in os.environ if k.startswith("SNOWFLAKE_") and k != "SNOWFL
     del os.environ[key]
 
 SECRET = "s3cr3t-pa55word"
+# Test modules read it from here: "from conftest import ..." is ambiguous once a test folder has its own conftest.
+os.environ["CODEX_JUPYTER_TEST_SECRET"] = SECRET
 (Path(__file__).resolve().parent / "artifacts").mkdir(exist_ok=True)
 
 

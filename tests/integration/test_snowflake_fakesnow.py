@@ -9,6 +9,7 @@ fallback to rows.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 
@@ -20,7 +21,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from codex_jupyter.config import SnowflakeSettings
 from codex_jupyter.sources.snowflake_warehouse import SnowflakeWarehouse
 from codex_jupyter.sources.warehouse import WarehouseError, connect
-from conftest import SECRET
+
+SECRET = os.environ["CODEX_JUPYTER_TEST_SECRET"]  # the password in the test connections.toml
 
 pytestmark = pytest.mark.integration
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from codex_jupyter import config
-from conftest import SECRET
+
+SECRET = os.environ["CODEX_JUPYTER_TEST_SECRET"]  # the password in the test connections.toml
 
 
 def test_no_default_connection_means_the_embedded_warehouse() -> None:
