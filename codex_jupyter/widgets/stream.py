@@ -1,4 +1,4 @@
-"""The live stream view: a chart per metric with anomaly markers, an alert table, counters and a stop button.
+"""The live stream view: a chart per metric with anomaly markers, a device map, alerts, counters and a stop button.
 
 The view subscribes to a tail handle (``codex_jupyter.pipelines.tail``) and
 redraws at most ``refresh_s`` apart, so a fast stream never floods the front
@@ -9,6 +9,7 @@ connection: everything it shows comes from the handle.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from html import escape
@@ -33,6 +34,7 @@ class LiveTailView(widgets.VBox):
         self._last_draw = 0.0
         self._draw_lock = threading.RLock()
         self._syncing_metric = False
+        self._devices_layer: Any = None
         self.counters = widgets.HTML()
         self.metric = widgets.Dropdown(description="Metric", options=[], layout={"width": "260px"})
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger")
@@ -42,6 +44,7 @@ class LiveTailView(widgets.VBox):
         # FigureWidget's update messages sent before the view exists are lost.
         self.chart = widgets.Output(layout={"min_height": "360px"})
         self.alerts = widgets.HTML()
+        self.device_map = widgets.Box()  # filled with a map once records carry lat/lon
         self.errors = widgets.Output()
         self.stop_button.on_click(lambda _: self.handle.stop())
         self.ack_button.on_click(self._acknowledge)
@@ -51,6 +54,7 @@ class LiveTailView(widgets.VBox):
                 widgets.HBox([self.counters, self.stop_button]),
                 self.metric,
                 self.chart,
+                self.device_map,
                 widgets.HBox([widgets.HTML("<b>Alerts</b> (newest first)"), self.ack_button]),
                 self.alerts,
                 self.errors,
@@ -96,12 +100,58 @@ class LiveTailView(widgets.VBox):
                 self.metric.value = current
             finally:
                 self._syncing_metric = False
+        self._devices_layer: Any = None
         metric = self.metric.value
         alerts = self.handle.anomalies()
         if metric is None:
             return
         self._draw_chart(frame, alerts, metric)
         self.alerts.value = self._alerts_html(alerts)
+        if {"lat", "lon"} <= set(frame.columns):
+            self._draw_devices(frame, alerts)
+
+    def _draw_devices(self, frame: pd.DataFrame, alerts: pd.DataFrame) -> None:
+        """Devices as dots (red: with alerts not yet acknowledged), on the offline country outlines."""
+        from ipyleaflet import GeoJSON, Map
+
+        from codex_jupyter.widgets.basemap import outline_data
+
+        last = frame.dropna(subset=["lat", "lon"]).groupby("device", sort=False)[["lat", "lon"]].last()
+        if last.empty:
+            return
+        open_alerts = alerts[[k not in self._acknowledged for k in _alert_keys(alerts)]] if not alerts.empty else alerts
+        counts = open_alerts.device.value_counts() if not open_alerts.empty else pd.Series(dtype=int)
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [float(row.lon), float(row.lat)]},
+                "properties": {
+                    "device": str(device),
+                    "alerts": int(counts.get(device, 0)),
+                    "style": {
+                        "fillColor": "#d62728" if counts.get(device, 0) else "#2ca02c",
+                        "color": "#333",
+                        "weight": 1,
+                        "fillOpacity": 0.85,
+                    },
+                },
+            }
+            for device, row in last.iterrows()
+        ]
+        data = {"type": "FeatureCollection", "features": features}
+        if self._devices_layer is None:
+            # Centre and zoom from the devices' spread (fit_bounds needs the kernel's event loop, and
+            # redraws run on the tail's thread).
+            span = max(float(last.lat.max() - last.lat.min()), float(last.lon.max() - last.lon.min()), 0.01)
+            zoom = int(min(max(math.log2(300 / span), 1), 12))
+            center = (float(last.lat.mean()), float(last.lon.mean()))
+            world = Map(center=center, zoom=zoom, scroll_wheel_zoom=True, layout={"height": "320px", "width": "100%"})
+            world.add(GeoJSON(name="Country outlines (offline)", data=outline_data("offline")))
+            self._devices_layer = GeoJSON(name="Devices", data=data, point_style={"radius": 6})
+            world.add(self._devices_layer)
+            self.device_map.children = (world,)
+        else:
+            self._devices_layer.data = data
 
     def _draw_chart(self, frame: pd.DataFrame, alerts: pd.DataFrame, metric: str) -> None:
         ranked = alerts.device.value_counts().index.tolist() if not alerts.empty else []
@@ -145,8 +195,7 @@ class LiveTailView(widgets.VBox):
     def _alerts_html(self, alerts: pd.DataFrame) -> str:
         if alerts.empty:
             return "<i>no alerts yet</i>"
-        keys = list(zip(alerts.device.astype(str), alerts.ts.astype(str), strict=True))
-        shown = alerts[[k not in self._acknowledged for k in keys]].head(self.alert_rows)
+        shown = alerts[[k not in self._acknowledged for k in _alert_keys(alerts)]].head(self.alert_rows)
         self._shown = list(zip(shown.device.astype(str), shown.ts.astype(str), strict=True))
         if shown.empty:
             return "<i>all alerts acknowledged</i>"
@@ -163,6 +212,10 @@ class LiveTailView(widgets.VBox):
     def _acknowledge(self, _: Any) -> None:
         self._acknowledged.update(getattr(self, "_shown", []))
         self.redraw(force=True)
+
+
+def _alert_keys(alerts: pd.DataFrame) -> list[tuple[str, str]]:
+    return list(zip(alerts.device.astype(str), alerts.ts.astype(str), strict=True))
 
 
 _NOT_METRICS = {"ts", "device", "lat", "lon", "latitude", "longitude", "anomaly_score", "is_anomaly", "reason"}
