@@ -2,89 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from codex_jupyter.cli import voila_command
-
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Countries in the offline layer are SVG paths; more than this many means the basemap was drawn.
 MIN_OUTLINE_PATHS = 150
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def voila_url() -> Iterator[str]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    log = open(ARTIFACTS / "voila-maps.log", "w")  # noqa: SIM115 - closed after the server stops
-    proc = subprocess.Popen(
-        voila_command(ROOT / "notebooks", port, "127.0.0.1", open_browser=False),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url + "/", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"Voila exited with {proc.returncode}; see artifacts/voila-maps.log")
-                time.sleep(0.5)
-        else:
-            pytest.fail("Voila did not start within 60 s; see artifacts/voila-maps.log")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: run `make test`, which installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        yield b
-        b.close()
-
-
-def test_maps_dashboard_draws_offline_basemap_layers_and_controls(voila_url: str, browser: object) -> None:
+def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
+    voila_url: str, browser: object, artifacts: Path
+) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
@@ -99,10 +30,10 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(voila_url: str
     # Voila streams outputs as cells run; five maps means every cell ran.
     page.wait_for_function("() => document.querySelectorAll('.leaflet-container').length >= 5", timeout=180_000)
     page.wait_for_timeout(1500)
-    page.screenshot(path=str(ARTIFACTS / "voila-maps.png"))
+    page.screenshot(path=str(artifacts / "voila-maps.png"))
     page.set_viewport_size({"width": 1280, "height": 4200})
     page.wait_for_timeout(1000)
-    page.screenshot(path=str(ARTIFACTS / "voila-maps-full.png"))
+    page.screenshot(path=str(artifacts / "voila-maps-full.png"))
     print(f"first map with its offline basemap after {first_map_s:.1f} s")
 
     first = page.locator(".leaflet-container").first
@@ -124,5 +55,5 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(voila_url: str
         "() => [...document.querySelectorAll('.codex-map-status')].some(s => s.textContent.includes('Lyon'))",
         timeout=30_000,
     )
-    page.screenshot(path=str(ARTIFACTS / "voila-maps-search.png"))
+    page.screenshot(path=str(artifacts / "voila-maps-search.png"))
     assert not errors, errors
