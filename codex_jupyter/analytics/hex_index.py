@@ -2,11 +2,13 @@
 
 :func:`codex_jupyter.analytics.spatial.hex_bin` calls H3 once per point, about
 a second per million points. A map re-aggregates on every zoom and pan, so
-:class:`HexIndex` pays that cost once: it keeps each point's cell at a fine
+:class:`HexIndex` pays that cost once: it keeps each point's cell at one
 resolution, and derives any coarser cell with bit operations on the H3 index
 (a parent cell is the same 64-bit index with the resolution field lowered and
 the finer digits set to 7). Counting the visible points of a view is then a
-mask, a shift and a sort in numpy, whatever the row count.
+mask, a shift and a hash in numpy, whatever the row count. Finer views (a
+zoom into a small area) index their visible points at the finest resolution
+the first time they are asked for.
 
 H3 children do not nest exactly inside their parent hexagon, so a point
 within a few percent of a coarse cell's edge may be counted in its
@@ -16,6 +18,7 @@ resolution, and why ``hex_bin`` remains the exact tool for analysis.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -62,30 +65,34 @@ def resolution_for_zoom(zoom: float, lat: float = 0.0, edge_px: float = 18.0, fi
 
 
 class HexIndex:
-    """Points indexed once at a fine H3 resolution, aggregated at any coarser one on demand.
+    """Points indexed once with H3, aggregated at any resolution on demand.
 
     ``values`` (optional, numeric) are aggregated per cell (``"mean"``,
     ``"sum"``, ``"max"`` or ``"min"``). Points with missing or out-of-range
     coordinates are kept out, as in ``hex_bin``.
+
+    ``indexed`` is the resolution every point is indexed at up front
+    (default: ``finest``); coarser views are bit operations on those cells.
+    H3 costs more per point the finer the cell, so a map indexes only a few
+    levels finer than its first view needs, and a view finer than
+    ``indexed`` (a zoom into a small area) indexes just its visible points at
+    ``finest``, once.
     """
 
-    def __init__(self, lat: Any, lon: Any, values: Any = None, finest: int = 11) -> None:
-        import h3.api.numpy_int as h3i
-
+    def __init__(self, lat: Any, lon: Any, values: Any = None, finest: int = 11, indexed: int | None = None) -> None:
         from codex_jupyter.analytics.spatial import _coords
 
-        if not 0 <= finest <= 15:
-            raise ValueError("H3 resolution must be between 0 and 15")
+        indexed = finest if indexed is None else indexed
+        if not 0 <= indexed <= finest <= 15:
+            raise ValueError("H3 resolutions must satisfy 0 <= indexed <= finest <= 15")
         la, lo, ok = _coords(lat, lon)
-        self.finest = finest
+        self.finest, self.indexed = finest, indexed
         self.rows = np.flatnonzero(ok)
         self.lat, self.lon = la[ok], lo[ok]
         self.values = None if values is None else np.asarray(values, dtype=float)[ok]
-        self.cells = np.fromiter(
-            (h3i.latlng_to_cell(a, b, finest) for a, b in zip(self.lat.tolist(), self.lon.tolist(), strict=True)),
-            dtype=np.uint64,
-            count=len(self.rows),
-        )
+        self.cells = _latlng_to_cells(self.lat, self.lon, indexed)
+        # Cells at ``finest``; 0 (never an H3 index) marks points not indexed that finely yet.
+        self._fine = self.cells if indexed == finest else np.zeros(len(self.rows), dtype=np.uint64)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -120,7 +127,12 @@ class HexIndex:
         if agg not in ("mean", "sum", "max", "min"):
             raise ValueError("agg must be one of mean, sum, max, min")
         at = self.visible(bounds)
-        cells, inverse = np.unique(parent_cells(self.cells[at], resolution), return_inverse=True)
+        # Hashing then sorting the few distinct cells beats np.unique's sort of every point.
+        codes, distinct = pd.factorize(self._cells_at(at, resolution))
+        order = np.argsort(distinct)
+        cells, rank = distinct[order], np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        inverse = rank[codes]
         out = pd.DataFrame({"count": np.bincount(inverse, minlength=len(cells)).astype(np.int64)})
         if self.values is not None:
             out["value"] = _reduce(self.values[at], inverse, len(cells), agg)
@@ -129,6 +141,26 @@ class HexIndex:
         out["lat"] = [c[0] for c in centres]
         out["lon"] = [c[1] for c in centres]
         return out
+
+    def _cells_at(self, at: np.ndarray, resolution: int) -> np.ndarray:
+        """The cells of the points at positions ``at``, at ``resolution`` (indexing them at ``finest`` if needed)."""
+        if resolution <= self.indexed:
+            return parent_cells(self.cells[at], resolution)
+        missing = at[self._fine[at] == 0]
+        if len(missing):
+            self._fine[missing] = _latlng_to_cells(self.lat[missing], self.lon[missing], self.finest)
+        return parent_cells(self._fine[at], resolution)
+
+
+def _latlng_to_cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
+    """H3 cells (``uint64``) of points, one H3 call each: h3 4.5 has no vectorised ``latlng_to_cell``."""
+    import h3.api.numpy_int as h3i
+
+    return np.fromiter(
+        map(h3i.latlng_to_cell, lat.tolist(), lon.tolist(), itertools.repeat(resolution)),
+        dtype=np.uint64,
+        count=len(lat),
+    )
 
 
 def _wrap(lon: float) -> float:

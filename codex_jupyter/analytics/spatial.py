@@ -76,10 +76,17 @@ def _km_to_chord(km: float) -> float:
 
 def _coords(lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Float arrays and a mask of rows with usable coordinates (others get NaN results, not errors)."""
-    la = pd.to_numeric(pd.Series(np.asarray(lat, dtype=object)), errors="coerce").to_numpy(dtype=float)
-    lo = pd.to_numeric(pd.Series(np.asarray(lon, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    la, lo = _floats(lat), _floats(lon)
     ok = np.isfinite(la) & np.isfinite(lo) & (np.abs(la) <= 90) & (np.abs(lo) <= 180)
     return la, lo, ok
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A float array; text and other odd cells become NaN (numeric input skips that slow object pass)."""
+    array = np.asarray(values)
+    if array.dtype.kind in "fiu":
+        return array.astype(float)  # a copy: callers may write into it
+    return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").to_numpy(dtype=float)
 
 
 def nearest_k(

@@ -276,7 +276,9 @@ def clean_address(value: Any) -> tuple[str, None] | tuple[None, str]:
         value = str(value)
     if not isinstance(value, str):
         return None, f"not text ({type(value).__name__})"
-    text = "".join(c for c in unicodedata.normalize("NFC", value) if unicodedata.category(c)[0] != "C" or c in "\t\n")
+    text = unicodedata.normalize("NFC", value)
+    if not text.isprintable():  # printable text has no control or format characters: skip the per-character pass
+        text = "".join(c for c in text if unicodedata.category(c)[0] != "C" or c in "\t\n")
     text = " ".join(text.split())
     if not text:
         return None, "empty"
@@ -334,29 +336,49 @@ def geocode_frame(
     chain = _chain(chain, providers)
     codes, uniques = _factorize(df[column])
     n_unique = len(uniques)
-    lat, lon, conf = (np.full(n_unique, np.nan) for _ in range(3))
-    matched, provider, error = (np.full(n_unique, None, dtype=object) for _ in range(3))
-    groups: dict[str, list[int]] = {}
-    texts: dict[str, str] = {}
+    error = np.full(n_unique, None, dtype=object)
+    owner = np.full(n_unique, -1, dtype=np.int64)  # each distinct value's query (equal up to case: one query)
+    queries: dict[str, int] = {}
+    texts: list[str] = []
     for j, value in enumerate(uniques):
         text, reason = clean_address(value)
         if reason is not None:
             error[j] = reason
             continue
-        groups.setdefault(text.casefold(), []).append(j)
-        texts.setdefault(text.casefold(), text)
+        owner[j] = queries.setdefault(text.casefold(), len(texts))
+        if owner[j] == len(texts):
+            texts.append(text)
+    q_lat, q_lon, q_conf = (np.full(len(texts), np.nan) for _ in range(3))
+    q_matched, q_provider, q_error = (np.full(len(texts), None, dtype=object) for _ in range(3))
+    todo: Iterable[int] = range(len(texts))
+    offline = chain.offline
+    if offline is not None and texts:
+        # One join answers the usual forms; only the rest goes through the parser one query at a time.
+        common = offline.match_common(texts)
+        hit = common.pos.to_numpy() >= 0
+        q_lat[hit], q_lon[hit] = common.lat.to_numpy()[hit], common.lon.to_numpy()[hit]
+        q_conf[hit], q_matched[hit] = common.confidence.to_numpy()[hit], common.address.to_numpy()[hit]
+        q_provider[hit] = chain._providers[0].name
+        decided = common.decided.to_numpy()
+        q_error[decided & ~hit] = "no match"
+        todo = np.flatnonzero(~decided).tolist()
     chain.start_batch()
     provider_errors: Counter[str] = Counter()
-    for key in _progress(groups, progress, chain, "geocoding", "address"):
-        answer = chain.geocode(texts[key])
-        at = groups[key]
+    for q in _progress(todo, progress, chain, "geocoding", "address"):
+        answer = chain.geocode(texts[q])
         provider_errors.update(f"{name}: {reason}" for name, reason in answer.provider_errors)
         if answer.best is None:
-            error[at] = answer.error
+            q_error[q] = answer.error
             continue
         best = answer.best
-        lat[at], lon[at], conf[at] = best.lat, best.lon, best.confidence
-        matched[at], provider[at] = best.address, best.provider
+        q_lat[q], q_lon[q], q_conf[q] = best.lat, best.lon, best.confidence
+        q_matched[q], q_provider[q] = best.address, best.provider
+    asked = owner >= 0
+    lat, lon, conf = (np.full(n_unique, np.nan) for _ in range(3))
+    matched, provider = (np.full(n_unique, None, dtype=object) for _ in range(2))
+    at = owner[asked]
+    lat[asked], lon[asked], conf[asked] = q_lat[at], q_lon[at], q_conf[at]
+    matched[asked], provider[asked], error[asked] = q_matched[at], q_provider[at], q_error[at]
     columns = {
         "lat": _take(lat, codes, np.nan),
         "lon": _take(lon, codes, np.nan),

@@ -10,10 +10,12 @@ says how the match was made (``match``), how good it is (``quality``,
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 from geopy.point import Point
@@ -24,6 +26,10 @@ from codex_jupyter.sources.gazetteer import Gazetteer, chord_to_km, km_to_chord,
 _QUALITY = {"name": 1.0, "alternate name": 0.9, "state": 0.7, "country": 0.6}
 _SKIPPED_PARTS_FACTOR = 0.7
 _MAX_ALTERNATIVES = 5
+#: How much an alternate name counts against an own name when ranking candidates by population.
+_ALTERNATE_WEIGHT = 0.3
+#: Below this share of the candidates' population the top candidate is reported as ambiguous.
+_CLEAR_SHARE = 0.9
 #: A country or state named like a city wins when it has this many times the city's population.
 _REGION_OVER_CITY = 20
 
@@ -116,6 +122,95 @@ class OfflineGeocoder(Geocoder):
         index = np.where(chord <= bound, index, -1)
         return index.astype(np.int64), np.where(index >= 0, km, np.nan)
 
+    def match_common(self, queries: Sequence[str]) -> pd.DataFrame:
+        """The best match of many queries at once, for the forms most columns hold: "City", "City, Country", "City, ST".
+
+        Parsing each query and building geopy ``Location`` objects costs about
+        50 µs a query; one join of the normalised names against the
+        gazetteer's name index answers the common forms for a column of
+        distinct names in a fraction of that. The answers are those of
+        :meth:`geocode` (same city, ``match``, ``confidence`` and ``ambiguous``).
+        Rows with ``decided`` False hold other forms (a lone region name,
+        street parts, three parts, a qualifier that rules out every city):
+        ask :meth:`geocode` for those. Columns: ``decided``, ``pos`` (gazetteer
+        position, -1 for no match), ``address``, ``lat``, ``lon``, ``match``,
+        ``confidence``, ``ambiguous``; one row per query, in order.
+        """
+        gaz = self.gazetteer
+        attempts = []  # (query, order, key, country, admin1): the filtered readings _interpretations tries first
+        undecided = np.zeros(len(queries), dtype=bool)
+        for q, query in enumerate(queries):
+            parts = [p for p in (normalize(part) for part in query.split(",")) if p]
+            if len(parts) == 1 and parts[0] not in gaz.region_keys:
+                attempts.append((q, 0, parts[0], None, None))
+            elif len(parts) == 2:
+                country, state = gaz.country_filter(parts[1]), gaz.state_keys.get(parts[1])
+                readings = ([country] if country else []) + ([("US", state)] if state else [])
+                attempts += [(q, order, parts[0], *where) for order, where in enumerate(readings)]
+                undecided[q] = not readings
+            else:
+                undecided[q] = True
+        found = self._best_of(pd.DataFrame(attempts, columns=["query", "order", "key", "country", "admin1"]))
+        # The first reading with a city wins. A single name with no city is no match; a qualified one
+        # with no city in its region falls back to the parser, which also tries the unqualified reading.
+        best = found[found.pos >= 0].drop_duplicates("query").set_index("query").reindex(range(len(queries)))
+        hit = best.pos.notna().to_numpy()
+        single = np.zeros(len(queries), dtype=bool)
+        single[[a[0] for a in attempts if a[3] is None]] = True
+        pos = best.pos.fillna(-1).to_numpy(dtype=np.int64)
+        at = np.maximum(pos, 0)
+        alternate = best.alternate.eq(True).to_numpy()
+        share = (best.best / best.total).to_numpy(dtype=float)
+        quality = np.where(alternate, _QUALITY["alternate name"], _QUALITY["name"])
+        confidence = (quality * share).tolist()
+        return pd.DataFrame(
+            {
+                "decided": ~undecided & (hit | single),
+                "pos": pos,
+                "address": np.where(hit, gaz.labels[at], None),
+                "lat": np.where(hit, gaz.lat[at], np.nan),
+                "lon": np.where(hit, gaz.lon[at], np.nan),
+                "match": np.where(hit, np.where(alternate, "alternate name", "name"), None),
+                # Python's round, as geocode() uses: numpy's rounds some halves the other way.
+                "confidence": [round(c, 3) if h else math.nan for c, h in zip(confidence, hit, strict=True)],
+                "ambiguous": hit & (best.n.to_numpy() > 1) & (share < _CLEAR_SHARE),
+            }
+        )
+
+    def _best_of(self, attempts: pd.DataFrame) -> pd.DataFrame:
+        """Each attempt's top candidate (``pos``, ``alternate``), its ``best`` and ``total`` score and ``n`` candidates.
+
+        Scores and the ranking are :meth:`_ranked`'s: population (alternate
+        names weighted down) plus one, ties to the lower geonameid.
+        """
+        gaz = self.gazetteer
+        rows = gaz.name_rows
+        cand = rows[rows.key.isin(set(attempts.key))]
+        score = gaz.population[cand.pos.to_numpy()] * np.where(cand.alternate.to_numpy(), _ALTERNATE_WEIGHT, 1.0)
+        cand = cand.assign(score=score, geonameid=gaz.geonameid[cand.pos.to_numpy()])
+        cand = cand.sort_values(["key", "score", "geonameid"], ascending=[True, False, True], kind="stable")
+        cand["score"] += 1.0
+        results = []
+        for by, wanted in (
+            (["key"], attempts.country.isna()),
+            (["key", "country"], attempts.country.notna() & attempts.admin1.isna()),
+            (["key", "country", "admin1"], attempts.admin1.notna()),
+        ):
+            grouped = cand.groupby(by, sort=False)
+            stats = pd.DataFrame(
+                {
+                    "pos": grouped.pos.first(),
+                    "alternate": grouped.alternate.first(),
+                    "best": grouped.score.first(),
+                    "total": grouped.score.sum(),
+                    "n": grouped.size(),
+                }
+            ).reset_index()
+            results.append(attempts[wanted].merge(stats, on=by, how="left"))
+        found = pd.concat(results, ignore_index=True).sort_values(["query", "order"], kind="stable")
+        found["pos"] = found.pos.fillna(-1).astype(np.int64)
+        return found
+
     def _forward(self, query: str, allowed: set[str] | None) -> list[Location]:
         parts = [p for p in (normalize(part) for part in query.split(",")) if p]
         if not parts:
@@ -186,7 +281,7 @@ class OfflineGeocoder(Geocoder):
     def _ranked(self, found: list[tuple[int, str]], factor: float, skipped: list[str]) -> list[Location]:
         """Rank by population, primary names first among equals; confidence reflects ambiguity."""
         gaz = self.gazetteer
-        weight = {"name": 1.0, "alternate name": 0.3}
+        weight = {"name": 1.0, "alternate name": _ALTERNATE_WEIGHT}
         scored = sorted(found, key=lambda f: (-gaz.population[f[0]] * weight[f[1]], gaz.geonameid[f[0]]))
         scores = np.array([gaz.population[i] * weight[how] + 1.0 for i, how in scored])
         share = float(scores[0] / scores.sum())
@@ -195,7 +290,7 @@ class OfflineGeocoder(Geocoder):
         for rank, (i, how) in enumerate(scored):
             quality = _QUALITY[how] * factor
             location = self._city_location(i, how, quality, share=float(scores[rank] / scores.sum()))
-            location.raw["ambiguous"] = len(scored) > 1 and share < 0.9
+            location.raw["ambiguous"] = len(scored) > 1 and share < _CLEAR_SHARE
             location.raw["alternatives"] = [lab for j, lab in enumerate(labels) if j != rank][:_MAX_ALTERNATIVES]
             if skipped:
                 location.raw["ignored"] = ", ".join(skipped)

@@ -47,6 +47,10 @@ __all__ = ["MapView"]
 log = logging.getLogger(__name__)
 
 KINDS = ("auto", "points", "hex", "clusters", "heatmap")
+#: The finest H3 resolution a view aggregates at (edges of about 30 m).
+_FINEST = 11
+#: Zoom levels in from the first view that re-aggregate from the first indexing, without more H3 calls.
+_ZOOM_AHEAD = 3
 _OPTIONS = {
     "lat",
     "lon",
@@ -230,7 +234,13 @@ class MapView(widgets.VBox):
     def _hex_index(self) -> HexIndex:
         if self._index is None:
             values = self.df[self.color_col] if self._colors.numeric else None
-            self._index = HexIndex(self._lat, self._lon, values=values)
+            # Every point is indexed a few zoom levels finer than this view needs (coarse H3 cells are cheaper);
+            # zooming in deeper indexes only the points then in view.
+            bounds = _bounds_of(self.map)
+            usable = self._lat[np.abs(self._lat) <= 90]
+            lat_mid = (bounds[0] + bounds[2]) / 2 if bounds else float(usable.mean()) if len(usable) else 0.0
+            indexed = resolution_for_zoom(float(self.map.zoom) + _ZOOM_AHEAD, lat_mid, edge_px=8.0, finest=_FINEST)
+            self._index = HexIndex(self._lat, self._lon, values=values, finest=_FINEST, indexed=indexed)
         return self._index
 
     def _show_points(self, bounds: tuple[float, float, float, float] | None) -> None:

@@ -117,6 +117,78 @@ def test_reverse_across_the_antimeridian_and_max_distance() -> None:
         OfflineGeocoder().reverse((95.0, 0.0))
 
 
+def test_vectorised_common_forms_answer_exactly_as_the_parser(offline: OfflineGeocoder) -> None:
+    """``match_common`` (one join for a whole column) must give ``geocode``'s city, match, confidence and ambiguity."""
+    gaz = load_gazetteer(15000)
+    rng = np.random.default_rng(11)
+    cities = rng.choice(len(gaz.name), 1500, replace=False)
+    us = rng.choice(np.flatnonzero(gaz.country == "US"), 300, replace=False)
+    queries = [
+        *(str(gaz.name[i]) for i in cities),
+        *(str(gaz.name[i]).upper() for i in cities[:200]),
+        *rng.choice(list(gaz.alternate), 800, replace=False).tolist(),
+        *(f"{gaz.name[i]}, {gaz.country_names[gaz.country[i]]}" for i in cities[:400]),
+        *(f"{gaz.name[i]}, {gaz.country[i]}" for i in cities[400:600]),
+        *(f"{gaz.name[i]}, {gaz.admin1[i]}" for i in us),
+        *(f"{gaz.name[i]}, {gaz.state_names.get(gaz.admin1[i], 'Texas')}" for i in us[:100]),
+        *("Paris", "Springfield", "Tbilisi, Georgia", "Atlanta, Georgia", "Edinburgh, Scotland", "Paris, Germany"),
+        *("France", "Texas", "New York", "Austin, TX, USA", "10 Downing Street, London", "zzqxv", "🍕", "Lyon, FR"),
+    ]
+    common = offline.match_common(queries)
+    assert len(common) == len(queries) and common.decided.mean() > 0.95
+    for query, row in zip(queries, common.itertuples(), strict=True):
+        if not row.decided:
+            continue
+        location = offline.geocode(query)
+        if location is None:
+            assert row.pos == -1, query
+            continue
+        raw = location.raw
+        assert (gaz.geonameid[row.pos], row.address, row.lat, row.lon) == (
+            raw["geonameid"],
+            location.address,
+            location.latitude,
+            location.longitude,
+        ), query
+        assert (row.match, row.confidence, row.ambiguous) == (raw["match"], raw["confidence"], raw["ambiguous"]), query
+    undecided = set(np.array(queries, dtype=object)[~common.decided.to_numpy()])
+    regions_and_other_forms = {"France", "Texas", "New York", "Austin, TX, USA", "10 Downing Street, London"}
+    assert regions_and_other_forms | {"Paris, Germany"} <= undecided
+    assert offline.match_common([]).empty
+
+
+def test_geocode_frame_offline_equals_asking_the_chain_one_by_one(chain: GeocoderChain) -> None:
+    queries = ["Paris", "paris", "Lyon, France", "Springfield, IL", "Texas", "zzqxv", "10 Downing Street, London", None]
+    out = geocode_frame(pd.DataFrame({"q": queries}), "q", chain=chain)
+    assert out.geocode_error.iloc[-1] == "missing"
+    for query, row in zip(queries[:-1], out.iloc[:-1].itertuples(), strict=True):
+        best = chain.geocode(query).best
+        if best is None:
+            assert row.geocode_error == "no match" and np.isnan(row.lat)
+        else:
+            assert (row.matched, row.lat, row.lon, row.confidence, row.provider) == (
+                best.address,
+                best.lat,
+                best.lon,
+                best.confidence,
+                "offline",
+            )
+
+
+def test_name_index_is_cached_on_disk_and_rebuilt_when_unreadable(tmp_path, monkeypatch) -> None:
+    from codex_jupyter.sources import gazetteer
+
+    monkeypatch.setenv("CODEX_JUPYTER_CACHE_DIR", str(tmp_path))
+    cities = [{"name": "Saint-Étienne", "alternatenames": ["St Etienne", "Sant-Etiève"]}, {"name": "Lyon"}]
+    built = gazetteer._cached_name_index(cities, 15000, "test")
+    (cached,) = tmp_path.glob("gazetteer-names-*-test-15000-*.json")
+    assert gazetteer._cached_name_index([], 15000, "test") == built  # read back, not rebuilt from no cities
+    assert built[0] == {"saint etienne": [0], "lyon": [1]} and built[1]["st etienne"] == [0]
+    cached.write_text("{not json", encoding="utf-8")
+    assert gazetteer._cached_name_index(cities, 15000, "test") == built
+    assert not list(tmp_path.glob("*.tmp"))
+
+
 def test_normalize_folds_case_accents_punctuation_and_emoji() -> None:
     assert normalize("  Saint-Étienne!! 🍷 ") == "saint etienne"
     assert normalize("STRAßE") == "strasse"

@@ -111,6 +111,23 @@ def test_hex_index_agrees_with_hex_bin() -> None:
     assert resolution_for_zoom(2) < resolution_for_zoom(8) < resolution_for_zoom(14)
 
 
+def test_hex_index_indexed_coarsely_up_front_keeps_totals_and_indexes_zooms_lazily() -> None:
+    df = _points(20_000, seed=4)
+    full = HexIndex(df.lat, df.lon, values=df.amount)
+    lazy = HexIndex(df.lat, df.lon, values=df.amount, indexed=3)
+    assert int((lazy._fine != 0).sum()) == 0
+    for resolution, bounds in ((1, None), (3, (40.0, -5.0, 56.0, 15.0)), (7, (47.0, 4.0, 49.0, 6.0))):
+        ours = lazy.aggregate(resolution, bounds, "sum")
+        reference = full.aggregate(resolution, bounds, "sum")
+        assert ours["count"].sum() == reference["count"].sum() == len(full.visible(bounds))
+        assert ours["value"].sum() == pytest.approx(reference["value"].sum())
+    # The zoom to resolution 7 indexed only the points in view at the finest resolution.
+    assert int((lazy._fine != 0).sum()) == len(lazy.visible((47.0, 4.0, 49.0, 6.0)))
+    assert (parent_cells(full.cells, 3) == lazy.cells).mean() > 0.9
+    with pytest.raises(ValueError):
+        HexIndex(df.lat, df.lon, indexed=12)
+
+
 def test_trait_validation() -> None:
     view = MapView(_points(10))
     with pytest.raises(traitlets.TraitError):
