@@ -11,6 +11,7 @@ seconds to import.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,29 @@ def cache_dir() -> Path:
     path = Path(override) if override else Path(platformdirs.user_cache_dir("codex-jupyter"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment, for settings read by name (geocoding provider keys and URLs).
+
+    Client modules go through this module rather than ``os.environ`` so every setting the
+    package reads can be found here.
+    """
+    return os.environ
+
+
+def prefixed(prefix: str) -> dict[str, str]:
+    """Variables whose name starts with ``prefix``, keyed by the rest of the name.
+
+    How client settings pass through: ``CODEX_JUPYTER_KAFKA_SASL_MECHANISM`` -> ``SASL_MECHANISM``
+    for Kafka, ``CODEX_JUPYTER_MQTT_USERNAME`` -> ``USERNAME`` for MQTT.
+    """
+    return {name[len(prefix) :]: value for name, value in os.environ.items() if name.startswith(prefix)}
+
+
+def osrm_url() -> str:
+    """The OSRM server for road distances (``CODEX_JUPYTER_OSRM_URL``), or "" when none is configured."""
+    return os.environ.get("CODEX_JUPYTER_OSRM_URL", "")
 
 
 def _snowflake_config_dirs() -> list[Path]:

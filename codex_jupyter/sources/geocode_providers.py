@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,8 @@ from urllib.parse import urlsplit
 from geopy import exc as geopy_exc
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
+
+from codex_jupyter import config
 
 #: Provider names in the seed order: Google first, Mapbox as its fallback.
 PROVIDER_NAMES = ("google", "mapbox", "nominatim", "arcgis", "photon", "pelias", "offline")
@@ -252,7 +253,7 @@ def specs_from_environment(environ: Mapping[str, str] | None = None) -> list[Pro
     points one at another server ("http://127.0.0.1:8080" for a self-hosted
     Nominatim, Photon or Pelias).
     """
-    env = os.environ if environ is None else environ
+    env = config.environment() if environ is None else environ
     listed = env.get("CODEX_JUPYTER_GEOCODERS", "")
     if listed.strip():
         names = [n.strip().lower() for n in listed.split(",") if n.strip()]
@@ -263,7 +264,7 @@ def specs_from_environment(environ: Mapping[str, str] | None = None) -> list[Pro
 
 def spec_from_environment(name: str, environ: Mapping[str, str] | None = None) -> ProviderSpec:
     """One provider's spec from the environment (``--provider google`` on ``%geocode``)."""
-    env = os.environ if environ is None else environ
+    env = config.environment() if environ is None else environ
     if name not in PROVIDER_NAMES:
         raise ValueError(f"unknown geocoding provider {name!r}; choose from {', '.join(PROVIDER_NAMES)}")
     if name == "offline":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +17,8 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+
+from codex_jupyter import config
 
 
 class OsrmError(RuntimeError):
@@ -28,7 +29,7 @@ def table_km(
     lat: np.ndarray, lon: np.ndarray, *, url: str | None = None, profile: str = "driving", timeout: float = 30.0
 ) -> np.ndarray:
     """All-pairs road kilometres between the points (``inf`` where OSRM finds no road)."""
-    base = (url or os.environ.get("CODEX_JUPYTER_OSRM_URL", "")).rstrip("/")
+    base = (url or config.osrm_url()).rstrip("/")
     if not base:
         raise OsrmError("no OSRM server configured: set CODEX_JUPYTER_OSRM_URL or pass url=")
     coords = ";".join(f"{float(b):.6f},{float(a):.6f}" for a, b in zip(lat, lon, strict=True))

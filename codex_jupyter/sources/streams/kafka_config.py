@@ -8,10 +8,10 @@ so credentials stay out of URLs and notebooks. Keyword settings win over the env
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
+from codex_jupyter import config
 from codex_jupyter.sources.streams.base import StreamConfigError
 
 ENV_PREFIX = "CODEX_JUPYTER_KAFKA_"
@@ -69,9 +69,8 @@ def client_settings(
     skipped for a consumer, but one that no client knows is an error naming it.
     """
     merged: dict[str, Any] = {}
-    for env_name, value in os.environ.items():
-        if env_name.startswith(ENV_PREFIX):
-            merged[_kwarg(env_name[len(ENV_PREFIX) :])] = value
+    for name, value in config.prefixed(ENV_PREFIX).items():
+        merged[_kwarg(name)] = value
     for name, value in settings.items():
         merged[_kwarg(name)] = value
     known = known if known is not None else defaults

@@ -17,7 +17,6 @@ message's topic. Credentials come from settings ``username``/``password`` or the
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -28,6 +27,7 @@ from urllib.parse import unquote
 
 import paho.mqtt.client as paho
 
+from codex_jupyter import config
 from codex_jupyter.sources.streams._common import check_options, reject_credentials_in_url
 from codex_jupyter.sources.streams.base import RecordBatch, StreamConfigError, StreamUnavailable, StreamURL
 
@@ -70,11 +70,8 @@ def _settings(settings: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(settings) - set(_SETTINGS))
     if unknown:
         raise StreamConfigError(f"unknown MQTT setting(s) {', '.join(unknown)}; use {', '.join(_SETTINGS)}")
-    merged = {
-        k: os.environ[f"CODEX_JUPYTER_MQTT_{k.upper()}"]
-        for k in _SETTINGS
-        if f"CODEX_JUPYTER_MQTT_{k.upper()}" in os.environ
-    }
+    from_env = config.prefixed("CODEX_JUPYTER_MQTT_")
+    merged = {k: from_env[k.upper()] for k in _SETTINGS if k.upper() in from_env}
     merged.update(settings)
     return merged
 
