@@ -33,7 +33,11 @@ def _timed(fn):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (CI), well under 30 s")
+    parser.add_argument("--voila", action="store_true", help="only: first map frame in Voila + Chromium")
     args = parser.parse_args(argv)
+    if args.voila:
+        voila_first_frame()
+        return 0
     n_rows = 100_000 if args.quick else 1_000_000
     n_points = 200_000 if args.quick else 1_000_000
     n_customers = 200_000 if args.quick else 1_000_000
@@ -127,6 +131,82 @@ def _map_figures(rng: np.random.Generator, n: int) -> None:
             f"  zoom {zoom:>2} over ({south}, {west})-({north}, {east}): {ms:6.0f} ms, "
             f"{view.payload_bytes / 1e3:,.0f} kB, {view.shown} at resolution {view.resolution}"
         )
+
+
+_MAP_NOTEBOOK = """\
+import numpy as np, pandas as pd
+from codex_jupyter.widgets.map import MapView
+rng = np.random.default_rng(0)
+n = {n}
+df = pd.DataFrame({{"lat": rng.uniform(-60, 70, n), "lon": rng.uniform(-180, 180, n), "value": rng.normal(size=n)}})
+MapView(df, lat="lat", lon="lon", color="value")
+"""
+
+
+def voila_first_frame(sizes: tuple[int, ...] = (100, 1_000_000)) -> None:
+    """Seconds from opening a Voila page until its map shows the basemap and the data layer (Chromium).
+
+    The 100-point page is the baseline in the same run: Voila's kernel start, the imports and ipyleaflet's
+    first render, which every map page pays whatever its size.
+    """
+    import socket
+    import subprocess
+    import tempfile
+    import urllib.request
+    from pathlib import Path
+
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    from codex_jupyter.cli import voila_command
+
+    with tempfile.TemporaryDirectory(prefix="codex-bench-voila-") as folder:
+        for n in sizes:
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_code_cell(_MAP_NOTEBOOK.format(n=n))]
+            nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+            nbformat.write(nb, str(Path(folder) / f"map_{n}.ipynb"))
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            voila_command(Path(folder), port, "127.0.0.1", open_browser=False),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(120):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            flags = [
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ]
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=flags, headless=True)
+                for n in sizes:
+                    page = browser.new_page(viewport={"width": 1280, "height": 900})
+                    start = time.perf_counter()
+                    page.goto(f"http://127.0.0.1:{port}/voila/render/map_{n}.ipynb", timeout=180_000)
+                    page.wait_for_function(
+                        "() => { const m = document.querySelector('.leaflet-container');"
+                        " return m && m.querySelectorAll('path').length > 150; }",
+                        timeout=180_000,
+                    )
+                    print(f"Voila first frame, {n:>9,} points: {time.perf_counter() - start:.2f} s")
+                    page.close()
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(20)
 
 
 if __name__ == "__main__":
