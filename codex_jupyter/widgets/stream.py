@@ -86,7 +86,7 @@ class LiveTailView(widgets.VBox):
     def _draw(self) -> None:
         stats = self.handle.stats()
         self.counters.value = _counters_html(stats)
-        if not self.handle.running:
+        if stats["state"] == "stopped":  # the final event comes before the handle reports not running
             self.stop_button.disabled = True
         frame = self.handle.df()
         if frame.empty:

@@ -141,3 +141,15 @@ def test_iot_tail_magic_returns_a_handle_and_stops() -> None:
         with pytest.raises(UsageError, match=fragment):
             ip.run_line_magic("iot_tail", line)
     assert np.isfinite(handle.stats()["elapsed_s"])
+
+
+def test_live_view_draws_and_disables_stop_when_the_tail_ends() -> None:
+    from codex_jupyter.widgets.stream import LiveTailView
+
+    handle = tail("sim://fleet?devices=6&rate=0&seed=2", max_records=3_000)
+    view = LiveTailView(handle, refresh_s=0.0)
+    assert handle.wait(30)
+    handle.wait(1)
+    assert view.stop_button.disabled and "stopped" in view.counters.value
+    assert view.chart.outputs and not view.errors.outputs
+    assert len(view._devices_layer.data["features"]) == 6
