@@ -70,7 +70,7 @@ class SnowflakeMagic(Magics, Configurable):
             result = wh.query(sql, self.shell.user_ns, limit=args.limit)
         except WarehouseError as exc:
             raise UsageError(str(exc)) from None
-        frame = QueryFrame.from_result(result, self.displaylimit)
+        frame = QueryFrame.of(result.df(), result.summary(), result.sql, self.displaylimit)
         if args.out:
             self.shell.user_ns[args.out] = frame
         return frame

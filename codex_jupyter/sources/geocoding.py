@@ -532,15 +532,3 @@ def _result(
             "geocoding: %d of %d rows without a match: %s", summary["failed"], summary["rows"], summary["by_reason"]
         )
     return out
-
-
-def summary_text(summary: dict[str, Any]) -> str:
-    """One readable line per fact of a ``geocode_summary``."""
-    lines = [f"{summary['matched']:,} of {summary['rows']:,} rows matched"]
-    if summary["by_provider"]:
-        lines.append("by provider: " + ", ".join(f"{k} {v:,}" for k, v in summary["by_provider"].items()))
-    if summary["by_reason"]:
-        lines.append("not matched: " + ", ".join(f"{k} ({v:,})" for k, v in summary["by_reason"].items()))
-    if summary["provider_errors"]:
-        lines.append("provider failures: " + ", ".join(f"{k} ({v:,})" for k, v in summary["provider_errors"].items()))
-    return "\n".join(lines)

@@ -7,11 +7,13 @@ address is user text) and nothing shown ever includes a provider key.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from codex_jupyter.sources.geocoding import Answer, summary_text
+if TYPE_CHECKING:  # the data it is given; a view imports no source at run time
+    from codex_jupyter.sources.geocoding import Answer
 
 
 class GeocodeMatches:
@@ -76,3 +78,15 @@ class GeocodedFrame(pd.DataFrame):
         shown = self._shown().replace({np.nan: None})
         table = shown.to_html(escape=True, max_cols=50, border=0, na_rep="")
         return f"<div class='codex-geocoded'><div style='color:#555;font-size:90%'>{summary}</div>{table}</div>"
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """One readable line per fact of a ``geocode_summary``."""
+    lines = [f"{summary['matched']:,} of {summary['rows']:,} rows matched"]
+    if summary["by_provider"]:
+        lines.append("by provider: " + ", ".join(f"{k} {v:,}" for k, v in summary["by_provider"].items()))
+    if summary["by_reason"]:
+        lines.append("not matched: " + ", ".join(f"{k} ({v:,})" for k, v in summary["by_reason"].items()))
+    if summary["provider_errors"]:
+        lines.append("provider failures: " + ", ".join(f"{k} ({v:,})" for k, v in summary["provider_errors"].items()))
+    return "\n".join(lines)

@@ -9,7 +9,7 @@ one widget per marker, which is what stalls ipyleaflet near 2,000 markers.
 
 The view renders what it is given: it opens no connection. Country
 outlines shipped in a wheel keep it readable with no network; the search
-box asks the geocoder chain it is handed (offline by default).
+box asks the geocoder it is handed (none: no search box).
 """
 
 from __future__ import annotations
@@ -80,8 +80,10 @@ class MapView(widgets.VBox):
     ``basemap``: ``"auto"`` (light tiles under lightly filled country
     outlines, so the map reads with or without a network), ``"offline"``
     (outlines only, no tile requests), ``"light"``, ``"dark"``, ``"satellite"``.
-    ``geocoder``: a :class:`GeocoderChain` for the search box (default: the
-    offline gazetteer only).
+    ``geocoder``: what the search box asks -- anything with ``geocode(query)``
+    returning an answer with ``.best``, e.g. ``GeocoderChain(["offline"])``.
+    Without one the map has no search box: a view renders what it is given
+    and never builds a source itself.
 
     ``view.selection`` is the rows inside the polygons drawn on the map,
     ``view.geofences`` the same polygons as :class:`Geofences`;
@@ -186,7 +188,8 @@ class MapView(widgets.VBox):
         self.status = widgets.HTML()
         self.messages = widgets.HTML()
         self._sea = widgets.HTML(layout={"display": "none"})
-        toolbar = widgets.HBox([self._search_box, self._search_button, self._style_switch, self.status])
+        searching = [self._search_box, self._search_button] if self._geocoder is not None else []
+        toolbar = widgets.HBox([*searching, self._style_switch, self.status])
         super().__init__([self._sea, toolbar, self.map, self.messages], layout=widgets.Layout(width="100%"))
         self.add_class("codex-map")
         self._css_id = f"codex-map-{id(self):x}"
@@ -430,9 +433,7 @@ class MapView(widgets.VBox):
         if not query or not query.strip():
             return None
         if self._geocoder is None:
-            from codex_jupyter.sources.geocoding import GeocoderChain
-
-            self._geocoder = GeocoderChain(["offline"], cache=False)
+            raise ValueError("this map has no geocoder; pass MapView(..., geocoder=GeocoderChain(['offline']))")
         answer = self._geocoder.geocode(query)
         best = answer.best
         if best is None:

@@ -12,8 +12,6 @@ from html import escape
 
 import pandas as pd
 
-from codex_jupyter.sources.warehouse import QueryResult
-
 
 class QueryFrame(pd.DataFrame):
     """A query's full result, displayed as at most ``displaylimit`` rows plus a summary line."""
@@ -25,11 +23,11 @@ class QueryFrame(pd.DataFrame):
         return pd.DataFrame
 
     @classmethod
-    def from_result(cls, result: QueryResult, displaylimit: int = 20) -> QueryFrame:
-        """Wrap a :class:`QueryResult` without copying its rows."""
-        frame = cls(result.df())
-        frame.query_summary = result.summary()
-        frame.query_sql = result.sql
+    def of(cls, rows: pd.DataFrame, summary: str, sql: str, displaylimit: int = 20) -> QueryFrame:
+        """Wrap a query's rows, without copying them, with its summary line and the SQL that ran."""
+        frame = cls(rows)
+        frame.query_summary = summary
+        frame.query_sql = sql
         frame.displaylimit = displaylimit
         return frame
 

@@ -19,8 +19,8 @@ from codex_jupyter.sources.geocoding import (
     geocode_address,
     geocode_frame,
     reverse_frame,
-    summary_text,
 )
+from codex_jupyter.widgets.geocode_view import summary_text
 
 
 @pytest.fixture(scope="module")

@@ -196,7 +196,9 @@ def test_click_callbacks_and_their_errors_reach_the_user() -> None:
 
 
 def test_search_uses_the_offline_geocoder() -> None:
-    view = MapView(_points(10))
+    from codex_jupyter.sources.geocoding import GeocoderChain
+
+    view = MapView(_points(10), geocoder=GeocoderChain(["offline"], cache=False))
     answer = view.search("Lyon, France")
     assert answer.best is not None and answer.best.provider == "offline"
     assert abs(view.map.center[0] - 45.76) < 0.2
