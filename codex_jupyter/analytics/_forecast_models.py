@@ -168,7 +168,8 @@ _CALENDAR = (  # field, how long one cycle of it lasts
 
 def _calendar_fields(index: pd.DatetimeIndex) -> list[str]:
     """Calendar fields that vary and whose cycle the history covers twice (else trees learn dates, not cycles)."""
-    span = index[-1] - index[0]
+    first, last = index[[0, -1]].to_pydatetime()  # a pandas Timedelta overflows past 292 years (yearly since 1700)
+    span = last - first
     return [f for f, cycle in _CALENDAR if span >= 2 * cycle and getattr(index, f).nunique() > 1]
 
 

@@ -6,7 +6,11 @@ with the smallest backtest error, refits it on the full history and sets the
 interval widths from the backtest errors of that model (split conformal
 prediction). Intervals therefore grow with the horizon as much as the real
 errors did, whatever the model, instead of trusting a model's own variance
-formula.
+formula. Three things keep the calibration honest on real data: errors of
+strictly positive series are measured relative to the series' level at each
+origin (growing series have growing errors), model choice and spread are
+estimated out of the window being scored, and newer backtest windows weigh
+more than older ones (``_RECENCY``).
 
 Candidate models (see ``_forecast_models``): ``snaive`` (seasonal naive, the
 baseline), ``ets`` (exponential smoothing, optionally damped trend), ``theta``,
@@ -40,8 +44,8 @@ from codex_jupyter.analytics import _forecast_models as fm
 from codex_jupyter.analytics._forecast_input import MIN_TRAIN, Block, Panel, prepare
 
 MODELS = ("snaive", "ets", "theta", "ets_log", "theta_log", "gbm", "ensemble")
-#: Scores that one conformal quantile is taken over at least (horizon steps are pooled until there are this many).
-_MIN_SCORES = 50
+#: Weight of a backtest window's scores relative to the next newer window's (see ``_conformal_quantiles``).
+_RECENCY = 0.6
 #: Points above which a progress bar is shown by default.
 _PROGRESS_POINTS = 100_000
 
@@ -98,35 +102,70 @@ def _scale(y: np.ndarray, periods: tuple[int, ...]) -> np.ndarray:
     return np.abs(y[:, m:] - y[:, :-m]).mean(axis=1)
 
 
-def _conformal_quantiles(scores: np.ndarray, levels: tuple[float, ...]) -> dict[float, np.ndarray]:
-    """Per horizon step, the conformal quantile of the pooled scores (rows: window x series, columns: steps).
+def _origin_level(values: np.ndarray, periods: tuple[int, ...]) -> np.ndarray:
+    """The series' recent level at a forecast origin: the scale its errors are measured against.
 
-    Neighbouring steps are pooled until each quantile rests on ``_MIN_SCORES``
-    scores, and quantiles never shrink with the horizon. With fewer scores than
-    a level needs (19 for 95 %), the largest score is used.
+    Errors of growing positive series (sales, passengers, prices) grow with
+    their level, so errors from backtest windows cut years ago understate
+    today's. Strictly positive series are therefore scored relative to the
+    mean of their last cycle before the origin; others (level 1) absolutely.
     """
-    counts = np.isfinite(scores).sum(axis=0)
-    bins, start, have = [], 0, 0
-    for h, c in enumerate(counts):
-        have += c
-        if have >= _MIN_SCORES:
-            bins.append((start, h + 1))
-            start, have = h + 1, 0
-    if start < len(counts):
-        bins = [*bins[:-1], (bins[-1][0], len(counts))] if bins else [(0, len(counts))]
+    usable = fm.usable_periods(periods, values.shape[1])
+    recent = values[:, -max(usable[0] if usable else 1, 4) :]
+    return np.where((values > 0).all(axis=1), recent.mean(axis=1), 1.0)
+
+
+def _step_profile(scores: np.ndarray) -> np.ndarray:
+    """How the typical score grows with the horizon: mean score per step, made non-decreasing (isotonic).
+
+    Means rest on every score of a step, so they are far steadier than a high
+    quantile per step would be.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    finite = np.isfinite(scores)
+    counts = finite.sum(axis=0)
+    seen = counts > 0
+    if not seen.any():
+        return np.ones(scores.shape[1])
+    means = np.where(finite, scores, 0.0).sum(axis=0)[seen] / counts[seen]
+    if means.max() <= 0:
+        return np.ones(scores.shape[1])
+    steps = np.arange(scores.shape[1])
+    fit = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(steps[seen], means, sample_weight=counts[seen])
+    return np.maximum(fit.predict(steps), 1e-12)
+
+
+def _conformal_quantiles(scores: np.ndarray, ages: np.ndarray, levels: tuple[float, ...]) -> dict[float, np.ndarray]:
+    """Per horizon step, the conformal quantile of the scores (rows: window x series, columns: steps).
+
+    Errors grow with the horizon, but a high quantile taken per step rests on
+    few scores and is noisy. So the growth comes from ``_step_profile`` and
+    one quantile is taken over all scores divided by it. Scores from older
+    backtest windows weigh ``_RECENCY`` times less per window of age
+    (weighted conformal prediction for data that drift, Barber et al. 2023):
+    the newest windows, trained on nearly as much history as the final fit,
+    say most about the next horizon. With too few scores for a level, the
+    largest score is used.
+    """
+    profile = _step_profile(scores)
+    finite = np.isfinite(scores)
+    values = (scores / profile)[finite]
+    weights = np.broadcast_to(_RECENCY ** ages[:, None].astype(float), scores.shape)[finite]
+    order = np.argsort(values)
+    values = values[order]
+    cumulative = np.cumsum(weights[order]) / (weights.sum() + 1.0)  # the next point's weight is 1: the newest
     out = {}
     for level in levels:
-        q = np.zeros(scores.shape[1])
-        for lo, hi in bins:
-            pooled = np.sort(scores[:, lo:hi][np.isfinite(scores[:, lo:hi])])
-            if len(pooled):
-                k = min(len(pooled), int(np.ceil((len(pooled) + 1) * level / 100)))
-                q[lo:hi] = pooled[k - 1]
-        out[level] = np.maximum.accumulate(q)
+        if not len(values):
+            out[level] = np.zeros(scores.shape[1])
+            continue
+        k = min(len(values) - 1, int(np.searchsorted(cumulative, level / 100)))
+        out[level] = values[k] * profile
     return out
 
 
-def _honest_scores(abs_err: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def _honest_scores(abs_err: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Conformity scores that carry model choice and spread estimation out of sample.
 
     For each backtest window the model is chosen, and the series' typical
@@ -142,7 +181,7 @@ def _honest_scores(abs_err: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     total, count = per_window.sum(axis=1), have.sum(axis=0)
     leave_out = count >= 2
     rows = np.arange(n_series)
-    out = []
+    out, ages = [], []
     for w in range(n_windows):
         rest = (total - np.where(leave_out, per_window[:, w], 0.0)) / np.maximum(count - leave_out * have[w], 1)
         pick = np.argmin(rest, axis=0)
@@ -150,7 +189,8 @@ def _honest_scores(abs_err: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         spread = np.where(spread > 0, spread, fallback)
         ok = have[w] & (spread > 0)
         out.append(abs_err[pick[ok], w, rows[ok]] / spread[ok, None])
-    return np.concatenate(out)
+        ages.append(np.full(ok.sum(), w))
+    return np.concatenate(out), np.concatenate(ages)
 
 
 @dataclass
@@ -177,6 +217,7 @@ def _forecast_panel(
     points = sum(b.values.size for b in panel.blocks)
     windows = [min(n_windows, (b.values.shape[1] - MIN_TRAIN) // horizon) for b in panel.blocks]
     errors = [{m: np.full((n_windows, len(b.keys), horizon), np.nan) for m in models} for b in panel.blocks]
+    origin = [np.ones((n_windows, len(b.keys))) for b in panel.blocks]
     with _progress(n_windows + 1, progress, points, "forecast") as bar:
         for w in range(1, n_windows + 1):
             bar.set_description(f"backtest window {w}/{n_windows}")
@@ -188,6 +229,7 @@ def _forecast_panel(
             ]
             results = _fit_predict(jobs, panel.periods, models, seed) if jobs else []
             for i, c, res in zip(live, cuts, results, strict=True):
+                origin[i][w - 1] = _origin_level(panel.blocks[i].values[:, :c], panel.periods)
                 for m in models:
                     errors[i][m][w - 1] = panel.blocks[i].values[:, c : c + horizon] - res[m]
             bar.update()
@@ -197,23 +239,27 @@ def _forecast_panel(
         bar.update()
 
     fitted, spreads, scores = [], [], []
-    for b, err, preds in zip(panel.blocks, errors, finals, strict=True):
+    for b, err, preds, lvl in zip(panel.blocks, errors, finals, origin, strict=True):
         rows = np.arange(len(b.keys))
         abs_err = np.abs(np.stack([err[m] for m in models]))  # models x windows x series x steps
         mae = np.nanmean(abs_err, axis=(1, 3)).T  # series x models
+        rel_err = abs_err / lvl[None, :, :, None]
+        now = _origin_level(b.values, panel.periods)
         pick = np.argmin(mae, axis=1)
         yhat = np.stack([preds[m] for m in models], axis=1)[rows, pick]
         constant = np.ptp(b.values, axis=1) == 0
         fallback = np.where(constant, 0.0, _scale(b.values, panel.periods))
-        spread = np.where(constant, 0.0, mae[rows, pick])
+        spread = np.where(constant, 0.0, np.nanmean(rel_err, axis=(1, 3)).T[rows, pick] * now)
         spread = np.where(spread > 0, spread, fallback)
-        scores.append(_honest_scores(abs_err[:, :, ~constant], fallback[~constant]))
+        scores.append(_honest_scores(rel_err[:, :, ~constant], fallback[~constant] / now[~constant]))
         chosen = np.asarray(models, dtype=object)[pick]
         chosen[constant] = "constant"
         yhat[constant] = b.values[constant, -1:]
         fitted.append(_Fitted(b, preds, chosen, yhat, {}))
         spreads.append(spread)
-    quantiles = _conformal_quantiles(np.concatenate(scores), levels)
+    quantiles = _conformal_quantiles(
+        np.concatenate([s for s, _ in scores]), np.concatenate([a for _, a in scores]), levels
+    )
     for f, spread in zip(fitted, spreads, strict=True):
         for level, q in quantiles.items():
             half = spread[:, None] * q[None, :]

@@ -64,6 +64,35 @@ def test_intervals_cover_as_promised_and_beat_seasonal_naive() -> None:
     assert len(report.series) == 30 and {"smape", "mase", "coverage_80", "coverage_95"} <= set(report.series.columns)
 
 
+def growing_panel(n: int = 30, months: int = 120, seed: int = 3) -> pd.DataFrame:
+    """Monthly sales growing 1-3 % a month with a yearly cycle and noise proportional to the level."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2012-01-01", periods=months, freq="MS")
+    t = np.arange(months)
+    frames = []
+    for i in range(n):
+        season = 1 + rng.uniform(0.1, 0.3) * np.sin(2 * np.pi * (t + i) / 12)
+        y = 50 * np.exp(rng.uniform(0.01, 0.03) * t) * season * np.exp(rng.normal(0, 0.06, months))
+        frames.append(pd.DataFrame({"shop": f"S{i:02d}", "month": idx, "sales": y}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_intervals_of_growing_series_keep_up_with_the_level() -> None:
+    """Errors grow with the level: intervals calibrated on older, smaller errors must not fall short today."""
+    report = backtest(growing_panel(), "month", "sales", 12, by="shop", n_windows=2, progress=False)
+    overall = report.overall.iloc[0]
+    assert 74 <= overall.coverage_80 <= 88
+    assert 90 <= overall.coverage_95 <= 99.5
+
+
+def test_yearly_history_longer_than_pandas_timedelta_is_forecast() -> None:
+    """Yearly data since 1700 spans more than the 292 years a pandas Timedelta holds."""
+    years = pd.date_range("1700-01-01", periods=309, freq="YS")
+    y = 50 + 40 * np.sin(2 * np.pi * np.arange(309) / 11) + np.random.default_rng(0).normal(0, 5, 309)
+    out = forecast(pd.DataFrame({"year": years, "spots": y}), "year", "spots", 6, progress=False)
+    assert out.ds.iloc[0] == pd.Timestamp("2009-01-01") and out.yhat.notna().all()
+
+
 def test_interval_width_matches_the_known_noise() -> None:
     """Pure noise around a weekly cycle: the 95 % band should be about +-1.96 sigma wide, not much more or less."""
     data = daily_panel(n=20, days=300, noise=5.0, seed=2)
