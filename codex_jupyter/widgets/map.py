@@ -140,6 +140,7 @@ class MapView(widgets.VBox):
         self.df = df
         self.errors: list[str] = []
         self._geocoder = options.get("geocoder")
+        self._last_search: tuple[str, Any] | None = None
         self._click_callbacks: list[Callable[[float, float], Any]] = []
         self._selection_callbacks: list[Callable[[pd.DataFrame], Any]] = []
         self._popup_frames: dict[str, tuple[pd.DataFrame, list[str] | None]] = {}
@@ -429,12 +430,20 @@ class MapView(widgets.VBox):
         self.map.add(self._popup)
 
     def search(self, query: str) -> Any:
-        """Geocode ``query`` with the view's chain, centre the map on the best match and mark it."""
+        """Geocode ``query`` with the view's chain, centre the map on the best match and mark it.
+
+        The same query again (Enter, then Find) re-centres on the answer it
+        already has: online providers are rate-limited and bill per request.
+        """
         if not query or not query.strip():
             return None
         if self._geocoder is None:
             raise ValueError("this map has no geocoder; pass MapView(..., geocoder=GeocoderChain(['offline']))")
-        answer = self._geocoder.geocode(query)
+        if self._last_search is not None and self._last_search[0] == query:
+            answer = self._last_search[1]
+        else:
+            answer = self._geocoder.geocode(query)
+            self._last_search = (query, answer)
         best = answer.best
         if best is None:
             self.status.value = _status(f"no match for {query!r}: {answer.error}")

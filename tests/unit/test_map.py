@@ -207,6 +207,23 @@ def test_search_uses_the_offline_geocoder() -> None:
     assert "no match" in view.status.value
 
 
+def test_searching_the_same_place_again_asks_the_geocoder_once() -> None:
+    """Enter then Find (or Find twice) must not spend a second rate-limited provider request."""
+    from codex_jupyter.sources.geocoding import GeocoderChain
+
+    chain = GeocoderChain(["offline"], cache=False)
+    asked: list[str] = []
+    real = chain.geocode
+    chain.geocode = lambda query, **kw: asked.append(query) or real(query, **kw)  # type: ignore[method-assign]
+    view = MapView(_points(10), geocoder=chain)
+    view._search_box.value = "Lyon, France"
+    view.map.center = (0.0, 0.0)
+    view._search_button.click()
+    assert asked == ["Lyon, France"] and abs(view.map.center[0] - 45.76) < 0.2
+    view._search_box.value = "Nantes, France"
+    assert asked == ["Lyon, France", "Nantes, France"]
+
+
 def test_offline_basemap_is_small_and_complete() -> None:
     outlines = country_outlines()
     names = {f["properties"]["name"] for f in outlines["features"]}
