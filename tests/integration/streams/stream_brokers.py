@@ -158,8 +158,14 @@ class KafkaBroker(_Process):
 
     @staticmethod
     def _cluster_id() -> str:
-        """A fresh KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as ``random-uuid``)."""
-        return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        """A fresh KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as ``random-uuid``).
+
+        Like Kafka's own ``Uuid.randomUuid``, an id starting with "-" is drawn
+        again: the storage tool would read it as an option (1 run in 64 failed).
+        """
+        while (cluster := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+            pass
+        return cluster
 
     def _java(self, main: list[str], wait: bool = False) -> None:
         command = [
