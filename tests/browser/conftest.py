@@ -1,13 +1,17 @@
-"""Shared browser-test parts: one Voila server over notebooks/ (as `make demo` runs it) and Debian's Chromium."""
+"""Shared browser-test parts: one Voila server over notebooks/ (as `make demo` runs it) and Debian's Chromium.
+
+`voila_command`'s defaults are the demo's, so the map and analytics dashboards come from preheated kernels here too.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from codex_jupyter.cli import voila_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
+VOILA_LOG = ARTIFACTS / "voila.log"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -37,7 +42,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def voila_url() -> Iterator[str]:
     port = _free_port()
-    log = open(ARTIFACTS / "voila.log", "w")  # noqa: SIM115 - closed after the server stops
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(VOILA_LOG, "w")  # noqa: SIM115 - closed after the server stops
     proc = subprocess.Popen(
         voila_command(ROOT / "notebooks", port, "127.0.0.1", open_browser=False),
         stdout=log,
@@ -84,6 +90,14 @@ def artifacts() -> Path:
     """Where screenshots go (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def served_preheated() -> Callable[[str], bool]:
+    """Whether Voila has handed out a preheated kernel for ``notebook`` (it logs each one)."""
+    return lambda notebook: bool(
+        re.search(rf"Using pre-heated kernel: \S+ for {re.escape(notebook)}$", VOILA_LOG.read_text(), re.MULTILINE)
+    )
 
 
 @pytest.fixture

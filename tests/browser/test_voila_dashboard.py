@@ -10,7 +10,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_analytics_dashboard_renders_kpis_tables_and_charts(
-    voila_url: str, browser: object, artifacts: Path, unexpected: object
+    voila_url: str, browser: object, artifacts: Path, unexpected: object, served_preheated: object
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
@@ -31,6 +31,7 @@ def test_analytics_dashboard_renders_kpis_tables_and_charts(
     assert any("local DuckDB" in s for s in summaries), summaries
     assert page.locator(".js-plotly-plot").count() >= 3
     assert "Traceback" not in page.content()
+    assert served_preheated("analytics.ipynb")  # as in the demo: the page's kernel ran before the reader came
 
     # The explorer re-queries the warehouse when the reader picks another country.
     page.select_option(".widget-dropdown select", "GB")

@@ -14,7 +14,7 @@ MIN_OUTLINE_PATHS = 150
 
 
 def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
-    voila_url: str, browser: object, artifacts: Path
+    voila_url: str, browser: object, artifacts: Path, served_preheated: object
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
@@ -46,6 +46,18 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
     assert "H3 cells" in text and "Demo Bank London" not in text  # status line shown; branch popups stay closed
     assert "Traceback" not in page.content()
     assert page.locator(".codex-map-error").count() == 0
+    # The demo preheats this page: its kernel ran the notebook before the reader came, and must still answer.
+    assert served_preheated("maps.ipynb")
+
+    # Zooming in re-aggregates the first map in the kernel, which rewrites its status line.
+    status = page.locator(".codex-map-status").first
+    world = status.inner_text()
+    first.locator(".leaflet-control-zoom-in").click()
+    first.locator(".leaflet-control-zoom-in").click()
+    page.wait_for_function(
+        "was => document.querySelector('.codex-map-status').textContent !== was", arg=world, timeout=30_000
+    )
+    assert "points" in status.inner_text()
 
     # Searching the offline gazetteer recentres the first map and names the match.
     box = page.locator(".codex-map input[type=text]").first
@@ -56,4 +68,13 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
         timeout=30_000,
     )
     page.screenshot(path=str(artifacts / "voila-maps-search.png"))
+
+    # A click names the place there (the notebook's own on_click callback, run by the kernel): the search's
+    # "(offline, confidence 1.00)" gives way to the bare address the callback writes into the status line.
+    first.click(position={"x": 640, "y": 200})
+    page.wait_for_function(
+        "() => { const s = document.querySelector('.codex-map').textContent;"
+        " return s.includes('France') && !s.includes('confidence'); }",
+        timeout=30_000,
+    )
     assert not errors, errors

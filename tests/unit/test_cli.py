@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 import pytest
 
 from codex_jupyter import cli
@@ -15,6 +19,41 @@ def test_demo_serves_the_curated_notebooks_with_voila_safely() -> None:
     # jupysql's Lab plugin cannot load in Voila's older front end; idle kernels are culled.
     assert "--VoilaConfiguration.extension_denylist=jupysql-plugin" in cmd
     assert any(a.startswith("--MappingKernelManager.cull_idle_timeout=") for a in cmd)
+
+
+def _preheated_by_voila(cmd: list[str], root: Path) -> set[str]:
+    """The notebooks of ``root`` Voila would preheat: its rule is ``pattern in path or re.match(pattern, path)``."""
+    if "--preheat_kernel=True" not in cmd:
+        return set()
+    flag = "--VoilaKernelManager.preheat_denylist="
+    patterns = [a.removeprefix(flag) for a in cmd if a.startswith(flag)]
+    paths = {p.name: os.path.join(os.path.abspath(root), p.name) for p in root.glob("*.ipynb")}
+    return {name for name, path in paths.items() if not any(p in path or re.match(p, path) for p in patterns)}
+
+
+def test_demo_preheats_the_map_and_analytics_dashboards_but_not_the_live_tail() -> None:
+    root = cli.notebooks_dir()
+    cmd = cli.voila_command(root, 8866, "127.0.0.1", open_browser=False)
+    assert "--pool_size=1" in cmd
+    assert _preheated_by_voila(cmd, root) == {"maps.ipynb", "analytics.ipynb"}
+    # A relative root: Voila makes it absolute before matching, and so must the pattern.
+    cmd = cli.voila_command(Path(os.path.relpath(root)), 8866, "127.0.0.1", False, preheat=2, preheated=["iot.ipynb"])
+    assert "--pool_size=2" in cmd and _preheated_by_voila(cmd, root) == {"iot.ipynb"}
+    assert not any("preheat" in a for a in cli.voila_command(root, 8866, "127.0.0.1", False, preheat=0))
+
+
+def test_demo_flag_sets_the_pool_and_never_preheats_other_notebooks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, env: ran.append(cmd) or 0)
+    assert cli.main(["demo", "--preheat", "2"]) == 0
+    assert "--pool_size=2" in ran[-1] and _preheated_by_voila(ran[-1], cli.notebooks_dir())
+    assert cli.main(["demo", "--preheat", "0"]) == 0
+    assert "--preheat_kernel=True" not in ran[-1]
+    (tmp_path / "maps.ipynb").write_text("{}")
+    assert cli.main(["demo", "--notebooks", str(tmp_path)]) == 0
+    assert "--preheat_kernel=True" not in ran[-1]
 
 
 def test_doctor_reports_the_embedded_warehouse(capsys: pytest.CaptureFixture[str]) -> None:
