@@ -12,15 +12,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 from geopy.point import Point
 
-from codex_jupyter.sources.gazetteer import Gazetteer, chord_to_km, km_to_chord, load_gazetteer, normalize
+from codex_jupyter.sources.gazetteer import (
+    CITY_SETS,
+    Gazetteer,
+    KeyIndex,
+    chord_to_km,
+    fold_parts,
+    km_to_chord,
+    load_gazetteer,
+    normalize,
+)
 
 #: Match quality by how the name matched; street-level parts that were skipped lower it.
 _QUALITY = {"name": 1.0, "alternate name": 0.9, "state": 0.7, "country": 0.6}
@@ -32,6 +43,8 @@ _ALTERNATE_WEIGHT = 0.3
 _CLEAR_SHARE = 0.9
 #: A country or state named like a city wins when it has this many times the city's population.
 _REGION_OVER_CITY = 20
+#: ``match`` of no match, a match by name and by alternate name (``match_common`` takes from it).
+_MATCHES = np.array([None, "name", "alternate name"], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -122,94 +135,57 @@ class OfflineGeocoder(Geocoder):
         index = np.where(chord <= bound, index, -1)
         return index.astype(np.int64), np.where(index >= 0, km, np.nan)
 
-    def match_common(self, queries: Sequence[str]) -> pd.DataFrame:
+    def match_common(self, queries: Sequence[str] | pa.StringArray) -> pd.DataFrame:
         """The best match of many queries at once, for the forms most columns hold: "City", "City, Country", "City, ST".
 
         Parsing each query and building geopy ``Location`` objects costs about
-        50 µs a query; one join of the normalised names against the
-        gazetteer's name index answers the common forms for a column of
-        distinct names in a fraction of that. The answers are those of
-        :meth:`geocode` (same city, ``match``, ``confidence`` and ``ambiguous``).
-        Rows with ``decided`` False hold other forms (a lone region name,
-        street parts, three parts, a qualifier that rules out every city):
-        ask :meth:`geocode` for those. Columns: ``decided``, ``pos`` (gazetteer
-        position, -1 for no match), ``address``, ``lat``, ``lon``, ``match``,
-        ``confidence``, ``ambiguous``; one row per query, in order.
+        50 µs a query. Here a column is folded at once (:func:`fold_parts`),
+        its names are looked up in a hash index and the answers come from a
+        table of every (name, qualifier) answer :meth:`geocode` can give, so
+        a column of distinct names costs well under a microsecond a query.
+        The answers are those of :meth:`geocode` (same place, ``match``,
+        ``confidence`` and ``ambiguous``). Rows with ``decided`` False hold
+        other forms (street parts, three parts, a qualifier that rules out
+        every city, no letters, characters the fold table leaves out): ask
+        :meth:`geocode` for those. Columns: ``decided``, ``pos`` (the city's
+        gazetteer position; -1 for no match and for a country or US state),
+        ``address``, ``lat``, ``lon``, ``match``, ``confidence``,
+        ``ambiguous``; one row per query, in order.
         """
         gaz = self.gazetteer
-        attempts = []  # (query, order, key, country, admin1): the filtered readings _interpretations tries first
-        undecided = np.zeros(len(queries), dtype=bool)
-        for q, query in enumerate(queries):
-            parts = [p for p in (normalize(part) for part in query.split(",")) if p]
-            if len(parts) == 1 and parts[0] not in gaz.region_keys:
-                attempts.append((q, 0, parts[0], None, None))
-            elif len(parts) == 2:
-                country, state = gaz.country_filter(parts[1]), gaz.state_keys.get(parts[1])
-                readings = ([country] if country else []) + ([("US", state)] if state else [])
-                attempts += [(q, order, parts[0], *where) for order, where in enumerate(readings)]
-                undecided[q] = not readings
-            else:
-                undecided[q] = True
-        found = self._best_of(pd.DataFrame(attempts, columns=["query", "order", "key", "country", "admin1"]))
-        # The first reading with a city wins. A single name with no city is no match; a qualified one
-        # with no city in its region falls back to the parser, which also tries the unqualified reading.
-        best = found[found.pos >= 0].drop_duplicates("query").set_index("query").reindex(range(len(queries)))
-        hit = best.pos.notna().to_numpy()
-        single = np.zeros(len(queries), dtype=bool)
-        single[[a[0] for a in attempts if a[3] is None]] = True
-        pos = best.pos.fillna(-1).to_numpy(dtype=np.int64)
-        at = np.maximum(pos, 0)
-        alternate = best.alternate.eq(True).to_numpy()
-        share = (best.best / best.total).to_numpy(dtype=float)
-        quality = np.where(alternate, _QUALITY["alternate name"], _QUALITY["name"])
-        confidence = (quality * share).tolist()
-        return pd.DataFrame(
-            {
-                "decided": ~undecided & (hit | single),
-                "pos": pos,
-                "address": np.where(hit, gaz.labels[at], None),
-                "lat": np.where(hit, gaz.lat[at], np.nan),
-                "lon": np.where(hit, gaz.lon[at], np.nan),
-                "match": np.where(hit, np.where(alternate, "alternate name", "name"), None),
-                # Python's round, as geocode() uses: numpy's rounds some halves the other way.
-                "confidence": [round(c, 3) if h else math.nan for c, h in zip(confidence, hit, strict=True)],
-                "ambiguous": hit & (best.n.to_numpy() > 1) & (share < _CLEAR_SHARE),
-            }
-        )
-
-    def _best_of(self, attempts: pd.DataFrame) -> pd.DataFrame:
-        """Each attempt's top candidate (``pos``, ``alternate``), its ``best`` and ``total`` score and ``n`` candidates.
-
-        Scores and the ranking are :meth:`_ranked`'s: population (alternate
-        names weighted down) plus one, ties to the lower geonameid.
-        """
-        gaz = self.gazetteer
-        rows = gaz.name_rows
-        cand = rows[rows.key.isin(set(attempts.key))]
-        score = gaz.population[cand.pos.to_numpy()] * np.where(cand.alternate.to_numpy(), _ALTERNATE_WEIGHT, 1.0)
-        cand = cand.assign(score=score, geonameid=gaz.geonameid[cand.pos.to_numpy()])
-        cand = cand.sort_values(["key", "score", "geonameid"], ascending=[True, False, True], kind="stable")
-        cand["score"] += 1.0
-        results = []
-        for by, wanted in (
-            (["key"], attempts.country.isna()),
-            (["key", "country"], attempts.country.notna() & attempts.admin1.isna()),
-            (["key", "country", "admin1"], attempts.admin1.notna()),
-        ):
-            grouped = cand.groupby(by, sort=False)
-            stats = pd.DataFrame(
-                {
-                    "pos": grouped.pos.first(),
-                    "alternate": grouped.alternate.first(),
-                    "best": grouped.score.first(),
-                    "total": grouped.score.sum(),
-                    "n": grouped.size(),
-                }
-            ).reset_index()
-            results.append(attempts[wanted].merge(stats, on=by, how="left"))
-        found = pd.concat(results, ignore_index=True).sort_values(["query", "order"], kind="stable")
-        found["pos"] = found.pos.fillna(-1).astype(np.int64)
-        return found
+        table = _answers(self.min_city_population)
+        parts = fold_parts(queries)
+        one, two = parts.count == 1, parts.count == 2
+        key = np.append(table.keys.find(parts), -1)  # the last -1 for texts without such a part
+        first = key[np.where(one | two, parts.first, -1)]
+        name = table.name_of[first]
+        region = table.lone_region[table.qualifier_of[np.where(one, first, -1)]]
+        qualifier = table.qualifier_of[key[np.where(two, parts.first + 1, -1)]]
+        # A lone name is a region, a city or no match; a qualified one is answered by its first reading with a city
+        # (as a country, then as a US state). The parser answers the rest, trying the unqualified reading too.
+        group = table.lookup(name, np.where(one & (region < 0), 0, -1))
+        for readings in (table.country_reading, table.state_reading):
+            reading = np.where((qualifier >= 0) & (group < 0), readings[qualifier], -1)
+            group = np.where(group >= 0, group, table.lookup(name, reading))
+        hit = group >= 0
+        group = np.maximum(group, 0)
+        at = table.pos[group]
+        address = gaz.labels[at]
+        address[~hit] = None
+        columns = {
+            "decided": one | hit,
+            "pos": np.where(hit, at, -1),
+            "address": address,
+            "lat": np.where(hit, gaz.lat[at], np.nan),
+            "lon": np.where(hit, gaz.lon[at], np.nan),
+            "match": _MATCHES[np.where(hit, 1 + table.alternate[group], 0)],
+            "confidence": np.where(hit, table.confidence[group], np.nan),
+            "ambiguous": hit & table.ambiguous[group],
+        }
+        regions = np.flatnonzero(region >= 0)
+        for column, values in table.regions.items():
+            columns[column][regions] = values.to_numpy()[region[regions]]
+        return pd.DataFrame(columns, copy=False)
 
     def _forward(self, query: str, allowed: set[str] | None) -> list[Location]:
         parts = [p for p in (normalize(part) for part in query.split(",")) if p]
@@ -342,6 +318,145 @@ class OfflineGeocoder(Geocoder):
         }
         label = f"{region.name}, US" if region.kind == "state" else region.name
         return Location(label, (region.lat, region.lon), raw)
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """Every answer :meth:`OfflineGeocoder.geocode` gives to a city name alone or with a country or US state.
+
+    A ``code`` is ``name * width + reading``: reading 0 is the name alone,
+    1 + i the name in the i-th country of the city set, 1 + countries + j
+    the name in the j-th (country, region) pair a qualifier can name (US
+    states, UK home nations). Only codes with a city are kept.
+    """
+
+    keys: KeyIndex  # folded city names and alternate names, then names that may mean a region
+    name_of: np.ndarray  # per key (and a last -1 for none): the city name it is, or -1
+    qualifier_of: np.ndarray  # the same for region names (``Gazetteer.region_keys``, sorted)
+    country_reading: np.ndarray  # per qualifier (and a last -1 for none): its reading as a country, -1 if none
+    state_reading: np.ndarray  # the same as a US state
+    lone_region: np.ndarray  # the same: its row in ``regions`` when alone it means the region, -1 for its cities
+    regions: pd.DataFrame  # address, lat, lon, match, confidence, ambiguous of those answers
+    width: int
+    alone: np.ndarray  # per name (and a last one past the end): its row for reading 0, where its rows begin
+    code: np.ndarray  # sorted
+    pos: np.ndarray  # per code: the best city
+    alternate: np.ndarray  # whether it matched by an alternate name
+    confidence: np.ndarray
+    ambiguous: np.ndarray
+
+    def lookup(self, name: np.ndarray, reading: np.ndarray) -> np.ndarray:
+        """Rows for ``(name, reading)`` pairs, -1 where either is -1 or no city has that name there.
+
+        A name's rows follow one another from its row for reading 0, in the
+        order of readings, and a name has a few: a walk beats a search.
+        """
+        found = np.full(len(name), -1, dtype=np.int64)
+        ask = np.flatnonzero((name >= 0) & (reading >= 0))
+        code = name[ask] * self.width + reading[ask]
+        slot, stop = self.alone[name[ask]], self.alone[name[ask] + 1]
+        pending = np.arange(len(ask))
+        while len(pending):
+            here = self.code[slot[pending]]
+            there = pending[here == code[pending]]
+            found[ask[there]] = slot[there]
+            pending = pending[here < code[pending]]
+            slot[pending] += 1
+            pending = pending[slot[pending] < stop[pending]]
+        return found
+
+
+@lru_cache(maxsize=len(CITY_SETS))
+def _answers(min_city_population: int) -> _Answers:
+    """The table for a city set (built on first use in about half a second, then shared).
+
+    The ranking is :meth:`OfflineGeocoder._ranked`'s, done once for every
+    name and reading: population (alternate names weighted down), ties to
+    the lower geonameid, confidence the top candidate's share of the
+    candidates' scores (each plus one) times the match quality. Whether a
+    lone region name means the region or its cities is the parser's own
+    answer for each of those few hundred names.
+    """
+    gaz = load_gazetteer(min_city_population)
+    rows = gaz.name_rows
+    name, names = pd.factorize(rows.key)
+    country, countries = pd.factorize(gaz.country)
+    qualifier_keys = sorted(gaz.region_keys)
+    keys = KeyIndex([*names, *(k for k in qualifier_keys if k not in gaz.primary and k not in gaz.alternate)])
+    qualifier_of = np.full(keys.size + 1, -1, dtype=np.int64)
+    qualifier_of[keys.find(fold_parts(qualifier_keys))] = np.arange(len(qualifier_keys))  # each key is one part
+    as_country = [gaz.country_filter(key) for key in qualifier_keys]
+    as_state = [("US", gaz.state_keys[key]) if key in gaz.state_keys else None for key in qualifier_keys]
+    pairs = sorted({f for f in as_country + as_state if f is not None and f[1] is not None})
+    pair = {p: i for i, p in enumerate(pairs)}
+    country_at = {c: i for i, c in enumerate(countries)}
+    city_pair = np.array([pair.get(p, -1) for p in zip(gaz.country, gaz.admin1, strict=True)], dtype=np.int64)
+
+    def reading(where: tuple[str, str | None] | None) -> int:
+        if where is None or (where[0] not in country_at if where[1] is None else where not in pair):
+            return -1
+        return 1 + country_at[where[0]] if where[1] is None else 1 + len(countries) + pair[where]
+
+    width = 1 + len(countries) + len(pairs)
+    pos, alternate = rows.pos.to_numpy(), rows.alternate.to_numpy()
+    paired = np.flatnonzero(city_pair[pos] >= 0)
+    member = np.concatenate([np.arange(len(rows)), np.arange(len(rows)), paired])
+    code = np.concatenate(
+        [
+            name * width,
+            name * width + 1 + country[pos],
+            name[paired] * width + 1 + len(countries) + city_pair[pos][paired],
+        ]
+    )
+    score = gaz.population[pos] * np.where(alternate, _ALTERNATE_WEIGHT, 1.0)
+    rank = np.empty(len(rows), dtype=np.int64)  # of the rows by score, ties to the lower geonameid
+    rank[np.lexsort((gaz.geonameid[pos], -score))] = np.arange(len(rows))
+    order = np.argsort(code * len(rows) + rank[member])
+    code, member = code[order], member[order]
+    first = np.flatnonzero(np.diff(code, prepend=-1))
+    size = np.diff(first, append=len(code))
+    scores = score[member] + 1.0
+    total = scores[first]
+    several = size > 1
+    # Summed as _ranked sums, by numpy's own sum of a new array: an order of additions differs in the last bit.
+    spans = zip(first[several].tolist(), size[several].tolist(), strict=True)
+    total[several] = [scores[at : at + n].copy().sum() for at, n in spans]
+    share = scores[first] / total
+    best_alternate = alternate[member[first]]
+    confidence = np.where(best_alternate, _QUALITY["alternate name"], _QUALITY["name"]) * share
+    # Python's round, as geocode() uses: numpy's rounds some halves the other way. Lone candidates score exactly.
+    confidence[several] = [round(c, 3) for c in confidence[several].tolist()]
+    code = code[first]
+    geocoder = OfflineGeocoder(min_city_population=min_city_population)
+    lone_region = np.full(len(qualifier_keys) + 1, -1, dtype=np.int64)
+    regions = []
+    for i, key in enumerate(qualifier_keys):
+        found = geocoder._forward(key, None)
+        if found and found[0].raw["kind"] != "city":
+            lone_region[i] = len(regions)
+            regions.append(found[0])
+    return _Answers(
+        keys=keys,
+        name_of=np.concatenate([np.arange(len(names)), np.full(keys.size + 1 - len(names), -1)]),
+        qualifier_of=qualifier_of,
+        country_reading=np.array([*map(reading, as_country), -1], dtype=np.int64),
+        state_reading=np.array([*map(reading, as_state), -1], dtype=np.int64),
+        lone_region=lone_region,
+        regions=pd.DataFrame(
+            [
+                (loc.address, loc.latitude, loc.longitude, loc.raw["match"], loc.raw["confidence"], False)
+                for loc in regions
+            ],
+            columns=["address", "lat", "lon", "match", "confidence", "ambiguous"],
+        ),
+        width=width,
+        alone=np.append(np.flatnonzero(code % width == 0), len(code)),
+        code=code,
+        pos=pos[member[first]],
+        alternate=best_alternate,
+        confidence=confidence,
+        ambiguous=several & (share < _CLEAR_SHARE),
+    )
 
 
 def reverse_confidence(km: Any) -> Any:
