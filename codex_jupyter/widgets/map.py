@@ -429,6 +429,10 @@ class MapView(widgets.VBox):
         self._popup = Popup(location=tuple(location), child=widgets.HTML(html), close_button=True, max_width=360)
         self.map.add(self._popup)
 
+    def show_status(self, text: str) -> None:
+        """Write ``text`` (escaped) in the view's status line, e.g. from a click callback."""
+        self.status.value = _status(text)
+
     def search(self, query: str) -> Any:
         """Geocode ``query`` with the view's chain, centre the map on the best match and mark it.
 

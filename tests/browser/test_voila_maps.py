@@ -73,7 +73,7 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
     # "(offline, confidence 1.00)" gives way to the bare address the callback writes into the status line.
     first.click(position={"x": 640, "y": 200})
     page.wait_for_function(
-        "() => { const s = document.querySelector('.codex-map').textContent;"
+        "() => { const s = document.querySelector('.codex-map-status').textContent;"
         " return s.includes('France') && !s.includes('confidence'); }",
         timeout=30_000,
     )

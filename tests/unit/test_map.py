@@ -231,3 +231,9 @@ def test_offline_basemap_is_small_and_complete() -> None:
     assert len(json.dumps(outline_data("offline"))) < 300_000
     borders = outline_data("light")["features"][0]["properties"]["style"]
     assert borders["fill"] is False  # over tiles only the borders are drawn
+
+
+def test_status_line_shows_text_from_a_callback_escaped() -> None:
+    view = MapView(_points(10))
+    view.show_status("<b>Lyon</b> & around")
+    assert "codex-map-status" in view.status.value and "&lt;b&gt;Lyon&lt;/b&gt; &amp; around" in view.status.value
