@@ -176,21 +176,13 @@ def voila_first_frame(sizes: tuple[int, ...] = (100, 1_000_000), repeats: int = 
     from playwright.sync_api import Browser, sync_playwright
 
     from codex_jupyter.cli import voila_command
+    from codex_jupyter.testing import launch_chromium
 
     ready_cell = (
         "import os, pathlib\n"
         "if 'CODEX_BENCH_READY' in os.environ:  # this kernel has run the page: the benchmark may open it\n"
         "    pathlib.Path(os.environ['CODEX_BENCH_READY'], f'{{os.getpid()}}.{name}').touch()"
     )
-    flags = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
 
     def wait_until(done: Callable[[], bool], what: str, server: subprocess.Popen, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
@@ -240,7 +232,7 @@ def voila_first_frame(sizes: tuple[int, ...] = (100, 1_000_000), repeats: int = 
             return all(len(list(ready.glob(f"*.{name}"))) >= k for name, k in runs.items())
 
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=flags, headless=True)
+            browser = launch_chromium(pw)
             for mode, preheat in (("cold", 0), ("preheated", 1)):
                 with socket.socket() as sock:
                     sock.bind(("127.0.0.1", 0))

@@ -1,0 +1,27 @@
+"""Helpers for checking dashboards in a real browser, shared by the browser tests and the benchmarks.
+
+Debian's Chromium, run headless as CI runs it: no sandbox (CI runs as root
+in a container), no GPU, and nothing that phones home, so a page's timing and
+errors are the dashboard's own and the run needs no network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Debian's package installs it here (``scripts/install-system-deps.sh``).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Headless Debian Chromium from a started ``sync_playwright()`` (Playwright's own builds need a download)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS), headless=True)
