@@ -37,6 +37,7 @@ test: install-test system-deps
 	$(BIN)/python benchmarks/anomaly.py --quick
 	$(BIN)/python benchmarks/maps.py --quick
 	$(BIN)/python benchmarks/forecast.py --quick
+	$(BIN)/python benchmarks/clv.py --quick
 	$(BIN)/python benchmarks/streams.py --quick
 
 ## bench: the full benchmarks (figures quoted in the notes)
@@ -45,6 +46,7 @@ bench: install-test
 	$(BIN)/python benchmarks/anomaly.py
 	$(BIN)/python benchmarks/maps.py
 	$(BIN)/python benchmarks/forecast.py
+	$(BIN)/python benchmarks/clv.py
 	$(BIN)/python benchmarks/streams.py
 
 ## constraints: re-resolve the pins after changing pyproject.toml or constraints.in
