@@ -6,20 +6,43 @@ address is user text) and nothing shown ever includes a provider key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # the data it is given; a view imports no source at run time
-    from codex_jupyter.sources.geocoding import Answer
+
+class Match(Protocol):
+    """One place a geocoder found: what the view shows of it."""
+
+    address: str
+    lat: float
+    lon: float
+    confidence: float
+    provider: str
+
+
+class GeocodeAnswer(Protocol):
+    """What the view needs of a geocoder's answer (``sources.geocoding.Answer`` has it).
+
+    Described here, not imported: views sit above sources and take plain data.
+    """
+
+    query: str
+    matches: Sequence[Match]
+    error: str | None
+    provider_errors: Sequence[tuple[str, str]]
+
+    @property
+    def best(self) -> Match | None: ...
 
 
 class GeocodeMatches:
     """The match(es) for one address or point, best first, or why there are none."""
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: GeocodeAnswer) -> None:
         self.answer = answer
 
     def frame(self) -> pd.DataFrame:
