@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from codex_jupyter.analytics.spatial import haversine_km
+from codex_jupyter.sphere import haversine_km
 
 
 def location_fraud(

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from codex_jupyter.sphere import haversine_km
+
 #: A distance function: latitudes and longitudes in, an n x n matrix of kilometres out.
 DistanceFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -23,8 +25,6 @@ _METRES_PER_KM = 1000
 
 def great_circle_matrix(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """All-pairs great-circle kilometres."""
-    from codex_jupyter.analytics.spatial import haversine_km
-
     lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
     return haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from codex_jupyter.analytics.geofence import Geofences
 from codex_jupyter.analytics.routing import Route, great_circle_matrix, plan_route
+from codex_jupyter.sphere import EARTH_RADIUS_KM, chord_to_km, haversine_km, unit_vectors
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -34,16 +35,6 @@ __all__ = [
     "within_radius",
 ]
 
-#: Mean Earth radius (IUGG), the sphere every great-circle figure here uses.
-EARTH_RADIUS_KM = 6371.0088
-
-
-def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    """Great-circle kilometres (scalars or broadcasting arrays, degrees); within 0.5 % of the ellipsoid."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-
 
 def geodesic_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
     """Kilometres on the WGS84 ellipsoid (Karney's method): exact, but one pair at a time.
@@ -59,19 +50,6 @@ def geodesic_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
     for i in np.flatnonzero(np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(d)):
         out[i] = Geodesic.WGS84.Inverse(a[i], b[i], c[i], d[i])["s12"] / 1000.0
     return out.reshape(arrays[0].shape)
-
-
-def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
-
-
-def _chord_to_km(chord: np.ndarray) -> np.ndarray:
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
-
-
-def _km_to_chord(km: float) -> float:
-    return float(2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0))
 
 
 def _coords(lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,8 +86,8 @@ def nearest_k(
     km = np.full((len(la), k), np.nan)
     if k == 0 or not ok.any():
         return index, km
-    chord, idx = cKDTree(_unit(tla, tlo)).query(_unit(la[ok], lo[ok]), k=k, workers=workers)
-    index[ok], km[ok] = idx.reshape(-1, k), _chord_to_km(chord.reshape(-1, k))
+    chord, idx = cKDTree(unit_vectors(tla, tlo)).query(unit_vectors(la[ok], lo[ok]), k=k, workers=workers)
+    index[ok], km[ok] = idx.reshape(-1, k), chord_to_km(chord.reshape(-1, k))
     return index, km
 
 

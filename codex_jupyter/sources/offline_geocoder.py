@@ -26,12 +26,11 @@ from codex_jupyter.sources.gazetteer import (
     CITY_SETS,
     Gazetteer,
     KeyIndex,
-    chord_to_km,
     fold_parts,
-    km_to_chord,
     load_gazetteer,
     normalize,
 )
+from codex_jupyter.sphere import chord_to_km, km_to_chord, unit_vectors
 
 #: Match quality by how the name matched; street-level parts that were skipped lower it.
 _QUALITY = {"name": 1.0, "alternate name": 0.9, "state": 0.7, "country": 0.6}
@@ -126,8 +125,6 @@ class OfflineGeocoder(Geocoder):
 
         Coordinates must already be valid (callers check ranges row by row).
         """
-        from codex_jupyter.sources.gazetteer import unit_vectors
-
         gaz = self.gazetteer
         bound = km_to_chord(self.max_distance_km) if self.max_distance_km is not None else np.inf
         chord, index = gaz.tree.query(unit_vectors(np.asarray(lat, float), np.asarray(lon, float)), k=1, p=2)
