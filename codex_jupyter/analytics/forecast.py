@@ -64,6 +64,11 @@ def _check_models(models: Sequence[str]) -> tuple[str, ...]:
     return tuple(m for m in MODELS if m in models)
 
 
+def _check_windows(n_windows: int) -> None:
+    if isinstance(n_windows, bool) or not isinstance(n_windows, int) or n_windows < 1:
+        raise ValueError(f"n_windows must be a whole number >= 1, got {n_windows!r}")
+
+
 def _level_name(level: float) -> str:
     return f"{level:g}".replace(".", "_")
 
@@ -307,8 +312,7 @@ def forecast(
     """
     levels = _check_levels(level)
     models = _check_models(models)
-    if isinstance(n_windows, bool) or not isinstance(n_windows, int) or n_windows < 1:
-        raise ValueError(f"n_windows must be a whole number >= 1, got {n_windows!r}")
+    _check_windows(n_windows)
     panel = prepare(data, time, value, horizon, by, freq)
     fitted = _forecast_panel(panel, int(horizon), levels, models, n_windows, progress, seed)
     frames = []
@@ -381,8 +385,7 @@ def backtest(
     """
     levels = _check_levels(level)
     models = _check_models(models)
-    if isinstance(n_windows, bool) or not isinstance(n_windows, int) or n_windows < 1:
-        raise ValueError(f"n_windows must be a whole number >= 1, got {n_windows!r}")
+    _check_windows(n_windows)
     panel = prepare(data, time, value, horizon, by, freq)
     rows: dict[Hashable, dict[str, list]] = {}
     with _progress(n_windows, progress, sum(b.values.size * n_windows for b in panel.blocks), "backtest") as bar:

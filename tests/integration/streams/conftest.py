@@ -12,35 +12,29 @@ import pytest
 from stream_brokers import KafkaBroker, Mosquitto, MotoServer, kafka_jars
 
 
-@pytest.fixture(scope="session")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    """A real Kafka 4.x broker; ``kafka.stop()`` / ``kafka.start()`` restart it on the same data."""
-    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), kafka_jars())
-    try:
-        broker.start()
-        yield broker
-    finally:
-        broker.stop()
-
-
-@pytest.fixture(scope="session")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
-    try:
-        broker.start()
-        yield broker
-    finally:
-        broker.stop()
-
-
-@pytest.fixture(scope="session")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = MotoServer(tmp_path_factory.mktemp("moto"))
+def _running(server: KafkaBroker | Mosquitto | MotoServer) -> Iterator:
+    """Start ``server``, hand it to the tests, stop it by PID afterwards, also when a test failed."""
     try:
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A real Kafka 4.x broker; ``kafka.stop()`` / ``kafka.start()`` restart it on the same data."""
+    yield from _running(KafkaBroker(tmp_path_factory.mktemp("kafka"), kafka_jars()))
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    yield from _running(Mosquitto(tmp_path_factory.mktemp("mosquitto")))
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    yield from _running(MotoServer(tmp_path_factory.mktemp("moto")))
 
 
 @pytest.fixture
