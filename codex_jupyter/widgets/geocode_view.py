@@ -50,6 +50,23 @@ class GeocodeMatches:
         rows = [(m.address, m.lat, m.lon, m.confidence, m.provider) for m in self.answer.matches]
         return pd.DataFrame(rows, columns=["address", "lat", "lon", "confidence", "provider"])
 
+    def map(self, height: str = "280px") -> Any:
+        """The matches on a small map, each with a popup (``None`` when there is none to show)."""
+        if self.answer.best is None:
+            return None
+        from codex_jupyter.widgets.map import MapView
+
+        return MapView(self.frame(), popup=["address", "confidence", "provider"], name="Matches", height=height)
+
+    def _ipython_display_(self) -> None:
+        """In a notebook: the table, then the small map (a terminal shows the text alone)."""
+        from IPython.display import display
+
+        display({"text/plain": repr(self), "text/html": self._repr_html_()}, raw=True)
+        view = self.map()
+        if view is not None:
+            display(view)
+
     def _notes(self) -> list[str]:
         notes = [f"{name}: {reason}" for name, reason in self.answer.provider_errors]
         if self.answer.error:

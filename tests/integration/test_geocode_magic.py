@@ -40,6 +40,22 @@ def test_single_address_shows_matches_escaped(ip: InteractiveShell) -> None:
     assert "no match" in repr(bad)
 
 
+def test_single_address_shows_its_matches_on_a_small_map(ip: InteractiveShell) -> None:
+    from IPython.utils.capture import capture_output
+
+    from codex_jupyter.widgets.map import MapView
+
+    out = ip.run_line_magic("geocode", '"Springfield"')
+    view = out.map()
+    assert isinstance(view, MapView) and len(view.df) == len(out.answer.matches) > 1
+    assert view.df.address.iloc[0] == out.answer.best.address and view.map.layout.height == "280px"
+    with capture_output() as shown:
+        out._ipython_display_()
+    assert "Springfield" in shown.outputs[0].data["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in shown.outputs[1].data
+    assert ip.run_line_magic("geocode", '"zzzz-no-such-place"').map() is None
+
+
 def test_reverse_point(ip: InteractiveShell) -> None:
     out = ip.run_line_magic("geocode", "--reverse 48.853,2.349 -o here")
     assert out.answer.best.address == "Paris, France" and ip.user_ns["here"] is out
