@@ -18,6 +18,8 @@ from typing import Any
 
 import platformdirs
 
+from codex_jupyter.errors import ConfigError
+
 #: The connection name that always means the embedded local warehouse.
 LOCAL_CONNECTION_NAME = "local"
 
@@ -127,7 +129,7 @@ class SnowflakeSettings:
         return ", ".join(parts) + f" (connection {self.name!r})"
 
 
-class UnknownConnectionError(LookupError):
+class UnknownConnectionError(ConfigError, LookupError):
     """A connection name that is neither ``local`` nor in ``connections.toml``."""
 
 

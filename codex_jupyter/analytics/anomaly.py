@@ -40,6 +40,7 @@ import pandas as pd
 from scipy.special import erf, erfinv
 
 from codex_jupyter.analytics import _rolling as rl
+from codex_jupyter.errors import InputError
 
 #: Score above which a reading is flagged: |z| of about 4.4 for a normal series, about one false alarm per
 #: 100,000 normal readings per detector -- the threshold Numenta's detector uses on its anomaly likelihood
@@ -51,7 +52,7 @@ _MEAN_AD_TO_SD = 1.2533
 _NS_PER_S = 1_000_000_000
 
 
-class AnomalyInputError(ValueError):
+class AnomalyInputError(InputError):
     """Input the detectors cannot use, with what to change."""
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from codex_jupyter import config
+from codex_jupyter.errors import ServiceUnavailable
 
 
-class OsrmError(RuntimeError):
+class OsrmError(ServiceUnavailable):
     """The OSRM server could not be reached or refused the request."""
 
 

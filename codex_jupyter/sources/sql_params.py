@@ -16,12 +16,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from codex_jupyter.errors import InputError
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACED = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _PATH_PREFIX = re.compile(r"[A-Za-z0-9_$\"\])]")
 
 
-class ParameterError(KeyError):
+class ParameterError(InputError, KeyError):
     """A statement references a parameter that has no value."""
 
     def __str__(self) -> str:

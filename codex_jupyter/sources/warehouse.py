@@ -24,13 +24,14 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Protocol
 
 from codex_jupyter import config
+from codex_jupyter.errors import CodexError
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
 
-class WarehouseError(Exception):
+class WarehouseError(CodexError):
     """A query or connection problem, worded for the user in one line.
 
     The message says what went wrong (with the database's own words) and what

@@ -22,12 +22,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
+from codex_jupyter.errors import InputError, ServiceUnavailable
 
-class StreamConfigError(ValueError):
+
+class StreamConfigError(InputError):
     """A stream URL or option that cannot work; the message says what to change."""
 
 
-class StreamUnavailable(ConnectionError):
+class StreamUnavailable(ServiceUnavailable):
     """The broker or endpoint is unreachable right now; worth retrying with backoff."""
 
 
