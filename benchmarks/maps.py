@@ -27,8 +27,8 @@ import pandas as pd
 
 from codex_jupyter import config
 from codex_jupyter.analytics.spatial import nearest_k, plan_route
-from codex_jupyter.sources.gazetteer import load_gazetteer
-from codex_jupyter.sources.geocoding import GeocoderChain, geocode_frame, reverse_frame
+from codex_jupyter.sources.geo.gazetteer import load_gazetteer
+from codex_jupyter.sources.geo.geocoding import GeocoderChain, geocode_frame, reverse_frame
 
 
 def _timed(fn):

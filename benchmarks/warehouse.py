@@ -91,7 +91,7 @@ def bench_snowflake(rows: int, repeat: int) -> list[tuple[str, float]]:
     import pandas as pd
 
     from codex_jupyter.config import SnowflakeSettings
-    from codex_jupyter.sources.snowflake_warehouse import SnowflakeWarehouse
+    from codex_jupyter.sources.warehouse.snowflake import SnowflakeWarehouse
 
     with fakesnow.server() as kwargs:
         wh = SnowflakeWarehouse(SnowflakeSettings("bench", kwargs))

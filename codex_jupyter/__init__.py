@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from codex_jupyter.analytics.location_fraud import location_fraud
     from codex_jupyter.analytics.spatial import nearest, plan_route
     from codex_jupyter.pipelines.tail import tail
-    from codex_jupyter.sources.geocoding import geocode_frame, reverse_frame
+    from codex_jupyter.sources.geo.geocoding import geocode_frame, reverse_frame
     from codex_jupyter.sources.streams.publish import publish
     from codex_jupyter.sources.warehouse import connect
     from codex_jupyter.widgets.map import MapView
@@ -47,8 +47,8 @@ _LAZY = {
     "detect_anomalies": "codex_jupyter.analytics.anomaly",
     "StreamingDetector": "codex_jupyter.analytics.anomaly",
     "location_fraud": "codex_jupyter.analytics.location_fraud",
-    "geocode_frame": "codex_jupyter.sources.geocoding",
-    "reverse_frame": "codex_jupyter.sources.geocoding",
+    "geocode_frame": "codex_jupyter.sources.geo.geocoding",
+    "reverse_frame": "codex_jupyter.sources.geo.geocoding",
     "nearest": "codex_jupyter.analytics.spatial",
     "plan_route": "codex_jupyter.analytics.spatial",
     "tail": "codex_jupyter.pipelines.tail",

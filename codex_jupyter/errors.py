@@ -19,6 +19,8 @@ Messages are one line naming the problem and the fix, and never carry a secret.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class CodexError(Exception):
     """The root of every error codex-jupyter raises on purpose."""
@@ -53,4 +55,28 @@ class OutcomeUnknown(CodexError):
     """
 
 
-__all__ = ["CodexError", "ConfigError", "InputError", "MissingExtra", "OutcomeUnknown", "ServiceUnavailable"]
+class ColumnNotFound(InputError, KeyError):
+    """A column the call names is not in the frame: the same class from every module, with the columns there are."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def require_columns(available: Iterable[object], needed: Iterable[object], what: str = "the frame") -> None:
+    """Raise :class:`ColumnNotFound` naming the first of ``needed`` that is not in ``available``."""
+    have = list(available)
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise ColumnNotFound(f"no column {missing[0]!r} in {what} (columns: {', '.join(map(str, have))})")
+
+
+__all__ = [
+    "CodexError",
+    "ColumnNotFound",
+    "ConfigError",
+    "InputError",
+    "MissingExtra",
+    "OutcomeUnknown",
+    "ServiceUnavailable",
+    "require_columns",
+]

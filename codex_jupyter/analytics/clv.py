@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from codex_jupyter.errors import InputError, require_columns
+
 #: Fewest customers with a repeat purchase that the spend model is fitted on.
 MIN_REPEAT_CUSTOMERS = 10
 
@@ -148,7 +150,7 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> dict[str, float]:
     """Gamma-Gamma parameters ``p, q, gamma`` from customers with repeat purchases of positive value."""
     repeat = summary[(summary.frequency > 0) & (summary.avg_spend > 0)]
     if len(repeat) < MIN_REPEAT_CUSTOMERS:
-        raise ValueError(
+        raise InputError(
             f"only {len(repeat)} customers bought more than once; the spend model needs at least "
             f"{MIN_REPEAT_CUSTOMERS} (use a longer period of transactions)"
         )
@@ -185,18 +187,16 @@ def expected_spend(params: dict[str, float], summary: pd.DataFrame) -> np.ndarra
 
 def _check(transactions: pd.DataFrame, customer: str, time: str, amount: str, horizon: float) -> pd.DataFrame:
     if not isinstance(transactions, pd.DataFrame):
-        raise ValueError(f"transactions must be a pandas DataFrame, not {type(transactions).__name__}")
-    missing = [c for c in (customer, time, amount) if c not in transactions.columns]
-    if missing:
-        raise ValueError(f"column(s) {missing} not in transactions; available: {list(transactions.columns)}")
+        raise InputError(f"transactions must be a pandas DataFrame, not {type(transactions).__name__}")
+    require_columns(transactions.columns, (customer, time, amount), "transactions")
     if not horizon > 0:
-        raise ValueError(f"horizon must be a positive number of time units, got {horizon!r}")
+        raise InputError(f"horizon must be a positive number of time units, got {horizon!r}")
     frame = transactions.copy()
     frame[time] = pd.to_datetime(frame[time])
     if frame[[customer, time, amount]].isna().any().any():
-        raise ValueError(f"columns {customer!r}, {time!r} and {amount!r} must have no missing values; drop those rows")
+        raise InputError(f"columns {customer!r}, {time!r} and {amount!r} must have no missing values; drop those rows")
     if (frame[amount] < 0).any():
-        raise ValueError(
+        raise InputError(
             f"{int((frame[amount] < 0).sum())} transaction(s) have a negative {amount!r}; drop refunds "
             "(or net them into their purchase) first"
         )
@@ -240,8 +240,7 @@ def clv(
     out["clv"] = out.expected_purchases * out.expected_spend
     segments = None
     if segment is not None:
-        if segment not in frame.columns:
-            raise ValueError(f"segment column {segment!r} not in transactions; available: {list(frame.columns)}")
+        require_columns(frame.columns, [segment], "transactions (segment=)")
         out.insert(0, segment, frame.groupby(customer)[segment].first().reindex(out.index))
         segments = (
             out.groupby(segment, sort=True)
@@ -276,7 +275,7 @@ def holdout_check(
     (0 to 6, then "7+"), as in Fader, Hardie and Lee (2005), plus a total row.
     """
     if not transactions[time].min() < calibration_end < observation_end:
-        raise ValueError("calibration_end must fall after the first purchase and before the end of observation")
+        raise InputError("calibration_end must fall after the first purchase and before the end of observation")
     calib = summarise(transactions, customer, time, amount, calibration_end, unit)
     params = fit_bgnbd(calib)
     span = (observation_end - calibration_end) / (pd.Timedelta(weeks=1) if unit == "W" else pd.Timedelta(1, unit=unit))

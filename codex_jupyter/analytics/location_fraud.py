@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from codex_jupyter.errors import InputError
 from codex_jupyter.sphere import haversine_km
 
 
@@ -45,7 +46,7 @@ def location_fraud(
     ):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"{name} has no column {missing[0]!r}; pass the column names (customer=, time=, lat=, lon=, "
                 "home_lat=, home_lon=)"
             )

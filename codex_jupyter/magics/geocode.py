@@ -7,6 +7,10 @@
 ``--provider google,mapbox`` picks providers for this call (configured from
 the environment); ``%config GeocodeMagic.providers = "google,offline"`` sets
 the default.
+
+IPython expands ``$name`` and ``{name}`` in this magic's line as in any line
+magic (``%geocode "$city"`` geocodes the value of ``city``): an address is
+data sent to a geocoder, never code or SQL, so expansion is what users expect.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Int, Unicode
-from traitlets.config import Configurable
 
-from codex_jupyter.magics.arguments import parse_line
+from codex_jupyter.magics.base import CodexMagics, user_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +43,7 @@ _NUMBER_PAIR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 @magics_class
-class GeocodeMagic(Magics, Configurable):
+class GeocodeMagic(CodexMagics):
     """Geocode addresses, points or DataFrame columns; see the module docstring for the forms."""
 
     providers = Unicode(
@@ -49,11 +52,6 @@ class GeocodeMagic(Magics, Configurable):
         help="Comma-separated providers to use by default (empty: what the environment configures).",
     )
     displaylimit = Int(10, config=True, help="Rows shown for a geocoded frame (the full frame is in -o and _).")
-
-    def __init__(self, shell: Any) -> None:
-        Configurable.__init__(self, config=shell.config)
-        Magics.__init__(self, shell=shell)
-        shell.configurables.append(self)
 
     @magic_arguments()
     @argument("-o", "--out", help="Store the result (the geocoded DataFrame, or the matches) in this variable.")
@@ -64,21 +62,16 @@ class GeocodeMagic(Magics, Configurable):
     @line_magic("geocode")
     def execute(self, line: str = "") -> Any:
         """Geocode and return a displayable result."""
-        from codex_jupyter.sources.geocoding import GeocoderChain
+        from codex_jupyter.sources.geo.geocoding import GeocoderChain
 
-        args = parse_line(self.execute, line, _FLAGS)
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"-o needs a Python variable name, not {args.out!r}")
+        args = self.parse(self.execute, line, _FLAGS)
         text = " ".join(_unquote(t) for t in args.target).strip()
         names = args.provider if args.provider is not None else self.providers
-        try:
+        with user_errors():
             chain = GeocoderChain([p.strip() for p in names.split(",") if p.strip()] or None)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
         frame, column = self._column(text)
         result = self._frame(frame, column, args, chain) if frame is not None else self._single(text, args, chain)
-        if args.out:
-            self.shell.user_ns[args.out] = result
+        self.store(args.out, result)
         return result
 
     def _column(self, text: str) -> tuple[pd.DataFrame | None, str | None]:
@@ -98,11 +91,11 @@ class GeocodeMagic(Magics, Configurable):
         return value, column
 
     def _frame(self, frame: pd.DataFrame, column: str | None, args: Any, chain: Any) -> Any:
-        from codex_jupyter.sources.geocoding import geocode_frame, reverse_frame
+        from codex_jupyter.sources.geo.geocoding import geocode_frame, reverse_frame
         from codex_jupyter.widgets.geocode_view import GeocodedFrame
 
         progress = True if args.progress else None
-        try:
+        with user_errors():
             if args.reverse:
                 lat, lon = _two(args.reverse, "--reverse needs the two column names as lat,lon")
                 out = reverse_frame(frame, lat, lon, chain=chain, progress=progress)
@@ -112,8 +105,6 @@ class GeocodeMagic(Magics, Configurable):
                         raise UsageError("name the column to geocode, e.g. df.address (or use --reverse lat,lon)")
                     column = frame.columns[0]
                 out = geocode_frame(frame, column, chain=chain, progress=progress)
-        except (KeyError, ValueError) as exc:
-            raise UsageError(str(exc).strip("\"'")) from None
         return GeocodedFrame.wrap(out, self.displaylimit)
 
     def _single(self, text: str, args: Any, chain: Any) -> Any:

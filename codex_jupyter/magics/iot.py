@@ -1,16 +1,22 @@
-"""``%iot_tail``: a live view of a stream that never blocks the kernel."""
+"""``%iot_tail``: a live view of a stream that never blocks the kernel; ``%iot_publish`` fills a broker.
+
+IPython expands ``$name`` and ``{name}`` in these lines as in any line magic
+(``%iot_tail sim://fleet?devices={n}``): a URL and options are not SQL.
+Credentials belong in settings or ``CODEX_JUPYTER_*`` variables, never in the
+line, which IPython keeps in its history.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Float, Int
-from traitlets.config import Configurable
 
-from codex_jupyter.magics.arguments import parse_line
+from codex_jupyter.analytics.anomaly.methods import STREAMING_METHODS
+from codex_jupyter.magics.base import CodexMagics, user_errors
 
 _PUBLISH_FLAGS = {"--max-records": "max_records", "--key": "key", "-o": "out", "--out": "out"}
 _FLAGS = {
@@ -23,20 +29,16 @@ _FLAGS = {
     "-o": "out",
     "--out": "out",
 }
-DETECTORS = ("auto", "zscore", "seasonal", "level_shift", "stuck", "none")
+#: What ``--detector`` accepts: every streaming detector, or none.
+DETECTORS = (*STREAMING_METHODS, "none")
 
 
 @magics_class
-class IotMagic(Magics, Configurable):
+class IotMagic(CodexMagics):
     """Tail Kafka, Kinesis, MQTT or the simulated fleet; ``%config IotMagic.refresh_s = 1`` slows redraws."""
 
     refresh_s = Float(0.5, config=True, help="Seconds between redraws of the live view.")
     devices = Int(4, config=True, help="Devices drawn in the live chart (those with the most alerts first).")
-
-    def __init__(self, shell: Any) -> None:
-        Configurable.__init__(self, config=shell.config)
-        Magics.__init__(self, shell=shell)
-        shell.configurables.append(self)
 
     @magic_arguments()
     @argument("url", nargs="?", help="sim://fleet?..., kafka://host:port/topic, kinesis://stream, mqtt://host/topic")
@@ -51,9 +53,8 @@ class IotMagic(Magics, Configurable):
     def iot_tail(self, line: str) -> Any:
         """Start a live tail and show it; returns the handle (``.df()``, ``.anomalies()``, ``.stop()`` ...)."""
         from codex_jupyter.pipelines.tail import stop_all, tail
-        from codex_jupyter.sources.streams import StreamConfigError
 
-        args = parse_line(self.iot_tail, line, _FLAGS)
+        args = self.parse(self.iot_tail, line, _FLAGS)
         if args.stop:
             stopped = stop_all()
             return f"stopped {stopped} tail(s)"
@@ -61,9 +62,7 @@ class IotMagic(Magics, Configurable):
             raise UsageError("give a stream URL, e.g. %iot_tail sim://fleet?devices=20&rate=500 --duration 30")
         if args.detector not in DETECTORS:
             raise UsageError(f"unknown --detector {args.detector!r}; use one of {', '.join(DETECTORS)}")
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"-o needs a Python variable name, not {args.out!r}")
-        try:
+        with user_errors():
             handle = tail(
                 args.url,
                 fields=args.fields,
@@ -72,15 +71,12 @@ class IotMagic(Magics, Configurable):
                 duration=args.duration,
                 max_records=args.max_records,
             )
-        except StreamConfigError as exc:
-            raise UsageError(str(exc)) from None
         from IPython.display import display
 
         from codex_jupyter.widgets.stream import LiveTailView
 
         display(LiveTailView(handle, devices=self.devices, refresh_s=self.refresh_s))
-        if args.out:
-            self.shell.user_ns[args.out] = handle
+        self.store(args.out, handle)
         return handle
 
     @magic_arguments()
@@ -93,15 +89,11 @@ class IotMagic(Magics, Configurable):
     def iot_publish(self, line: str) -> Any:
         """Copy records from one stream (usually the simulator) to a broker; returns the publish report."""
         from codex_jupyter.pipelines.replay import replay
-        from codex_jupyter.sources.streams import StreamConfigError, StreamUnavailable
 
-        args = parse_line(self.iot_publish, line, _PUBLISH_FLAGS)
+        args = self.parse(self.iot_publish, line, _PUBLISH_FLAGS)
         if args.max_records <= 0:
             raise UsageError("--max-records must be a positive number")
-        try:
+        with user_errors():
             report = replay(args.source, args.target, max_records=args.max_records, key=args.key)
-        except (StreamConfigError, StreamUnavailable) as exc:
-            raise UsageError(str(exc)) from None
-        if args.out:
-            self.shell.user_ns[args.out] = report
+        self.store(args.out, report)
         return report

@@ -1,16 +1,23 @@
-"""``%%snowflake``: SQL on Snowflake, or on the embedded local warehouse when none is configured."""
+"""``%%snowflake``: SQL on Snowflake, or on the embedded local warehouse when none is configured.
+
+Notebook values reach the database only as bound parameters (``:name``,
+``{{name}}``). The magic is registered with IPython's ``no_var_expand``, so
+IPython never pastes ``$name`` or ``{name}`` into the SQL text of the line
+form (``%snowflake select ... '{x}'`` is sent as written), and the SQL after
+the options is passed on verbatim, never re-tokenised.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int
-from traitlets.config import Configurable
 
-from codex_jupyter.magics.arguments import parse_line
+from codex_jupyter.magics.base import CodexMagics, user_errors
 
 _FLAGS = {
     "-c": "connection",
@@ -20,10 +27,36 @@ _FLAGS = {
     "--limit": "limit",
     "--explain": "explain",
 }
+#: Options that take a value (the rest are switches).
+_VALUED = {"-c", "--connection", "-o", "--out", "--limit"}
+_TOKEN = re.compile(r"\s*(\S+)")
+
+
+def split_options(line: str) -> tuple[str, str]:
+    """``(options, sql)``: the leading options of a line, and the SQL after them exactly as typed.
+
+    An unknown ``--word`` is kept with the options so the parser can name it
+    (and suggest the closest option); everything from the first token that is
+    not an option on is SQL.
+    """
+    pos = 0
+    while match := _TOKEN.match(line, pos):
+        token = match.group(1)
+        name = token.split("=", 1)[0]
+        if name in _FLAGS:
+            pos = match.end()
+            if name in _VALUED and "=" not in token and (value := _TOKEN.match(line, pos)):
+                pos = value.end()
+        elif token.startswith("--") and len(token) > 2:
+            pos = match.end()
+            break
+        else:
+            break
+    return line[:pos].strip(), line[pos:].strip()
 
 
 @magics_class
-class SnowflakeMagic(Magics, Configurable):
+class SnowflakeMagic(CodexMagics):
     """Run SQL; ``{{name}}`` and ``:name`` are bound from the notebook's variables.
 
     Configure with ``%config SnowflakeMagic.displaylimit = 50``.
@@ -36,43 +69,37 @@ class SnowflakeMagic(Magics, Configurable):
         help="Register the warehouse connection with jupysql so %sql, %sqlcmd and %sqlplot can use it.",
     )
 
-    def __init__(self, shell: Any) -> None:
-        Configurable.__init__(self, config=shell.config)
-        Magics.__init__(self, shell=shell)
-        shell.configurables.append(self)
-
     @magic_arguments()
     @argument("-c", "--connection", help="Connection name from connections.toml, or 'local'.")
     @argument("-o", "--out", help="Also store the full result DataFrame in this variable.")
     @argument("--limit", type=int, help="Fetch at most this many rows.")
     @argument("--explain", action="store_true", help="Show the query plan instead of running it.")
     @argument("sql", nargs="*", help="SQL (line form); the cell body otherwise.")
+    @no_var_expand
     @line_cell_magic("snowflake")
     def execute(self, line: str = "", cell: str | None = None) -> Any:
         """Run SQL on the resolved warehouse and return the result as a DataFrame."""
-        from codex_jupyter.sources.warehouse import WarehouseError, connect
+        from codex_jupyter.sources.warehouse import connect
         from codex_jupyter.widgets.table import QueryFrame
 
-        args = parse_line(self.execute, line, _FLAGS)
-        sql = cell if cell is not None else " ".join(args.sql)
-        if cell is not None and args.sql:
-            raise UsageError(f"unexpected text after the options: {' '.join(args.sql)!r}; put the SQL in the cell")
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"-o needs a Python variable name, not {args.out!r}")
+        if cell is None:
+            options, sql = split_options(line)
+            args = self.parse(self.execute, options, _FLAGS)
+        else:
+            args, sql = self.parse(self.execute, line, _FLAGS), cell
+            if args.sql:
+                raise UsageError(f"unexpected text after the options: {' '.join(args.sql)!r}; put the SQL in the cell")
         if args.limit is not None and args.limit < 0:
             raise UsageError("--limit must be zero or more")
-        try:
+        with user_errors():
             wh = connect(args.connection)
             if self.jupysql:
                 _register_with_jupysql(wh)
             if args.explain:
                 return wh.explain(sql, self.shell.user_ns)
             result = wh.query(sql, self.shell.user_ns, limit=args.limit)
-        except WarehouseError as exc:
-            raise UsageError(str(exc)) from None
         frame = QueryFrame.of(result.df(), result.summary(), result.sql, self.displaylimit)
-        if args.out:
-            self.shell.user_ns[args.out] = frame
+        self.store(args.out, frame)
         return frame
 
 

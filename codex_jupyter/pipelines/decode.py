@@ -41,9 +41,9 @@ class FieldMap:
         for part in spec.split(","):
             name, sep, path = part.partition("=")
             if not sep or not name.strip() or not path.strip():
-                raise StreamConfigError(f"--fields entry {part!r} is not name=path; e.g. value=payload.value")
+                raise StreamConfigError(f"fields entry {part!r} is not name=path; e.g. value=payload.value")
             if name.strip() in paths:
-                raise StreamConfigError(f"--fields names {name.strip()!r} twice; keep one")
+                raise StreamConfigError(f"fields names {name.strip()!r} twice; keep one")
             paths[name.strip()] = tuple(path.strip().split("."))
         return cls(paths)
 
@@ -180,7 +180,7 @@ def _from_columns(batch: RecordBatch, fields: FieldMap | None) -> Decoded:
     if fields is not None:
         missing = [".".join(p) for p in fields.paths.values() if len(p) != 1 or p[0] not in cols]
         if missing:
-            raise StreamConfigError(f"--fields path {missing[0]!r} is not a field of this stream ({', '.join(cols)})")
+            raise StreamConfigError(f"fields path {missing[0]!r} is not a field of this stream ({', '.join(cols)})")
         data = {name: cols[path[0]] for name, path in fields.paths.items()}
     else:
         data = {}

@@ -76,11 +76,11 @@ class TailHandle:
         **detector_settings: Any,
     ) -> None:
         if window < 1:
-            raise StreamConfigError("--window must be at least 1 row per device")
+            raise StreamConfigError("window must be at least 1 row per device")
         if duration is not None and duration <= 0:
-            raise StreamConfigError("--duration must be a positive number of seconds")
+            raise StreamConfigError("duration must be a positive number of seconds")
         if max_records is not None and max_records <= 0:
-            raise StreamConfigError("--max-records must be a positive number")
+            raise StreamConfigError("max_records must be a positive number")
         self.url = url
         self.window = window
         self.duration = duration

@@ -13,6 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from codex_jupyter.errors import require_columns
+
 _LINE = "#5b6b8c"
 _FLAG = "#d62728"
 
@@ -26,9 +28,7 @@ def anomaly_chart(
     title: str | None = None,
 ) -> go.Figure:
     """Plot the output of ``detect_anomalies`` (needs ``is_anomaly`` and ``reason`` columns)."""
-    missing = [c for c in (time, value, "is_anomaly", "reason") if c not in scored.columns]
-    if missing:
-        raise ValueError(f"column {missing[0]!r} is missing; pass the output of detect_anomalies and its column names")
+    require_columns(scored.columns, (time, value, "is_anomaly", "reason"), "the output of detect_anomalies")
     by_cols = [by] if isinstance(by, str) else list(by or [])
     if by_cols:
         flags = scored.groupby(by_cols, sort=False).is_anomaly.sum().sort_values(ascending=False, kind="stable")

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from codex_jupyter.errors import InputError
+
 #: Tile styles the style switch offers; ``offline`` draws no tiles at all.
 TILE_STYLES: dict[str, dict[str, str]] = {
     "light": {
@@ -103,5 +105,5 @@ def outline_data(style: str) -> dict[str, Any]:
 
 def _palette(style: str) -> tuple[str, str | None, float, str]:
     if style not in _PALETTE:
-        raise ValueError(f"unknown map style {style!r}; choose one of {', '.join(_PALETTE)}")
+        raise InputError(f"unknown map style {style!r}; choose one of {', '.join(_PALETTE)}")
     return _PALETTE[style]

@@ -16,6 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from codex_jupyter.errors import require_columns
+
 _HISTORY, _FORECAST = "#5a6478", "#1f5fbf"
 
 
@@ -93,8 +95,7 @@ def forecast_chart(
         series: list[Hashable] = [None]
     else:
         for name, frame in (("history", history), ("forecast", forecast)):
-            if by not in frame.columns:
-                raise ValueError(f"{name} has no column {by!r}; pass the by= used for the forecast")
+            require_columns(frame.columns, [by], f"the {name} (pass the by= used for the forecast)")
         series = list(pd.unique(forecast[by]))[:max_series]
     rows = math.ceil(len(series) / columns) if by is not None else 1
     fig = (

@@ -37,8 +37,9 @@ from ipyleaflet import (
     TileLayer,
 )
 
-from codex_jupyter.analytics.geofence import Geofences
-from codex_jupyter.analytics.hex_index import HexIndex, resolution_for_zoom
+from codex_jupyter.analytics.spatial.geofence import Geofences
+from codex_jupyter.analytics.spatial.hex_index import HexIndex, resolution_for_zoom
+from codex_jupyter.errors import InputError, require_columns
 from codex_jupyter.widgets import map_layers as ml
 from codex_jupyter.widgets.basemap import STYLES, TILE_STYLES, outline_data, sea_color
 
@@ -130,13 +131,9 @@ class MapView(widgets.VBox):
         self.lat_col, self.lon_col = options.get("lat", "lat"), options.get("lon", "lon")
         self.color_col, self.size_col = options.get("color"), options.get("size")
         popup = options.get("popup")
-        for column in (self.lat_col, self.lon_col, self.color_col, self.size_col):
-            if column is not None and column not in df.columns:
-                raise KeyError(f"no column {column!r} in the frame (columns: {', '.join(map(str, df.columns))})")
+        require_columns(df.columns, [c for c in (self.lat_col, self.lon_col, self.color_col, self.size_col) if c])
         self.popup_fields = list(df.columns) if popup is True else ([popup] if isinstance(popup, str) else popup)
-        for column in self.popup_fields or []:
-            if column not in df.columns:
-                raise KeyError(f"popup column {column!r} is not in the frame")
+        require_columns(df.columns, self.popup_fields or [], "the frame (popup=)")
         self.df = df
         self.errors: list[str] = []
         self._geocoder = options.get("geocoder")
@@ -442,7 +439,7 @@ class MapView(widgets.VBox):
         if not query or not query.strip():
             return None
         if self._geocoder is None:
-            raise ValueError("this map has no geocoder; pass MapView(..., geocoder=GeocoderChain(['offline']))")
+            raise InputError("this map has no geocoder; pass MapView(..., geocoder=GeocoderChain(['offline']))")
         if self._last_search is not None and self._last_search[0] == query:
             answer = self._last_search[1]
         else:
@@ -473,7 +470,7 @@ class MapView(widgets.VBox):
     ) -> GeoJSON:
         """A small overlay of points (branches, a search result), one layer, replacing one of the same name."""
         if len(frame) > 5000:
-            raise ValueError("add_points is for small overlays (<= 5,000 rows); give big frames their own MapView")
+            raise InputError("add_points is for small overlays (<= 5,000 rows); give big frames their own MapView")
         fields = list(frame.columns) if popup is True else (popup or None)
         rows = np.arange(len(frame))
         la = pd.to_numeric(frame[lat], errors="coerce").to_numpy(dtype=float)

@@ -18,9 +18,10 @@ from geo_stand_ins import GOOGLE_KEY, MAPBOX_TOKEN, StandIn
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import GoogleV3
 
-from codex_jupyter.sources.geocode_cache import GeocodeCache
-from codex_jupyter.sources.geocode_providers import ProviderSpec, specs_from_environment
-from codex_jupyter.sources.geocoding import GeocoderChain, geocode_frame, reverse_frame
+from codex_jupyter.errors import ConfigError
+from codex_jupyter.sources.geo.cache import GeocodeCache
+from codex_jupyter.sources.geo.geocoding import GeocoderChain, geocode_frame, reverse_frame
+from codex_jupyter.sources.geo.providers import ProviderSpec, specs_from_environment
 
 pytestmark = pytest.mark.integration
 
@@ -119,7 +120,7 @@ def test_wrong_key_and_unreadable_responses_are_reasons_not_crashes(server: Stan
 
 
 def test_nominatim_needs_a_user_agent_and_answers_forward_and_reverse(server: StandIn) -> None:
-    with pytest.raises(ValueError, match="user agent"):
+    with pytest.raises(ConfigError, match="user agent"):
         GeocoderChain([ProviderSpec("nominatim", {"domain": server.domain, "scheme": "http"})], cache=False)
     public = ProviderSpec("nominatim", {"user_agent": "x"})
     assert public.delay == 1.0 and spec(server, "nominatim").delay == 0.0  # the public server's 1 request/s

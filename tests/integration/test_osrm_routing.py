@@ -10,7 +10,7 @@ import pytest
 from geo_stand_ins import StandIn
 
 from codex_jupyter.analytics.spatial import great_circle_matrix, plan_route
-from codex_jupyter.sources.osrm import OsrmError, road_distances, table_km
+from codex_jupyter.sources.geo.osrm import OsrmError, road_distances, table_km
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from codex_jupyter.config import SnowflakeSettings
-from codex_jupyter.sources.snowflake_warehouse import SnowflakeWarehouse
 from codex_jupyter.sources.warehouse import WarehouseError, connect
+from codex_jupyter.sources.warehouse.snowflake import SnowflakeWarehouse
 
 SECRET = os.environ["CODEX_JUPYTER_TEST_SECRET"]  # the password in the test connections.toml
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from codex_jupyter.sources.streams.base import StreamConfigError, StreamURL
 
@@ -42,7 +42,7 @@ def parse_start(value: str, named: tuple[str, ...]) -> str | int:
             f"from={value!r} is neither {' nor '.join(named)} nor an ISO time such as 2026-01-31T12:00:00Z"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 

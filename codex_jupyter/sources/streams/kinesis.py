@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from codex_jupyter.sources.streams._common import check_options, first_line, parse_start
@@ -179,9 +179,7 @@ class KinesisStream:
         if after is not None:
             request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=after)
         elif isinstance(self.start, int):
-            request.update(
-                ShardIteratorType="AT_TIMESTAMP", Timestamp=datetime.fromtimestamp(self.start / 1000, timezone.utc)
-            )
+            request.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=datetime.fromtimestamp(self.start / 1000, UTC))
         elif self.start == "latest" and shard.shard_id in self._first_seen:
             request.update(ShardIteratorType="LATEST")
         else:  # trim_horizon, and shards born after we started (nothing of them was seen yet)

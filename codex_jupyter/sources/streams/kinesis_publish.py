@@ -19,7 +19,7 @@ from typing import Any
 from codex_jupyter.sources.streams import kinesis
 from codex_jupyter.sources.streams._common import first_line
 from codex_jupyter.sources.streams.base import StreamURL
-from codex_jupyter.sources.streams.publish import OutgoingRecord, PublishReport
+from codex_jupyter.sources.streams.outgoing import OutgoingRecord, PublishReport
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024

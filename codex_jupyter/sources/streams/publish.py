@@ -16,119 +16,19 @@ sent or in ``PublishReport.failures`` with its index and reason; nothing is drop
 from __future__ import annotations
 
 import contextlib
-import html
-import json
 import re
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from codex_jupyter.sources.streams._common import check_options, first_line, redact
 from codex_jupyter.sources.streams.base import StreamConfigError, StreamURL
+from codex_jupyter.sources.streams.outgoing import OutgoingRecord, PublishFailure, PublishReport, outgoing_records
 
 #: header name -> record fields that supply it, first present wins
 HEADER_FIELDS = {
     "sensorType": ("sensorType", "sensor_type", "sensor"),
     "timestamp": ("timestamp", "ts", "time"),
 }
-
-
-@dataclass
-class OutgoingRecord:
-    """One record ready for the wire: its position in the input, payload, key and header values."""
-
-    index: int
-    payload: bytes
-    key: str | None
-    fields: Mapping[str, Any]
-
-
-@dataclass
-class PublishFailure:
-    index: int
-    key: str | None
-    reason: str
-
-
-@dataclass
-class PublishReport:
-    """What happened to every record: ``sent`` + ``len(failures)`` equals the number given."""
-
-    url: str
-    total: int = 0
-    sent: int = 0
-    retried: int = 0
-    failures: list[PublishFailure] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def reasons(self) -> Counter[str]:
-        return Counter(f.reason for f in self.failures)
-
-    def fail(self, record: OutgoingRecord, reason: str) -> None:
-        self.failures.append(PublishFailure(record.index, record.key, reason))
-
-    def _summary(self) -> str:
-        return f"{self.sent} of {self.total} sent, {self.retried} retried, {self.failed} failed in {self.seconds:.2f} s"
-
-    def __repr__(self) -> str:
-        lines = [f"PublishReport({self.url}: {self._summary()})"]
-        lines += [f"  {count} x {reason}" for reason, count in self.reasons().most_common(5)]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{count}</td><td>{html.escape(reason)}</td></tr>"
-            for reason, count in self.reasons().most_common(10)
-        )
-        table = f"<table><tr><th>records</th><th>reason</th></tr>{rows}</table>" if rows else ""
-        return f"<div><b>Published to {html.escape(self.url)}</b>: {html.escape(self._summary())}{table}</div>"
-
-
-def _json_default(value: Any) -> Any:
-    """numpy scalars, timestamps and the like, which ``json`` does not know."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _rows(records_or_df: Any) -> Iterable[Any]:
-    """Dict-like rows; a DataFrame goes through pandas' JSON writer so NaN/NaT become null."""
-    if hasattr(records_or_df, "to_json") and hasattr(records_or_df, "columns"):
-        text = records_or_df.to_json(orient="records", lines=True, date_format="iso", date_unit="ms")
-        return (json.loads(line) for line in text.splitlines() if line)
-    if isinstance(records_or_df, (bytes, str, Mapping)):
-        raise TypeError("publish() takes a list of records or a DataFrame, not a single record; wrap it in a list")
-    return records_or_df
-
-
-def _outgoing(records_or_df: Any, key: str | None, report: PublishReport) -> list[OutgoingRecord]:
-    out: list[OutgoingRecord] = []
-    for index, record in enumerate(_rows(records_or_df)):
-        report.total += 1
-        if isinstance(record, (bytes, bytearray, str)):
-            payload = record.encode() if isinstance(record, str) else bytes(record)
-            out.append(OutgoingRecord(index, payload, None, {}))
-            continue
-        if not isinstance(record, Mapping):
-            report.failures.append(PublishFailure(index, None, f"not a dict, bytes or str: {type(record).__name__}"))
-            continue
-        key_value = record.get(key) if key else None
-        rec_key = None if key_value is None else str(key_value)
-        try:
-            payload = json.dumps(record, default=_json_default, allow_nan=False, separators=(",", ":")).encode()
-        except (TypeError, ValueError) as error:
-            report.failures.append(PublishFailure(index, rec_key, f"not JSON-serializable: {first_line(error)}"))
-            continue
-        out.append(OutgoingRecord(index, payload, rec_key, record))
-    return out
 
 
 def publish(records_or_df: Any, url: str, key: str | None = "deviceId", **settings: Any) -> PublishReport:
@@ -145,7 +45,7 @@ def publish(records_or_df: Any, url: str, key: str | None = "deviceId", **settin
         raise StreamConfigError(f"cannot publish to {parsed.scheme}://; use one of {', '.join(senders)}")
     report = PublishReport(url)
     started = time.monotonic()
-    records = _outgoing(records_or_df, key, report)
+    records = outgoing_records(records_or_df, key, report)
     if records:
         sender(parsed, records, report, settings)
     report.seconds = time.monotonic() - started

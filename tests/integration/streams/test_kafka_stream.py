@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from stream_brokers import KafkaBroker, free_port, read_until
@@ -105,7 +105,7 @@ def test_from_an_iso_time_seeks_by_timestamp_with_and_without_a_group(kafka: Kaf
     url = f"kafka://{kafka.bootstrap}/{topic}"
     assert publish(_records(50), url).sent == 50
     time.sleep(1.2)
-    since = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    since = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     time.sleep(0.2)
     assert publish(_records(30, start=50), url).sent == 30
 

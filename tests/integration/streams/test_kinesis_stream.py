@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -109,7 +109,7 @@ def test_from_an_iso_time_and_a_reconnect_that_resumes_after_the_last_commit(mot
     name = _stream(moto, 2)
     assert publish(_records(30), _url(name, moto.endpoint)).sent == 30
     time.sleep(1.2)
-    since = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    since = datetime.now(UTC).isoformat(timespec="milliseconds")
     time.sleep(0.2)
     assert publish(_records(40, start=30), _url(name, moto.endpoint)).sent == 40
 

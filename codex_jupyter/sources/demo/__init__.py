@@ -1,0 +1,1 @@
+"""The deterministic Demo Bank dataset that the embedded warehouse and the dashboards run on."""

@@ -1,0 +1,191 @@
+"""Anomaly detectors: what a user sees on series with known, injected problems."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from codex_jupyter import StreamingDetector, detect_anomalies
+from codex_jupyter.analytics.anomaly import infer_period
+from codex_jupyter.errors import InputError
+
+
+def hourly(values: np.ndarray, start: str = "2025-01-01", **columns: object) -> pd.DataFrame:
+    return pd.DataFrame({"ts": pd.date_range(start, periods=len(values), freq="h"), "value": values, **columns})
+
+
+def daily_cycle(n: int, seed: int = 0, noise: float = 0.3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 20 + 3 * np.sin(2 * np.pi * np.arange(n) / 24) + rng.normal(0, noise, n)
+
+
+def test_a_spike_is_flagged_with_a_reason_and_little_else() -> None:
+    values = daily_cycle(24 * 30)
+    values[500] += 6
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    assert out.is_anomaly.iloc[500]
+    assert "MADs above the usual" in out.reason.iloc[500] and "24-reading cycle" in out.reason.iloc[500]
+    assert out.is_anomaly.sum() <= 4
+
+
+def test_scores_are_calibrated_across_very_different_series() -> None:
+    """One default threshold gives similar, low false-alarm rates on unlike series."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    series = {
+        "temperature": 21 + rng.normal(0, 0.4, n),
+        "requests": rng.poisson(900, n).astype(float),
+        "price": 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n))),
+        "sparse_counts": rng.poisson(0.7, n).astype(float),
+    }
+    frame = pd.concat([pd.DataFrame({"series": k, "value": v}) for k, v in series.items()], ignore_index=True)
+    out = detect_anomalies(frame, value="value", by="series")
+    rates = out.groupby("series").is_anomaly.mean()
+    assert (rates.drop("sparse_counts") < 0.002).all(), rates.to_dict()
+    # Counts of rare events (mean < 1) are far from normal: documented to alarm more often.
+    assert rates["sparse_counts"] < 0.01
+    scores = out.dropna(subset=["anomaly_score"]).groupby("series").anomaly_score.median()
+    assert scores.between(0.2, 0.8).all(), scores.to_dict()  # mid-range for normal readings everywhere
+
+
+def test_level_shift_is_reported_as_such() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 0.5, 400)
+    values[250:] += 2.5
+    out = detect_anomalies(pd.Series(values, name="load"), method="auto")
+    first = out.index[out.is_anomaly][0]
+    assert 250 <= first <= 256
+    assert out.loc[250:260, "reason"].str.contains("shift up").any()
+
+
+def test_a_stuck_sensor_is_flagged_but_repeating_counts_are_not() -> None:
+    values = daily_cycle(24 * 20, seed=3)
+    values[300:312] = values[300]
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    stuck = out.iloc[300:312]
+    assert stuck.is_anomaly.iloc[3:].all()
+    assert "flatline at" in stuck.reason.iloc[-1] and "for 11 h (12 readings)" in stuck.reason.iloc[-1]
+    counts = np.random.default_rng(2).poisson(0.3, 2000).astype(float)  # mostly zeros, runs are normal
+    assert not detect_anomalies(pd.Series(counts, name="c"), method="stuck").is_anomaly.any()
+
+
+def test_missing_readings_are_flagged_unless_turned_off() -> None:
+    values = daily_cycle(200)
+    values[120:123] = np.nan
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    assert out.is_anomaly.iloc[120:123].all() and set(out.reason.iloc[120:123]) == {"missing reading"}
+    off = detect_anomalies(hourly(values), time="ts", value="value", flag_missing=False)
+    assert not off.is_anomaly.iloc[120:123].any()
+
+
+def test_streaming_in_any_batches_equals_the_batch_path() -> None:
+    rng = np.random.default_rng(5)
+    frames = []
+    for device in range(6):
+        values = daily_cycle(24 * 12, seed=device)
+        values[rng.integers(80, 250)] += 8
+        values[150:160] = values[150] if device == 2 else values[150:160]
+        frames.append(hourly(values, device=f"d{device}", other=values * 2 + 1))
+    data = pd.concat(frames).sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
+    batch = detect_anomalies(data, time="ts", value=["value", "other"], by="device")
+    detector = StreamingDetector(["value", "other"], by="device", time="ts")
+    cuts = [0, *sorted(rng.choice(len(data), 40, replace=False)), len(data)]
+    streamed = pd.concat([detector.update(data.iloc[a:b]) for a, b in itertools.pairwise(cuts)])
+    assert batch.is_anomaly.sum() > 0
+    assert (streamed.is_anomaly.to_numpy() == batch.is_anomaly.to_numpy()).all()
+    assert (streamed.reason.to_numpy() == batch.reason.to_numpy()).all()
+    # Rolling means accumulate in a different order across batches: equal to float rounding.
+    np.testing.assert_allclose(streamed.anomaly_score.to_numpy(), batch.anomaly_score.to_numpy(), rtol=1e-12)
+
+
+def test_scores_are_causal() -> None:
+    values = daily_cycle(300)
+    early = detect_anomalies(hourly(values[:200]), time="ts", value="value")
+    changed = values.copy()
+    changed[200:] = 1000  # whatever comes later...
+    late = detect_anomalies(hourly(changed), time="ts", value="value")
+    pd.testing.assert_frame_equal(early, late.iloc[:200])  # ...never changes an earlier score
+
+
+def test_memory_per_series_is_bounded() -> None:
+    detector = StreamingDetector("value", by="device", time="ts")
+    rng = np.random.default_rng(0)
+    sizes = []
+    for day in range(20):
+        start = pd.Timestamp("2025-01-01") + pd.Timedelta(days=day)
+        batch = pd.DataFrame(
+            {
+                "ts": np.repeat(pd.date_range(start, periods=24, freq="h"), 3),
+                "device": ["a", "b", "c"] * 24,
+                "value": rng.normal(size=72),
+            }
+        )
+        detector.update(batch)
+        sizes.append(detector.memory_bytes())
+    assert detector.series_count() == 3 and sizes[-1] == sizes[10] and sizes[-1] < 3 * 10_000
+
+
+def test_rows_keep_their_order_and_index_when_time_is_unsorted() -> None:
+    data = hourly(daily_cycle(100)).sample(frac=1, random_state=1)
+    data.index = [f"r{i}" for i in range(len(data))]
+    data.loc[data.ts == data.ts.iloc[0], "value"] += 0  # untouched copy semantics
+    out = detect_anomalies(data, time="ts", value="value")
+    assert list(out.index) == list(data.index) and list(out.columns[:2]) == ["ts", "value"]
+    again = detect_anomalies(data.sort_values("ts"), time="ts", value="value")
+    pd.testing.assert_frame_equal(out.sort_values("ts"), again)
+
+
+def test_period_is_inferred_from_the_time_step() -> None:
+    assert infer_period(3600) == 24 and infer_period(86_400) == 7 and infer_period(900) == 96
+    assert infer_period(7 * 86_400) is None and infer_period(float("nan")) is None
+
+
+@pytest.mark.parametrize(
+    ("frame", "kwargs", "message"),
+    [
+        (pd.DataFrame({"v": ["1", "x"]}), {"value": "v"}, "non-numeric values such as 'x'"),
+        (pd.DataFrame({"v": [1.0]}), {"value": "nope"}, "no column 'nope' in the data"),
+        (pd.DataFrame({"s": ["a"]}), {}, "no numeric column to examine"),
+        (pd.DataFrame({"v": [1.0]}), {"method": "magic"}, "unknown method 'magic'"),
+        (
+            pd.DataFrame({"v": [1.0, 2.0], "t": [pd.Timestamp("2025-01-01"), pd.NaT]}),
+            {"time": "t"},
+            "missing timestamps",
+        ),
+        (pd.DataFrame({"v": [1.0], "t": ["2025-01-01"]}), {"time": "t", "window": 2}, "need window >= 4"),
+        (
+            pd.DataFrame(
+                {"v": [1.0, 2.0], "t": [pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-01-01 01:00")]}
+            ),
+            {"time": "t"},
+            "mixes time-zone-aware and naive",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_message(frame: pd.DataFrame, kwargs: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        detect_anomalies(frame, **kwargs)
+
+
+def test_awkward_but_valid_input_has_documented_behaviour() -> None:
+    short = detect_anomalies(pd.Series([1.0, 2.0, 3.0], name="v"))
+    assert short.anomaly_score.isna().all() and not short.is_anomaly.any()  # too short to judge
+    constant = pd.Series([5.0] * 60 + [5.5], name="v")
+    assert detect_anomalies(constant, method="zscore").is_anomaly.iloc[-1]  # any change of a constant series
+    dup = hourly(daily_cycle(100))
+    dup = pd.concat([dup, dup.iloc[[50]]]).reset_index(drop=True)  # a duplicated timestamp
+    assert len(detect_anomalies(dup, time="ts", value="value")) == 101
+    aware = hourly(daily_cycle(100)).assign(ts=lambda d: d.ts.dt.tz_localize("Europe/Paris"))
+    assert len(detect_anomalies(aware, time="ts", value="value")) == 100
+
+
+def test_isolation_forest_names_the_unusual_columns() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"temperature": rng.normal(20, 1, 2000), "vibration": rng.normal(0.5, 0.05, 2000)})
+    frame.loc[1234, ["temperature", "vibration"]] = [27.0, 0.9]
+    out = detect_anomalies(frame, method="iforest", threshold=0.999)
+    assert out.is_anomaly.iloc[1234] and out.is_anomaly.sum() <= 3
+    assert "unusual combination" in out.reason.iloc[1234] and "vibration high" in out.reason.iloc[1234]

@@ -1,0 +1,164 @@
+"""The tail engine on the simulated fleet and on scripted payloads: decode, detect, buffer, stop."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from codex_jupyter import tail
+from codex_jupyter.pipelines.decode import FieldMap, decode
+from codex_jupyter.pipelines.tail import TailHandle
+from codex_jupyter.sources.streams import RecordBatch, StreamConfigError, StreamUnavailable, open_stream
+
+
+def test_the_simulator_is_deterministic_whatever_the_poll_sizes() -> None:
+    a = open_stream("sim://fleet?devices=7&rate=0&seed=3")
+    b = open_stream("sim://fleet?devices=7&rate=0&seed=3")
+    small = pd.concat([pd.DataFrame(a.poll(5, 0).columns) for _ in range(60)], ignore_index=True)
+    large = pd.concat([pd.DataFrame(b.poll(100, 0).columns) for _ in range(3)], ignore_index=True)
+    pd.testing.assert_frame_equal(small, large)
+    assert set(small.columns) >= {"ts_ms", "deviceId", "temperature", "vibration", "humidity", "lat", "lon", "fault"}
+
+
+def test_simulated_faults_are_labelled_and_caught() -> None:
+    handle = tail("sim://fleet?devices=30&rate=0&seed=11", max_records=60_000, window=3000)
+    assert handle.wait(60)
+    seen = handle.df()
+    assert handle.stats()["records"] == 60_000 and handle.stats()["state"] == "stopped"
+    episodes = seen.dropna(subset=["fault"]).groupby(["device", "fault"]).is_anomaly.any()
+    assert set(episodes.index.get_level_values("fault")) >= {"spike", "stuck", "dropout"}
+    assert episodes.mean() > 0.6
+    alerts = handle.anomalies()
+    assert alerts.ts.is_monotonic_decreasing and alerts.reason.str.len().gt(0).all()
+
+
+def test_bad_records_are_kept_with_reasons_and_the_rest_flows() -> None:
+    good = [
+        json.dumps({"ts": 1_700_000_000_000 + i * 60_000, "deviceId": "d1", "payload": {"value": 20.0 + i % 3}})
+        for i in range(90)
+    ]
+    bad = [
+        b"{not json",
+        json.dumps({"ts": 1, "deviceId": "d1"}),
+        json.dumps({"ts": 2, "deviceId": "d1", "payload": {"value": "high"}}),
+    ]
+    batch = RecordBatch(
+        payloads=[g.encode() for g in good] + [bad[0], bad[1].encode(), bad[2].encode()],
+        partitions=["t:0"] * 93,
+        keys=["d1"] * 93,
+    )
+    decoded = decode(batch, FieldMap.parse("ts=ts,device=deviceId,value=payload.value"))
+    assert len(decoded.frame) == 90 and decoded.metrics == ["value"]
+    reasons = [b["reason"] for b in decoded.bad]
+    assert reasons[0].startswith("not JSON") and reasons[1] == "missing field 'payload.value'"
+    assert reasons[2] == "not a number: 'high'"
+
+
+class FlakyStream:
+    """Scripted source: unavailable twice, then serves JSON records, with commits counted."""
+
+    url = "scripted://"
+
+    def __init__(self) -> None:
+        self.failures, self.commits, self.sent = 2, 0, 0
+
+    def open(self) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StreamUnavailable("broker down")
+
+    def poll(self, max_records: int, timeout: float) -> RecordBatch:
+        n = min(max_records, 50, 200 - self.sent)
+        payloads = [
+            json.dumps({"ts": (self.sent + i) * 1000, "device": "a", "v": float(i % 5)}).encode() for i in range(n)
+        ]
+        self.sent += n
+        return RecordBatch(payloads=payloads)
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def lag(self) -> dict[str, int]:
+        return {"t:0": 200 - self.sent}
+
+    def close(self) -> None:
+        pass
+
+
+def test_reconnects_with_backoff_and_commits_after_each_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("codex_jupyter.pipelines.tail.BACKOFF_START", 0.01)
+    stream = FlakyStream()
+    states: list[str] = []
+    handle = TailHandle("scripted://", stream=stream, max_records=200)
+    handle.subscribe(lambda event: states.append(event.state))
+    handle.start()
+    assert handle.wait(10)
+    stats = handle.stats()
+    assert stats["reconnects"] == 2 and stats["records"] == 200 and stream.commits == 4
+    assert "reconnecting" in states and states[-1] == "stopped" and stats["lag"] == {"t:0": 0}
+
+
+def test_the_buffer_keeps_the_last_window_rows_per_device() -> None:
+    handle = tail("sim://fleet?devices=5&rate=0", max_records=5_000, window=100, detector="none")
+    assert handle.wait(30)
+    frame = handle.df()
+    assert frame.groupby("device").size().eq(100).all() and "anomaly_score" not in frame
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sim://fleet?devices=x", "devices='x' is not a whole number"),
+        ("sim://fleet?speed=3", "unknown sim:// option 'speed'"),
+        ("sim://fleet?faults=fire", "unknown fault 'fire'"),
+        ("ftp://host/topic", "unknown stream scheme 'ftp'"),
+        ("sim://fleet?seed=1&seed=2", "option 'seed' is given more than once"),
+    ],
+)
+def test_bad_urls_say_what_to_change(url: str, message: str) -> None:
+    with pytest.raises(StreamConfigError, match=message):
+        open_stream(url)
+
+
+def test_iot_tail_magic_returns_a_handle_and_stops() -> None:
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "codex_jupyter")
+    handle = ip.run_line_magic("iot_tail", "sim://fleet?devices=3&rate=2000 --duration 30 -o live")
+    assert ip.user_ns["live"] is handle and handle.running
+    assert ip.run_line_magic("iot_tail", "--stop") == "stopped 1 tail(s)"
+    assert not handle.running and handle.stats()["state"] == "stopped"
+    for line, fragment in [
+        ("", "give a stream URL"),
+        ("sim://fleet --detector magic", "unknown --detector 'magic'"),
+        ("sim://fleet --window 0", "window must be at least 1"),
+        ("sim://fleet --duration 1 --duration 2", "--duration is given more than once"),
+    ]:
+        with pytest.raises(UsageError, match=fragment):
+            ip.run_line_magic("iot_tail", line)
+    assert np.isfinite(handle.stats()["elapsed_s"])
+
+
+@pytest.mark.parametrize(
+    ("options", "name"), [({"window": 0}, "window"), ({"duration": -1}, "duration"), ({"fields": "value"}, "fields")]
+)
+def test_tail_from_python_names_its_parameters_not_the_magics_flags(options: dict, name: str) -> None:
+    with pytest.raises(StreamConfigError) as err:
+        tail("sim://fleet?devices=2&rate=0", **options).wait(5)
+    assert str(err.value).startswith(name) and "--" not in str(err.value)
+
+
+def test_live_view_draws_and_disables_stop_when_the_tail_ends() -> None:
+    from codex_jupyter.widgets.stream import LiveTailView
+
+    handle = tail("sim://fleet?devices=6&rate=0&seed=2", max_records=3_000)
+    view = LiveTailView(handle, refresh_s=0.0)
+    assert handle.wait(30)
+    handle.wait(1)
+    assert view.stop_button.disabled and "stopped" in view.counters.value
+    assert view.chart.outputs and not view.errors.outputs
+    assert len(view._devices_layer.data["features"]) == 6
