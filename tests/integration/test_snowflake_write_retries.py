@@ -12,10 +12,14 @@ is what makes a repeated write visible here.
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 
-import fakesnow
 import pytest
 import snowflake.connector
 from IPython.core.error import UsageError
@@ -33,8 +37,44 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def server_kwargs() -> Iterator[dict]:
-    with fakesnow.server() as kwargs:
-        yield kwargs
+    """fakesnow's HTTP server in its own process (``python -m fakesnow -s``), stopped by PID.
+
+    Not ``fakesnow.server()`` in this process: that function is shadowed by the ``fakesnow.server``
+    submodule it imports, so only one call per process works, and test_snowflake_fakesnow.py makes it.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fakesnow", "-s", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_listening(port, server)
+        yield {
+            "user": "fake",
+            "account": "fakesnow",
+            "host": "127.0.0.1",
+            "port": port,
+            "protocol": "http",
+            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+            # Bounds the connector's own resends of a read; writes go out with _no_retry.
+            "network_timeout": 1,
+        }
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+def _wait_until_listening(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"fakesnow's server did not start on port {port}")
 
 
 @pytest.fixture
