@@ -7,20 +7,44 @@ rows are fetched plainly and the query still succeeds. Cursors without
 ``fetch_arrow_all`` (fakesnow's) use ``fetch_pandas_all``.
 
 Parameters are bound server side (``paramstyle="qmark"``), never formatted into
-the SQL text. Transient failures -- network, 5xx, an expired session -- are
-retried with backoff on a fresh connection; SQL errors are not.
+the SQL text.
+
+Retries never repeat a write. The statements of a cell run one by one, each
+once; a transient failure (network, 5xx, an expired session) repeats only the
+statement that failed, with backoff, and only when it is read-only (SELECT,
+WITH ... SELECT, SHOW, DESCRIBE, EXPLAIN, LIST: see :func:`is_read_only`).
+Statements before it are never re-run. Any other statement that fails without
+a SQL error from the server may have run: it raises :class:`WriteOutcomeUnknown`,
+one line with the query id (when Snowflake sent one) and how to check, and is
+sent with the connector's ``_no_retry`` so that the connector does not resend
+it either (its own retries resend a request with the same request id, which
+real Snowflake is reported to de-duplicate but does not document for this
+endpoint, and fakesnow runs twice). A failed login never reached a statement:
+the connector retries it until ``login_timeout``, then the user gets one line.
+
+A read is repeated on the same session when the session still exists, so USE,
+SET, temporary tables and an open transaction still hold. When Snowflake says
+the session is gone, a new one is opened for the retry only if nothing was lost
+with the old one: no SET/UNSET, ALTER SESSION, BEGIN, temporary table, CALL or
+EXECUTE IMMEDIATE ran on it through this warehouse, and the new session has the
+same database, schema, warehouse and role as the old one had at the end (which
+also catches a USE run through jupysql). Otherwise the user is told to run the
+setup statements again.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from codex_jupyter.config import SnowflakeSettings
+from codex_jupyter.errors import OutcomeUnknown
 from codex_jupyter.sources.warehouse import params as sql_params
 from codex_jupyter.sources.warehouse.base import (
     ExplainResult,
@@ -31,7 +55,6 @@ from codex_jupyter.sources.warehouse.base import (
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: Retries after the first attempt, and the first backoff in seconds (doubling).
 RETRIES = 3
@@ -78,6 +101,8 @@ class SnowflakeWarehouse:
         self.label = settings.label
         self._con: Any = None
         self._engine: Any = None
+        #: A statement left session state that a new session would not have (see the module docstring).
+        self._session_changed = False
 
     # -- connection -------------------------------------------------------------
     def _open(self) -> Any:
@@ -87,13 +112,18 @@ class SnowflakeWarehouse:
         try:
             return snowflake.connector.connect(**params)
         except _errors().Error as exc:
-            raise _ConnectError(exc) from None
+            # The connector already retried the login until login_timeout; no statement was sent.
+            raise WarehouseError(
+                f"could not connect to {self.label}: {one_line(str(exc))} -- check the account, "
+                "credentials and network, or use -c local for the embedded warehouse"
+            ) from None
 
     @property
     def dbapi_connection(self) -> Any:
         """The connector's connection (opened on first use)."""
         if self._con is None or self._con.is_closed():
-            self._con = self._with_retries(self._open)
+            self._con = self._open()
+            self._session_changed = False
         return self._con
 
     def sqlalchemy_engine(self) -> Any:
@@ -122,26 +152,6 @@ class SnowflakeWarehouse:
             finally:
                 self._con = None
 
-    def _with_retries(self, fn: Callable[[], T]) -> T:
-        delay = BACKOFF
-        for attempt in range(RETRIES + 1):
-            try:
-                return fn()
-            except _ConnectError as wrapped:
-                # The connector already retries a login until its login_timeout.
-                raise WarehouseError(
-                    f"could not connect to {self.label}: {one_line(str(wrapped.cause))} -- check the account, "
-                    "credentials and network, or use -c local for the embedded warehouse"
-                ) from None
-            except _errors().Error as exc:
-                if attempt == RETRIES or not is_transient(exc):
-                    raise WarehouseError(f"{one_line(_message(exc))} -- {_hint(exc)}") from None
-                self.close()
-            log.info("transient Snowflake error, retrying in %.1f s (attempt %d)", delay, attempt + 1)
-            time.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
-
     # -- queries ------------------------------------------------------------------
     def _prepare(self, sql: str, params: Mapping[str, Any] | None) -> list[tuple[str, list[Any]]]:
         statements = sql_params.parse(sql)
@@ -153,18 +163,73 @@ class SnowflakeWarehouse:
             raise WarehouseError(str(exc)) from None
 
     def _run(self, prepared: list[tuple[str, list[Any]]], limit: int | None) -> tuple[Any, str | None]:
-        cur = self.dbapi_connection.cursor()
+        """Run the statements in order, each once; return the last one's rows and query id.
+
+        Only the statement that failed is ever repeated, so a cell ``insert ...; select ...``
+        whose SELECT meets a transient error does not insert twice.
+        """
+        steps = [_Step(sql, values, n, len(prepared)) for n, (sql, values) in enumerate(prepared, start=1)]
+        for step in steps[:-1]:
+            self._attempt(step, fetch=False, limit=None)
+        return self._attempt(steps[-1], fetch=True, limit=limit)
+
+    def _attempt(self, step: _Step, fetch: bool, limit: int | None) -> tuple[Any, str | None]:
+        """Run one statement; repeat it with backoff only while it is a read failing transiently."""
+        delay = BACKOFF
+        for attempt in range(RETRIES + 1):
+            cur = self.dbapi_connection.cursor()
+            try:
+                # _no_retry: the connector must not resend a write either (see the module docstring).
+                cur.execute(step.sql, step.values or None, _no_retry=not step.read_only)
+                if step.changes_session:
+                    self._session_changed = True
+                return (fetch_columnar(cur, limit) if fetch else None), cur.sfqid
+            except Exception as exc:  # a write's outcome is unknown whatever was raised
+                self._raise_unless_retryable(step, exc, cur.sfqid, last=attempt == RETRIES)
+            finally:
+                cur.close()
+            log.info("transient Snowflake error, retrying in %.1f s (attempt %d)", delay, attempt + 1)
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def _raise_unless_retryable(self, step: _Step, exc: Exception, query_id: str | None, last: bool) -> None:
+        """Return only when ``step`` may run again; otherwise raise what the user should see."""
+        errors = _errors()
+        if isinstance(exc, errors.Error) and _server_refused(exc):
+            raise WarehouseError(f"{one_line(_message(exc))} -- {_hint(exc)}") from None
+        if not step.read_only:
+            raise WriteOutcomeUnknown(step.outcome_unknown(_cause(exc), query_id)) from None
+        if not isinstance(exc, errors.Error):
+            raise exc
+        if last or not is_transient(exc):
+            raise WarehouseError(f"{one_line(_message(exc))} -- {_hint(exc)}") from None
+        if getattr(exc, "errno", None) in _SESSION_GONE:
+            self._reopen_keeping_session_state()
+
+    def _reopen_keeping_session_state(self) -> None:
+        """Open a new session for a retry, or refuse when the lost session held state the new one lacks."""
+        lost, changed = _context(self._con), self._session_changed
+        self._discard()
+        if not changed and _context(self.dbapi_connection) == lost:
+            return
+        self._discard()
+        raise WarehouseError(
+            "the Snowflake session ended, and with it what earlier statements set up in it (USE, SET, "
+            "ALTER SESSION, temporary tables, an open transaction) -- run those statements again, then this one"
+        )
+
+    def _discard(self) -> None:
+        """Close the connection, ignoring errors: its session may already be gone."""
         try:
-            for statement, values in prepared:
-                cur.execute(statement, values or None)
-            return fetch_columnar(cur, limit), cur.sfqid
-        finally:
-            cur.close()
+            self.close()
+        except _errors().Error:
+            log.debug("closing a Snowflake connection whose session ended failed", exc_info=True)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryResult:
         """Run the statements in ``sql``; return the last one's rows as Arrow."""
         prepared = self._prepare(sql, params)
-        (table, qid), elapsed = timed(lambda: self._with_retries(lambda: self._run(prepared, limit)))
+        (table, qid), elapsed = timed(self._run, prepared, limit)
         frame = table if isinstance(table, pd.DataFrame) else None
         return QueryResult(
             sql=";\n".join(s for s, _ in prepared),
@@ -189,7 +254,7 @@ class SnowflakeWarehouse:
 
     def query_frame(self, prepared: list[tuple[str, list[Any]]]) -> pd.DataFrame:
         """Run prepared statements and return the last rows as a DataFrame."""
-        table, _ = self._with_retries(lambda: self._run(prepared, None))
+        table, _ = self._run(prepared, None)
         return table if isinstance(table, pd.DataFrame) else table.to_pandas()
 
     def tables(self) -> pd.DataFrame:
@@ -224,12 +289,114 @@ class SnowflakeWarehouse:
         return frame
 
 
-class _ConnectError(Exception):
-    """Carries a connector error raised while opening a connection."""
+class WriteOutcomeUnknown(WarehouseError, OutcomeUnknown):
+    """A statement that may write was sent and its answer was lost; it is never retried.
 
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
+    A :class:`WarehouseError` too, so the magic shows it as one line like any other.
+    """
+
+
+#: First keywords of statements that only read, whatever follows. SELECT and WITH are parsed further.
+_READ_KEYWORDS = frozenset({"SHOW", "DESCRIBE", "DESC", "EXPLAIN", "LIST", "LS"})
+#: Comments, blanks and opening parentheses before a statement's first keyword.
+_LEADING = re.compile(r"(?:\s+|--[^\n]*|//[^\n]*|/\*.*?\*/|\()*", re.DOTALL)
+#: Statements whose effect lives in the session and is lost with it (USE is checked by comparing contexts).
+_SESSION_STATE = re.compile(
+    r"(?:SET|UNSET|ALTER\s+SESSION|BEGIN|START\s+TRANSACTION|CALL|EXECUTE\s+IMMEDIATE"
+    r"|CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+|GLOBAL\s+)?(?:TEMP|TEMPORARY|VOLATILE)\s)\b",
+    re.IGNORECASE,
+)
+
+
+def _first_keyword(statement: str) -> str:
+    words = statement[_LEADING.match(statement).end() :].split(None, 1)  # type: ignore[union-attr]
+    return re.sub(r"\W.*", "", words[0]).upper() if words else ""
+
+
+def is_read_only(statement: str) -> bool:
+    """True when running ``statement`` twice cannot change anything, so a retry is safe.
+
+    SHOW, DESCRIBE/DESC, EXPLAIN (which never runs its statement) and LIST/LS
+    only read, by their first keyword alone: sqlglot parses many of them as a
+    generic command and logs the statement. SELECT and WITH are parsed with
+    sqlglot's Snowflake dialect: a query is read-only unless it selects INTO,
+    locks rows or calls a SYSTEM$ function (some of which act). A query sqlglot
+    cannot parse falls back to its first keyword (SELECT reads, WITH may
+    precede an INSERT). Anything else -- DML, COPY, DDL, CALL, unknown -- may write.
+    """
+    keyword = _first_keyword(statement)
+    if keyword in _READ_KEYWORDS:
+        return True
+    if keyword not in {"SELECT", "WITH"}:
+        return False
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(statement, read="snowflake")
+    except sqlglot.errors.SqlglotError:
+        return keyword == "SELECT" and "SYSTEM$" not in statement.upper()
+    if not isinstance(tree, exp.Query) or tree.find(exp.Into, exp.Lock) is not None:
+        return False
+    return not any(f.name.upper().startswith("SYSTEM$") for f in tree.find_all(exp.Anonymous))
+
+
+def changes_session(statement: str) -> bool:
+    """True for statements whose effect a new session would lack (SET, ALTER SESSION, BEGIN, temp tables...)."""
+    return _SESSION_STATE.match(statement, _LEADING.match(statement).end()) is not None  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One statement of a cell, where it stands and whether it may be repeated."""
+
+    sql: str
+    values: list[Any]
+    number: int
+    total: int
+
+    @property
+    def read_only(self) -> bool:
+        return is_read_only(self.sql)
+
+    @property
+    def changes_session(self) -> bool:
+        return changes_session(self.sql)
+
+    def outcome_unknown(self, cause: str, query_id: str | None) -> str:
+        """The one line for a write whose answer was lost: what happened and how to check."""
+        where = f"statement {self.number} of {self.total} ({_first_keyword(self.sql) or 'SQL'})"
+        before = {1: "", 2: "; statement 1 ran once"}.get(self.number, f"; statements 1-{self.number - 1} ran once")
+        if query_id:
+            check = (
+                f"check query id {query_id} with select * from table(information_schema.query_history()) "
+                f"where query_id = '{query_id}'"
+            )
+        else:
+            check = (
+                "no query id came back: find it with select query_id, query_text, execution_status from "
+                "table(information_schema.query_history_by_session()) order by start_time desc"
+            )
+        return (
+            f"outcome unknown: {where} was sent but Snowflake's answer was lost ({cause}); it was not retried, "
+            f"so it cannot have run twice{before} -- {check}, or run it again deliberately"
+        )
+
+
+def _server_refused(exc: BaseException) -> bool:
+    """True when Snowflake answered with an error about the statement: it did not take effect."""
+    errors = _errors()
+    refused = errors.ProgrammingError | errors.IntegrityError | errors.DataError | errors.NotSupportedError
+    return isinstance(exc, refused) and getattr(exc, "errno", None) not in _SESSION_GONE
+
+
+def _context(con: Any) -> tuple[Any, ...]:
+    """Where a session's statements run: database, schema, warehouse and role."""
+    return tuple(getattr(con, name, None) for name in ("database", "schema", "warehouse", "role"))
+
+
+def _cause(exc: BaseException) -> str:
+    return one_line(_message(exc)) if isinstance(exc, _errors().Error) else type(exc).__name__
 
 
 def _message(exc: BaseException) -> str:
