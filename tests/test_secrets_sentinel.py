@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -12,7 +15,7 @@ import ipywidgets
 import pytest
 from IPython.core.formatters import DisplayFormatter
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.display import HTML, display
+from IPython.display import HTML, display, publish_display_data
 from IPython.utils.capture import capture_output
 from secrets_sentinel import SecretLeak, SecretsSentinel, encodings
 
@@ -71,10 +74,16 @@ def test_an_exception_logged_with_its_traceback_is_caught(sentinel: SecretsSenti
     _fails(sentinel, "log record sentinel.loud ERROR")
 
 
-def test_a_displayed_bundle_is_caught(sentinel: SecretsSentinel, shell: InteractiveShell) -> None:
+def test_a_displayed_object_is_caught(sentinel: SecretsSentinel, shell: InteractiveShell) -> None:
     with sentinel.watching(), capture_output():
         display(HTML(f"<b>{SECRET}</b>"))
     _fails(sentinel, "IPython display")
+
+
+def test_a_bundle_published_without_formatting_is_caught(sentinel: SecretsSentinel, shell: InteractiveShell) -> None:
+    with sentinel.watching(), capture_output():
+        publish_display_data({"text/plain": f"password={SECRET}"})
+    _fails(sentinel, r"IPython display \(published bundle\)")
 
 
 def test_the_html_of_an_object_a_magic_returns_is_caught(sentinel: SecretsSentinel, shell: InteractiveShell) -> None:
@@ -85,13 +94,23 @@ def test_the_html_of_an_object_a_magic_returns_is_caught(sentinel: SecretsSentin
 
 
 def test_the_state_of_a_live_widget_is_caught(sentinel: SecretsSentinel) -> None:
+    boxes: list[ipywidgets.Text] = []
+    try:
+        with sentinel.watching():
+            boxes.append(ipywidgets.Text(placeholder=SECRET))  # its state goes out when it opens, not as a message
+    finally:
+        boxes[0].close()
+    _fails(sentinel, "state of live widget Text")
+
+
+def test_a_message_a_widget_sends_is_caught(sentinel: SecretsSentinel) -> None:
     box = ipywidgets.Text()
     try:
         with sentinel.watching():
-            box.placeholder = SECRET
+            box.send({"token": SECRET})
     finally:
         box.close()
-    _fails(sentinel, "widget Text")
+    _fails(sentinel, "message from widget Text")
 
 
 def test_the_state_of_a_widget_closed_during_the_test_is_caught(sentinel: SecretsSentinel) -> None:
@@ -143,3 +162,45 @@ def test_the_fixture_watches_the_test_that_asks_for_it(secrets: SecretsSentinel)
     logging.getLogger("sentinel.loud").debug("nothing secret")
     with pytest.raises(SecretLeak):
         secrets.scan(f"?key={quote(SECRET, safe='')}")
+
+
+_INNER = f"""
+import logging
+import os
+import subprocess
+import sys
+
+SECRET = {SECRET!r}
+
+
+def test_prints_it(secrets):
+    print("token", secrets.add(SECRET))
+
+
+def test_logs_it(secrets):
+    logging.getLogger("inner").debug("password=%s", secrets.add(SECRET))
+
+
+def test_keeps_it(secrets):
+    secrets.add(SECRET)
+    print("nothing secret")
+"""
+
+
+def test_the_fixture_fails_a_leaking_test_at_teardown(tmp_path: Path) -> None:
+    """A pytest run of its own, with this folder's conftest, over tests that print or log their secret."""
+    here = Path(__file__).resolve().parent
+    (tmp_path / "conftest.py").write_text((here / "conftest.py").read_text())
+    (tmp_path / "test_inner.py").write_text(_INNER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rE", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "3 passed, 2 errors" in run.stdout, run.stdout + run.stderr  # leaks fail at teardown
+    assert "ERROR test_inner.py::test_prints_it - secrets_sentinel.SecretLeak" in run.stdout
+    assert "ERROR test_inner.py::test_logs_it - secrets_sentinel.SecretLeak" in run.stdout
