@@ -85,7 +85,10 @@ time.sleep(600)
 """
 
 
-def test_a_server_that_ignores_the_signal_is_killed_with_its_kernels_after_the_grace(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_server_that_ignores_the_signal_is_killed_with_its_kernels_after_the_grace(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     ready = tmp_path / "kernel.pid"
     server = [sys.executable, "-c", _STUBBORN, str(ready)]
     serve = f"from codex_jupyter import cli; raise SystemExit(cli._serve({server!r}, grace=0.5))"
@@ -97,8 +100,8 @@ def test_a_server_that_ignores_the_signal_is_killed_with_its_kernels_after_the_g
             time.sleep(0.05)
         tree = psutil.Process(demo.pid).children(recursive=True)
         assert int(ready.read_text()) in {p.pid for p in tree}
-        demo.send_signal(signal.SIGTERM)
-        assert demo.wait(timeout=30) == 128 + signal.SIGTERM
+        demo.send_signal(sig)
+        assert demo.wait(timeout=30) == 128 + sig
         assert [p.pid for p in tree if _alive(p)] == []
     finally:
         for p in [*tree, psutil.Process(demo.pid)] if demo.poll() is None else tree:
