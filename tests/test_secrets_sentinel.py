@@ -192,7 +192,8 @@ def test_the_fixture_fails_a_leaking_test_at_teardown(tmp_path: Path) -> None:
     here = Path(__file__).resolve().parent
     (tmp_path / "conftest.py").write_text((here / "conftest.py").read_text())
     (tmp_path / "test_inner.py").write_text(_INNER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # only pytest itself
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rE", str(tmp_path)],
         cwd=tmp_path,
