@@ -175,7 +175,7 @@ class _Server:
         self.proc.send_signal(_FORWARD[self.signals[0]])
 
     def _remember(self) -> None:
-        if self.proc is None:
+        if self.proc is None or self.proc.returncode is not None:  # once reaped, its PID may be someone else's
             return
         try:
             tree = psutil.Process(self.proc.pid).children(recursive=True)
