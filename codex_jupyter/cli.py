@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Collection
 from importlib import metadata
 from pathlib import Path
+
+import psutil
 
 #: Voila runs a kernel per page load until it is stopped; cull idle ones.
 _CULL = ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
@@ -18,6 +23,14 @@ _CULL = ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager
 PREHEATED = ("maps.ipynb", "analytics.ipynb")
 #: Executed kernels kept waiting per preheated dashboard: one serves a reader at a time, as on Binder.
 PREHEAT = 1
+
+#: Seconds Voila gets to shut its kernels down after a forwarded signal; then whatever is left is killed.
+GRACE = 10.0
+#: What ``demo`` passes on to Voila for each signal it stops on. Voila shuts its kernels down on SIGINT and
+#: SIGTERM but dies at once on SIGHUP (the terminal closing), so a hang-up reaches it as SIGTERM.
+_FORWARD = {signal.SIGINT: signal.SIGINT, signal.SIGTERM: signal.SIGTERM, signal.SIGHUP: signal.SIGTERM}
+#: Seconds between looks at Voila's process tree while it runs (kernels come and go with readers).
+_POLL = 1.0
 
 
 def notebooks_dir() -> Path:
@@ -101,10 +114,92 @@ def _demo(args: argparse.Namespace) -> int:
     if args.preheat > 0 and preheated:
         ready = f"{args.preheat} kernel(s) each, ready about 15 s after start"
         print(f"Preheating {' and '.join(preheated)} ({ready}).", flush=True)
+    return _serve(cmd)
+
+
+def _serve(cmd: list[str], grace: float = GRACE) -> int:
+    """Run Voila until it exits or ``demo`` is told to stop, and leave no Voila or kernel process behind.
+
+    Returns Voila's exit code, or 128 + the signal number when a signal stopped ``demo`` (the shell's rule).
+    """
+    server = _Server(cmd, grace)
+    previous = {sig: signal.signal(sig, server.on_signal) for sig in _FORWARD}
     try:
-        return subprocess.call(cmd, env=os.environ.copy())
-    except KeyboardInterrupt:
-        return 0
+        code = server.run()
+    finally:
+        server.kill_survivors()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 + server.signals[0] if server.signals else code
+
+
+class _Server:
+    """Voila as a child in a session of its own, and every process it starts, remembered by PID.
+
+    Its own session means one Ctrl-C reaches Voila once, from here, and never the terminal's second copy.
+    Kernels start sessions of their own (jupyter_client), so killing Voila's process group alone would miss
+    them: every descendant seen while Voila runs is remembered, and any that outlives Voila is killed.
+    psutil's ``Process`` checks the start time too, so a PID the system has reused is never touched.
+    """
+
+    def __init__(self, cmd: list[str], grace: float) -> None:
+        self.cmd, self.grace = cmd, grace
+        self.signals: list[int] = []
+        self.deadline: float | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.seen: dict[int, psutil.Process] = {}
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        """Pass the first signal on and give Voila ``grace`` seconds; a second one ends the wait at once."""
+        self.signals.append(signum)
+        self.deadline = time.monotonic() + (self.grace if len(self.signals) == 1 else 0.0)
+        if self.proc is not None:
+            self._forward()
+
+    def run(self) -> int:
+        """Start Voila and wait for it, killing its whole tree when it outstays the grace period."""
+        self.proc = subprocess.Popen(self.cmd, env=os.environ.copy(), start_new_session=True)
+        if self.signals:  # one arrived while Voila was starting
+            self._forward()
+        while True:
+            self._remember()
+            try:
+                return self.proc.wait(timeout=_POLL)
+            except subprocess.TimeoutExpired:
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    self._kill_group()
+
+    def _forward(self) -> None:
+        assert self.proc is not None
+        self._remember()  # before Voila goes: its orphans can no longer be found as its descendants
+        self.proc.send_signal(_FORWARD[self.signals[0]])
+
+    def _remember(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:  # once reaped, its PID may be someone else's
+            return
+        try:
+            tree = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.Error:  # Voila is gone: what it left is already remembered
+            return
+        self.seen.update((p.pid, p) for p in tree)
+
+    def _kill_group(self) -> None:
+        """Kill Voila's process group (Voila is not reaped yet, so the group's ID is still its own)."""
+        assert self.proc is not None
+        self._remember()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def kill_survivors(self) -> None:
+        """Kill every remembered process still running (kernels in their own sessions) and wait for them."""
+        if self.proc is not None and self.proc.poll() is None:
+            self._kill_group()
+            self.proc.wait()
+        alive = [p for p in self.seen.values() if p.is_running()]
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(alive, timeout=self.grace)
 
 
 def _doctor(_: argparse.Namespace) -> int:

@@ -10,11 +10,19 @@ import pytest
 from geo_stand_ins import GOOGLE_KEY, StandIn
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
+from secrets_sentinel import SecretsSentinel
 
 from codex_jupyter.magics.geocode import GeocodeMagic
 from codex_jupyter.widgets.geocode_view import GeocodedFrame, GeocodeMatches
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _secrets_stay_secret(secrets: SecretsSentinel) -> None:
+    """No log, display, widget or output of ``%geocode`` shows a provider's key."""
+    for value in (GOOGLE_KEY,):
+        secrets.add(value)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 from geo_stand_ins import GOOGLE_KEY, MAPBOX_TOKEN, StandIn
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import GoogleV3
+from secrets_sentinel import SecretsSentinel
 
 from codex_jupyter.errors import ConfigError
 from codex_jupyter.sources.geo.cache import GeocodeCache
@@ -24,6 +25,13 @@ from codex_jupyter.sources.geo.geocoding import GeocoderChain, geocode_frame, re
 from codex_jupyter.sources.geo.providers import ProviderSpec, specs_from_environment
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _secrets_stay_secret(secrets: SecretsSentinel) -> None:
+    """No log, frame, repr or output of these tests shows a provider's key."""
+    for value in (GOOGLE_KEY, MAPBOX_TOKEN):
+        secrets.add(value)
 
 
 @pytest.fixture(scope="module")

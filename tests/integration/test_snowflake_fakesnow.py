@@ -17,6 +17,7 @@ import fakesnow
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
+from secrets_sentinel import SecretsSentinel
 
 from codex_jupyter.config import SnowflakeSettings
 from codex_jupyter.sources.warehouse import WarehouseError, connect
@@ -25,6 +26,13 @@ from codex_jupyter.sources.warehouse.snowflake import SnowflakeWarehouse
 SECRET = os.environ["CODEX_JUPYTER_TEST_SECRET"]  # the password in the test connections.toml
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _secrets_stay_secret(secrets: SecretsSentinel) -> None:
+    """No log, display, widget or output of these tests shows the Snowflake password."""
+    for value in (SECRET,):
+        secrets.add(value)
 
 
 @pytest.fixture

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from codex_jupyter import cli
@@ -46,7 +52,7 @@ def test_demo_flag_sets_the_pool_and_never_preheats_other_notebooks(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     ran: list[list[str]] = []
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, env: ran.append(cmd) or 0)
+    monkeypatch.setattr(cli, "_serve", lambda cmd: ran.append(cmd) or 0)
     assert cli.main(["demo", "--preheat", "2"]) == 0
     assert "--pool_size=2" in ran[-1] and _preheated_by_voila(ran[-1], cli.notebooks_dir())
     assert cli.main(["demo", "--preheat", "0"]) == 0
@@ -66,3 +72,47 @@ def test_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as err:
         cli.main(["nope"])
     assert err.value.code == 2
+
+
+#: A server that ignores SIGINT and SIGTERM and starts a "kernel" in a session of its own, as jupyter_client does.
+_STUBBORN = """
+import pathlib, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+pathlib.Path(sys.argv[1]).write_text(str(kernel.pid))
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_server_that_ignores_the_signal_is_killed_with_its_kernels_after_the_grace(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    ready = tmp_path / "kernel.pid"
+    server = [sys.executable, "-c", _STUBBORN, str(ready)]
+    serve = f"from codex_jupyter import cli; raise SystemExit(cli._serve({server!r}, grace=0.5))"
+    demo = subprocess.Popen([sys.executable, "-c", serve], cwd=Path(__file__).resolve().parents[2])
+    tree: list[psutil.Process] = []
+    try:
+        while not ready.exists() or not ready.read_text():
+            assert demo.poll() is None
+            time.sleep(0.05)
+        tree = psutil.Process(demo.pid).children(recursive=True)
+        assert int(ready.read_text()) in {p.pid for p in tree}
+        demo.send_signal(sig)
+        assert demo.wait(timeout=30) == 128 + sig
+        assert [p.pid for p in tree if _alive(p)] == []
+    finally:
+        for p in [*tree, psutil.Process(demo.pid)] if demo.poll() is None else tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        demo.wait()
+
+
+def _alive(p: psutil.Process) -> bool:
+    """Running and not a zombie waiting for its parent (a zombie holds no memory, port or file)."""
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 
 import pytest
+from secrets_sentinel import SecretsSentinel
 
 from codex_jupyter import config
 
 SECRET = os.environ["CODEX_JUPYTER_TEST_SECRET"]  # the password in the test connections.toml
+
+
+@pytest.fixture(autouse=True)
+def _secrets_stay_secret(secrets: SecretsSentinel) -> None:
+    """No log or output of resolving a connection shows the Snowflake password."""
+    for value in (SECRET,):
+        secrets.add(value)
 
 
 def test_no_default_connection_means_the_embedded_warehouse() -> None:
