@@ -7,9 +7,11 @@ no widgets: views subscribe with ``handle.subscribe(callback)`` and get a
 :class:`TailEvent` after every processed batch, from the engine's thread.
 
 Delivery: a batch is committed to the source only after it is decoded,
-scored and buffered (at-least-once). A broker that goes away puts the tail in
-``reconnecting``; it retries with exponential backoff (capped) and resumes
-from the last commit, so nothing is lost.
+scored, buffered and handed to every subscriber (at-least-once: a tail
+killed before the commit gets that batch again when it is started again with
+the same Kafka group, Kinesis group or MQTT client id). A broker that goes
+away puts the tail in ``reconnecting``; it retries with exponential backoff
+(capped) and resumes from the last commit, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -250,9 +252,10 @@ class TailHandle:
             c.alerts += len(alerts)
             elapsed = max(time.monotonic() - start, 1e-6)
             c.rate = len(batch) / elapsed if c.rate == 0 else 0.8 * c.rate + 0.2 * len(batch) / elapsed
+        # subscribers first: what they do with a batch (write it out, alert) must not be lost in a crash
+        self._notify(TailEvent(rows, alerts, len(decoded.bad), self.state))
         self._stream.commit()
         self._lag = self._stream.lag()
-        self._notify(TailEvent(rows, alerts, len(decoded.bad), self.state))
 
     def _score(self, decoded: Decoded) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows = decoded.frame

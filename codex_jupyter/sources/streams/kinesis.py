@@ -1,9 +1,21 @@
-"""Kinesis source: ``kinesis://STREAM?region=R&from=trim_horizon|latest|<ISO time>&endpoint=URL``.
+"""Kinesis source: ``kinesis://STREAM?region=R&group=G&from=trim_horizon|latest|<ISO time>&endpoint=URL``.
 
 Reads every shard with GetRecords (boto3, the standard AWS credential chain; ``endpoint`` for local
 or private endpoints). Kinesis keeps no consumer offsets for plain GetRecords readers, so
-``commit()`` records, per shard, the sequence number of the last record handed out, in this object:
-a reconnect (``close()`` then ``open()``) resumes right after it. A new process starts at ``from``.
+``commit()`` records, per shard, the sequence number of the last record handed out.
+
+- Without ``group`` it keeps them in this object only: a reconnect (``close()`` then ``open()``)
+  resumes right after them, but a new process (a restarted kernel) starts again at ``from``.
+- With ``group=G`` every commit also saves them to a checkpoint store (see :mod:`.checkpoints`; a
+  JSON file per stream and group under the cache folder by default, or the ``checkpoint_store``
+  setting), like the Kinesis Client Library's lease table. A later reader of the same stream and
+  group, in any process, starts each shard right after its checkpoint (AFTER_SEQUENCE_NUMBER):
+  nothing processed is read again except the last uncommitted batch, nothing is skipped.
+  ``from`` applies only to a group with no checkpoints yet. One reader per group at a time.
+- Positions besides sequence numbers: ``SHARD_END`` (a closed shard read to its end: its children
+  start at TRIM_HORIZON), and ``AT_TIMESTAMP:<ms>`` for a shard started at ``latest`` that has not
+  yielded a record yet (a resumed reader starts it at that time, 5 s early for clock skew, instead
+  of at the new ``latest``, which would skip what arrived while nothing was reading).
 
 - Shard iterators expire after 5 minutes: they are renewed after 4 minutes (and on
   ``ExpiredIteratorException``) from the last record returned.
@@ -25,15 +37,19 @@ from typing import Any
 
 from codex_jupyter.sources.streams._common import check_options, first_line, parse_start
 from codex_jupyter.sources.streams.base import RecordBatch, StreamConfigError, StreamUnavailable, StreamURL
+from codex_jupyter.sources.streams.checkpoints import CheckpointStore, FileCheckpointStore, check_store
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = ("region", "from", "endpoint")
+_OPTIONS = ("region", "from", "endpoint", "group")
 _NAMED_STARTS = ("trim_horizon", "latest")
 _ITERATOR_RENEW_S = 240  # iterators live 300 s
 _MIN_READ_INTERVAL_S = 0.2  # 5 GetRecords per second per shard
 _MAX_BACKOFF_S = 5.0
 _RELIST_S = 5.0  # how often an idle reader looks for new shards
+_SHARD_END = "SHARD_END"
+_AT_TIMESTAMP = "AT_TIMESTAMP:"
+_LATEST_SKEW_MS = 5_000  # a "latest" shard resumes this much before its first read: clocks differ
 _THROTTLED = ("ProvisionedThroughputExceededException", "ThrottlingException", "LimitExceededException")
 
 
@@ -111,15 +127,28 @@ class _Shard:
 class KinesisStream:
     """Every shard of one Kinesis stream, read with GetRecords (see the module docstring)."""
 
-    def __init__(self, url: str, target: KinesisTarget, start: str | int, settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        url: str,
+        target: KinesisTarget,
+        start: str | int,
+        settings: dict[str, Any],
+        group: str | None = None,
+        store: CheckpointStore | None = None,
+    ) -> None:
         self.url = url
         self.target = target
         self.start = start
+        self.group = group
+        self._store = store if store is not None or group is None else FileCheckpointStore()
         self._settings = settings
         self._client: Any = None
         self._shards: dict[str, _Shard] = {}
         self._committed: dict[str, str] = {}  # shard -> last processed sequence number
         self._drained: set[str] = set()  # shards read to their end and committed
+        self._started_at: dict[str, int] = {}  # "latest" shards without a committed record -> epoch ms
+        self._loaded = False
+        self._saved: dict[str, str] = {}
         self._first_seen: set[str] = set()  # shards open when this object first listed the stream
         self._listed_at = 0.0
         self.throttled = 0
@@ -130,6 +159,7 @@ class KinesisStream:
     def open(self) -> None:
         if self._client is not None:
             return
+        self._load_checkpoints()
         self._client = client(self.target, self._settings)
         try:
             self._client.describe_stream_summary(StreamName=self.target.stream)
@@ -142,6 +172,32 @@ class KinesisStream:
         self._client = None
         self._shards.clear()
 
+    def _load_checkpoints(self) -> None:
+        """Once per object: the group's saved positions (later opens resume from memory, which is newer)."""
+        if self._loaded or self._store is None or self.group is None:
+            return
+        positions = self._store.load(self.target.stream, self.group)
+        for shard_id, position in positions.items():
+            if position == _SHARD_END:
+                self._drained.add(shard_id)
+            elif position.startswith(_AT_TIMESTAMP) and position[len(_AT_TIMESTAMP) :].isdigit():
+                self._started_at[shard_id] = int(position[len(_AT_TIMESTAMP) :])
+            elif position.isdigit():
+                self._committed[shard_id] = position
+            else:
+                raise StreamConfigError(
+                    f"checkpoint {position[:40]!r} of shard {shard_id} (group {self.group!r}) is no Kinesis position; "
+                    "remove it from the checkpoint store to read that shard from from="
+                )
+        self._saved = dict(positions)
+        self._loaded = True
+
+    def _positions(self) -> dict[str, str]:
+        positions = {s: f"{_AT_TIMESTAMP}{ms}" for s, ms in self._started_at.items()}
+        positions.update(self._committed)
+        positions.update(dict.fromkeys(self._drained, _SHARD_END))
+        return positions
+
     def _refresh_shards(self) -> None:
         """List shards (paginated), keeping state of known ones; the first listing fixes the start set."""
         listed: list[dict[str, Any]] = []
@@ -153,7 +209,7 @@ class KinesisStream:
                 break
             kwargs = {"NextToken": page["NextToken"]}
         self._listed_at = time.monotonic()
-        first_listing = not self._first_seen and not self._committed
+        first_listing = not self._first_seen and not (self._committed or self._drained or self._started_at)
         for item in listed:
             shard_id = item["ShardId"]
             closed = "EndingSequenceNumber" in item.get("SequenceNumberRange", {})
@@ -176,11 +232,14 @@ class KinesisStream:
     def _iterator_request(self, shard: _Shard) -> dict[str, Any]:
         request: dict[str, Any] = {"StreamName": self.target.stream, "ShardId": shard.shard_id}
         after = shard.last_returned or self._committed.get(shard.shard_id)
+        at = self._started_at.get(shard.shard_id, self.start)
         if after is not None:
             request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=after)
-        elif isinstance(self.start, int):
-            request.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=datetime.fromtimestamp(self.start / 1000, UTC))
+        elif isinstance(at, int):
+            request.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=datetime.fromtimestamp(at / 1000, UTC))
         elif self.start == "latest" and shard.shard_id in self._first_seen:
+            # "nothing before now is wanted": renewals, reconnects and later readers go on from here
+            self._started_at[shard.shard_id] = int(time.time() * 1000) - _LATEST_SKEW_MS
             request.update(ShardIteratorType="LATEST")
         else:  # trim_horizon, and shards born after we started (nothing of them was seen yet)
             request.update(ShardIteratorType="TRIM_HORIZON")
@@ -257,11 +316,19 @@ class KinesisStream:
             self._refresh_shards()
 
     def commit(self) -> None:
+        """Mark what ``poll`` returned as processed; with a group, save it (the whole map, atomically)."""
         for shard in self._shards.values():
             if shard.last_returned is not None:
                 self._committed[shard.shard_id] = shard.last_returned
+                self._started_at.pop(shard.shard_id, None)
             if shard.drained:
                 self._drained.add(shard.shard_id)
+        if self._store is None or self.group is None:
+            return
+        positions = self._positions()
+        if positions != self._saved:
+            self._store.save(self.target.stream, self.group, positions)  # raises: the next commit retries
+            self._saved = positions
 
     def lag(self) -> dict[str, int]:
         return {
@@ -272,7 +339,18 @@ class KinesisStream:
 
 
 def from_url(url: StreamURL, **settings: Any) -> KinesisStream:
-    """A (not yet opened) Kinesis stream; ``settings`` may name an AWS ``profile``."""
+    """A (not yet opened) Kinesis stream.
+
+    ``settings`` may name an AWS ``profile`` and a ``checkpoint_store`` (any object with
+    :class:`~.checkpoints.CheckpointStore`'s load/save) for the URL's ``group``.
+    """
     target = parse_url(url)
     start = parse_start(url.option("from") or "latest", _NAMED_STARTS)
-    return KinesisStream(url.raw, target, start, dict(settings))
+    settings = dict(settings)
+    store = settings.pop("checkpoint_store", None)
+    group = url.option("group") or None
+    if store is not None:
+        if group is None:
+            raise StreamConfigError(f"checkpoint_store needs a group to save under: add ?group=NAME to {url.raw!r}")
+        store = check_store(store)
+    return KinesisStream(url.raw, target, start, settings, group, store)

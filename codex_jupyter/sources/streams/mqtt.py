@@ -6,9 +6,23 @@ The thread also reconnects by itself; ``poll`` raises :class:`StreamUnavailable`
 disconnected and nothing is queued.
 
 Delivery: with ``client_id`` given, the session is persistent (``clean_session`` off), so with
-qos >= 1 the broker keeps what arrives while we are disconnected and delivers it on reconnect.
-Messages are acknowledged when received, so ``commit()`` has nothing to do: records still queued
-when the process dies are lost (MQTT has no consumer offsets to resume from).
+qos 1 the broker keeps what arrives while we are disconnected and delivers it on reconnect, also
+to a new process using the same ``client_id``. Messages are acknowledged (PUBACK) only by
+``commit()``, which the tail engine calls after a batch is processed (paho's ``manual_ack``): a
+message received but not processed when the process dies stays unacknowledged, and the broker
+sends it again (DUP) when the ``client_id`` reconnects. So a restart repeats at most the last
+unprocessed batch and loses nothing. Acknowledgements go out in the order messages arrived, as
+MQTT requires; a message received on an earlier connection is not acknowledged on a later one
+(the broker resends it there, so it is processed again rather than acknowledged unprocessed).
+
+- Without ``client_id`` the session is clean: the broker forgets it on disconnect, and nothing
+  survives a restart (or an outage): what arrived meanwhile, or was received but not processed,
+  is gone.
+- qos=2 is not restart-safe with paho: it takes the message over (PUBREC) before handing it out,
+  keeping it only in memory. Use qos=1 to resume after a crash; qos=0 is never redelivered.
+- The broker limits unacknowledged messages per client (mosquitto: ``max_inflight_messages``,
+  20 by default), which bounds a batch; it queues the rest per session up to
+  ``max_queued_messages`` (1000 by default) and drops beyond that: raise it for bursts.
 
 MQTT carries no timestamps: ``timestamps_ms`` is the receive time; ``partitions`` holds each
 message's topic. Credentials come from settings ``username``/``password`` or the
@@ -34,6 +48,16 @@ from codex_jupyter.sources.streams.base import RecordBatch, StreamConfigError, S
 _OPTIONS = ("qos", "client_id")
 _SETTINGS = ("username", "password", "tls_ca_certs", "keepalive", "queue_size")
 _CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class _Received:
+    payload: bytes
+    topic: str
+    received_ms: int
+    mid: int
+    qos: int
+    connection: int
 
 
 @dataclass(frozen=True)
@@ -84,11 +108,14 @@ def connect(
     on_connect: Any = None,
     on_message: Any = None,
     on_subscribe: Any = None,
+    manual_ack: bool = False,
 ) -> paho.Client:
     """A connected client with its network thread running; waits for the broker's CONNACK."""
     options = _settings(settings)
     client_id = target.client_id or f"codex-jupyter-{uuid.uuid4().hex[:12]}"
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session)
+    client = paho.Client(
+        paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session, manual_ack=manual_ack
+    )
     if options.get("username"):
         client.username_pw_set(str(options["username"]), options.get("password"))
     if options.get("tls_ca_certs"):
@@ -142,8 +169,10 @@ class MqttStream:
         self.url = url
         self.target = target
         self._settings = settings
-        self._queue: queue.Queue[tuple[bytes, str, int]] = queue.Queue(maxsize=int(settings.get("queue_size", 100_000)))
+        self._queue: queue.Queue[_Received] = queue.Queue(maxsize=int(settings.get("queue_size", 100_000)))
         self._client: paho.Client | None = None
+        self._connection = 0  # counts (re)connects: a message id means something on its own connection only
+        self._handed_out: list[_Received] = []  # returned by poll, not yet acknowledged
         self._closing = threading.Event()
         self._subscribed = threading.Event()
         self._refused: list[str] = []
@@ -153,6 +182,7 @@ class MqttStream:
 
     def _subscribe(self, client: paho.Client) -> None:
         # on every (re)connect: a clean session forgets subscriptions, a persistent one keeps them anyway
+        self._connection += 1
         client.subscribe(self.target.topic, qos=self.target.qos)
 
     def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: list[Any], properties: Any) -> None:
@@ -160,7 +190,9 @@ class MqttStream:
         self._subscribed.set()
 
     def _receive(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        item = (bytes(message.payload), message.topic, int(time.time() * 1000))
+        item = _Received(
+            bytes(message.payload), message.topic, int(time.time() * 1000), message.mid, message.qos, self._connection
+        )
         while not self._closing.is_set():
             try:
                 self._queue.put(item, timeout=0.5)  # full: hold the network thread (back-pressure)
@@ -180,6 +212,7 @@ class MqttStream:
             on_connect=self._subscribe,
             on_message=self._receive,
             on_subscribe=self._on_subscribe,
+            manual_ack=True,
         )
         # open() means subscribed: whatever is published after it returns reaches this stream
         if not self._subscribed.wait(_CONNECT_TIMEOUT) or self._refused:
@@ -201,15 +234,16 @@ class MqttStream:
         while len(batch.payloads) < max_records:
             try:
                 if batch.payloads:
-                    payload, topic, received = self._queue.get_nowait()
+                    item = self._queue.get_nowait()
                 else:
-                    payload, topic, received = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
+                    item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
             except queue.Empty:
                 break
-            batch.payloads.append(payload)
+            self._handed_out.append(item)
+            batch.payloads.append(item.payload)
             batch.keys.append(None)
-            batch.partitions.append(topic)
-            batch.timestamps_ms.append(received)
+            batch.partitions.append(item.topic)
+            batch.timestamps_ms.append(item.received_ms)
         if not batch.payloads and not self._client.is_connected():
             raise StreamUnavailable(
                 f"MQTT broker at {self.target.host}:{self.target.port} is unreachable; reconnecting in the background"
@@ -217,7 +251,17 @@ class MqttStream:
         return batch
 
     def commit(self) -> None:
-        """Nothing to do: MQTT acknowledges on receipt and has no offsets (see the module docstring)."""
+        """Acknowledge every message ``poll`` returned, in arrival order (see the module docstring).
+
+        A PUBACK that cannot be sent (disconnected) is not retried: the broker resends the message.
+        """
+        handed_out, self._handed_out = self._handed_out, []
+        client = self._client
+        if client is None:
+            return
+        for item in handed_out:
+            if item.connection == self._connection:
+                client.ack(item.mid, item.qos)
 
     def lag(self) -> dict[str, int]:
         return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 
 from codex_jupyter.sources.streams import StreamConfigError, StreamURL, open_stream
 from codex_jupyter.sources.streams._common import parse_start
+from codex_jupyter.sources.streams.checkpoints import FileCheckpointStore
 from codex_jupyter.sources.streams.mqtt import parse_url as parse_mqtt
 from codex_jupyter.sources.streams.outgoing import PublishFailure, PublishReport, outgoing_records
 from codex_jupyter.sources.streams.publish import publish
@@ -90,3 +92,60 @@ def test_records_become_json_payloads_keyed_by_device() -> None:
     )
     assert [(r.key, r.payload) for r in mixed] == [("7", b'{"deviceId":7,"v":2.0}'), (None, b"raw")]
     assert [f.index for f in report.failures] == [2, 3] and report.total == 6
+
+
+class _MemoryStore:
+    """A checkpoint store of one's own: any object with load/save will do (a DynamoDB table, a database)."""
+
+    def __init__(self, positions: dict[str, str]) -> None:
+        self.positions = positions
+
+    def load(self, stream: str, group: str) -> dict[str, str]:
+        return dict(self.positions)
+
+    def save(self, stream: str, group: str, positions: dict[str, str]) -> None:
+        self.positions = dict(positions)
+
+
+def test_kinesis_checkpoint_files_round_trip_per_group_and_stay_in_their_folder(tmp_path: Path) -> None:
+    store = FileCheckpointStore(tmp_path)
+    assert store.load("telemetry", "alerts") == {}
+    store.save("telemetry", "alerts", {"shardId-000000000001": "4962", "shardId-000000000000": "SHARD_END"})
+    store.save("telemetry", "../../etc/x", {"shardId-000000000000": "17"})
+    store.save("telemetry.alerts", "x", {"shardId-000000000000": "18"})  # no clash with ("telemetry", "alerts.x")
+    assert store.load("telemetry", "alerts") == {"shardId-000000000000": "SHARD_END", "shardId-000000000001": "4962"}
+    assert store.load("telemetry", "../../etc/x") == {"shardId-000000000000": "17"}
+    assert store.load("telemetry", "alerts.x") == {}
+    assert {p.parent for p in tmp_path.iterdir()} == {tmp_path} and len(list(tmp_path.iterdir())) == 3
+
+
+def test_a_failed_checkpoint_write_leaves_the_previous_file_whole(tmp_path: Path) -> None:
+    store = FileCheckpointStore(tmp_path)
+    store.save("s", "g", {"shardId-0": "1"})
+    with pytest.raises(TypeError):
+        store.save("s", "g", {"shardId-0": "2", "shardId-1": object()})  # type: ignore[dict-item]
+    assert store.load("s", "g") == {"shardId-0": "1"}
+    assert [p.name for p in tmp_path.iterdir()] == [store.path("s", "g").name], "no temporary file is left"
+
+
+def test_an_unreadable_checkpoint_file_is_an_error_naming_it_never_a_silent_fresh_start(tmp_path: Path) -> None:
+    store = FileCheckpointStore(tmp_path)
+    for text in ('{"stream": "s", "group": "g", "positions": {"shardId-0": 12', "[]", '{"positions": {}}'):
+        store.path("s", "g").write_text(text)
+        with pytest.raises(StreamConfigError, match=r"unreadable.*delete the file") as caught:
+            store.load("s", "g")
+        assert str(store.path("s", "g")) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_kinesis_groups_pick_a_checkpoint_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEX_JUPYTER_CACHE_DIR", str(tmp_path))
+    grouped = open_stream("kinesis://s?region=eu-west-1&group=alerts")
+    assert isinstance(grouped._store, FileCheckpointStore) and grouped._store.folder == tmp_path / "kinesis-checkpoints"
+    assert open_stream("kinesis://s?region=eu-west-1")._store is None  # no group: positions live in memory only
+    with pytest.raises(StreamConfigError, match=r"needs a group"):
+        open_stream("kinesis://s?region=eu-west-1", checkpoint_store=_MemoryStore({}))
+    with pytest.raises(StreamConfigError, match=r"no load\(stream, group\)"):
+        open_stream("kinesis://s?region=eu-west-1&group=g", checkpoint_store={"shardId-0": "1"})
+    mine = _MemoryStore({"shardId-0": "not a position"})
+    with pytest.raises(StreamConfigError, match="no Kinesis position"):  # checked before any connection
+        open_stream("kinesis://s?region=eu-west-1&group=g", checkpoint_store=mine).open()
