@@ -15,10 +15,10 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 install: $(BIN)/uv
-	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e .
+	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[all]"
 
 install-test: $(BIN)/uv
-	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[test]"
+	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[all,test,bench]"
 
 system-deps:
 	./scripts/install-system-deps.sh

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -176,7 +177,9 @@ def voila_first_frame(sizes: tuple[int, ...] = (100, 1_000_000), repeats: int = 
     from playwright.sync_api import Browser, sync_playwright
 
     from codex_jupyter.cli import voila_command
-    from codex_jupyter.testing import launch_chromium
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from chromium import launch_chromium
 
     ready_cell = (
         "import os, pathlib\n"

@@ -105,6 +105,9 @@ def _preheat_flags(root: Path, preheat: int, preheated: Collection[str]) -> list
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from codex_jupyter.extras import require
+
+    require("dashboards")
     root = Path(args.notebooks) if args.notebooks else notebooks_dir()
     # Someone else's notebooks may tail a stream or write somewhere: never run them before a reader asks.
     preheated = () if args.notebooks else PREHEATED
@@ -206,14 +209,20 @@ def _doctor(_: argparse.Namespace) -> int:
     from codex_jupyter import config
 
     print(f"codex-jupyter {_version()} on Python {sys.version.split()[0]}")
+    from codex_jupyter.errors import ConfigError
+    from codex_jupyter.extras import EXTRAS, installed
+
     for dist in ("duckdb", "sqlglot", "pandas", "pyarrow", "snowflake-connector-python", "jupysql", "voila", "plotly"):
         try:
             print(f"  {dist:28} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             print(f"  {dist:28} missing")
+    for extra, (_, feature) in EXTRAS.items():
+        state = "installed" if installed(extra) else f"not installed: pip install 'codex-jupyter[{extra}]'"
+        print(f"  [{extra}] {feature}: {state}")
     try:
         settings = config.resolve_connection()
-    except config.UnknownConnectionError as exc:
+    except ConfigError as exc:
         print(f"warehouse: configuration problem: {exc}")
         return 1
     print(f"warehouse: {settings.label if settings else 'embedded local DuckDB (no Snowflake configured)'}")
@@ -248,7 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     doctor = sub.add_parser("doctor", help="show versions and which warehouse a query would use")
     doctor.set_defaults(func=_doctor)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    from codex_jupyter.errors import CodexError
+
+    try:
+        return int(args.func(args))
+    except CodexError as exc:  # a missing extra or a setting to fix: one line, no traceback
+        print(f"codex-jupyter: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

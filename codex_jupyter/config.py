@@ -19,6 +19,7 @@ from typing import Any
 import platformdirs
 
 from codex_jupyter.errors import ConfigError
+from codex_jupyter.extras import require
 
 #: The connection name that always means the embedded local warehouse.
 LOCAL_CONNECTION_NAME = "local"
@@ -135,6 +136,7 @@ class UnknownConnectionError(ConfigError, LookupError):
 
 def snowflake_connections() -> dict[str, dict[str, Any]]:
     """The connections the Snowflake connector knows, by its own resolution."""
+    require("snowflake", "snowflake.connector.config_manager")
     from snowflake.connector.config_manager import CONFIG_MANAGER
 
     return {name: dict(params) for name, params in CONFIG_MANAGER["connections"].items()}

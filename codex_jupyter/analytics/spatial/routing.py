@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from codex_jupyter.errors import InputError
+from codex_jupyter.extras import require
 from codex_jupyter.sphere import haversine_km
 
 #: A distance function: latitudes and longitudes in, an n x n matrix of kilometres out.
@@ -77,6 +78,7 @@ def plan_route(
     number of stops, about 3 s for 100). Stops with missing or out-of-range
     coordinates raise ``ValueError``: a route cannot skip a visit silently.
     """
+    require("routing")
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     la = pd.to_numeric(stops[lat], errors="coerce").to_numpy(dtype=float)

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 
 from codex_jupyter.errors import InputError, ServiceUnavailable
+from codex_jupyter.extras import EXTRAS, require
 
 
 class StreamConfigError(InputError):
@@ -127,4 +128,6 @@ def open_stream(url: str, **settings: Any) -> Stream:
     module = SOURCES.get(parsed.scheme)
     if module is None:
         raise StreamConfigError(f"unknown stream scheme {parsed.scheme!r}; use one of {', '.join(SOURCES)}")
+    if parsed.scheme in EXTRAS:
+        require(parsed.scheme)
     return importlib.import_module(module).from_url(parsed, **settings)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from codex_jupyter.extras import require
 from codex_jupyter.sources.streams._common import check_options, first_line, parse_start
 from codex_jupyter.sources.streams.base import RecordBatch, StreamConfigError, StreamUnavailable, StreamURL
 from codex_jupyter.sources.streams.checkpoints import CheckpointStore, FileCheckpointStore, check_store
@@ -69,6 +70,7 @@ def parse_url(url: StreamURL) -> KinesisTarget:
 
 def client(target: KinesisTarget, settings: dict[str, Any]) -> Any:
     """A boto3 Kinesis client without botocore's own retries: ours count and pace them."""
+    require("kinesis")
     import boto3
     from botocore.config import Config
 

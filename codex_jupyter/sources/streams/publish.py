@@ -20,6 +20,7 @@ import re
 import time
 from typing import Any
 
+from codex_jupyter.extras import require
 from codex_jupyter.sources.streams._common import check_options, first_line, redact
 from codex_jupyter.sources.streams.base import StreamConfigError, StreamURL
 from codex_jupyter.sources.streams.outgoing import OutgoingRecord, PublishFailure, PublishReport, outgoing_records
@@ -62,6 +63,7 @@ def _headers(record: OutgoingRecord) -> list[tuple[str, bytes]]:
 
 
 def _publish_kafka(url: StreamURL, records: list[OutgoingRecord], report: PublishReport, settings: dict) -> None:
+    require("kafka")
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
@@ -121,6 +123,7 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def _publish_mqtt(url: StreamURL, records: list[OutgoingRecord], report: PublishReport, settings: dict) -> None:
+    require("mqtt")
     from codex_jupyter.sources.streams import mqtt
 
     check_options(url, ("qos", "client_id"))

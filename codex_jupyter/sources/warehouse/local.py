@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
+from codex_jupyter.extras import require
 from codex_jupyter.sources.demo import bank as demo_data
 from codex_jupyter.sources.warehouse import params as sql_params
 from codex_jupyter.sources.warehouse.base import (
@@ -93,6 +94,7 @@ class LocalWarehouse:
     def sqlalchemy_engine(self) -> Any:
         """A SQLAlchemy engine over this very connection (duckdb-engine), for jupysql."""
         if self._engine is None:
+            require("jupysql", "duckdb_engine")
             import duckdb_engine
             import sqlalchemy
             from sqlalchemy.pool import StaticPool

@@ -45,6 +45,7 @@ import pandas as pd
 
 from codex_jupyter.config import SnowflakeSettings
 from codex_jupyter.errors import OutcomeUnknown
+from codex_jupyter.extras import require
 from codex_jupyter.sources.warehouse import params as sql_params
 from codex_jupyter.sources.warehouse.base import (
     ExplainResult,
@@ -106,6 +107,7 @@ class SnowflakeWarehouse:
 
     # -- connection -------------------------------------------------------------
     def _open(self) -> Any:
+        require("snowflake")
         import snowflake.connector
 
         params = {"login_timeout": 30, **self.settings.params, "paramstyle": "qmark"}

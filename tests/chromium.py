@@ -1,4 +1,4 @@
-"""Helpers for checking dashboards in a real browser, shared by the browser tests and the benchmarks.
+"""Debian's Chromium for the browser tests and the benchmarks (kept out of the wheel: users never need it).
 
 Debian's Chromium, run headless as CI runs it: no sandbox (CI runs as root
 in a container), no GPU, and nothing that phones home, so a page's timing and

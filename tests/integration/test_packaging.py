@@ -1,0 +1,83 @@
+"""The wheel and the sdist install in a fresh venv, and the core install stays small.
+
+Built with ``uv build`` as a user's ``python -m build`` would (hatchling, build
+isolation), installed with the project's pins, then used: the embedded
+warehouse answers, ``codex-jupyter doctor`` runs, and none of the extras'
+heavy packages came along.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+UV = Path(sys.executable).with_name("uv")
+#: Distributions only extras may bring: a core install that has one of them has grown back.
+EXTRA_ONLY = (
+    "jupyterlab",
+    "voila",
+    "snowflake-connector-python",
+    "kafka-python",
+    "boto3",
+    "paho-mqtt",
+    "ortools",
+    "jupysql",
+    "matplotlib",
+)
+SMOKE = (
+    "import codex_jupyter as cj; "
+    "print(cj.connect('local').query('select count(*) as n from branches').df().n.iloc[0]); "
+    "print(len(cj.detect_anomalies(cj.connect('local').query('select * from daily_sales').df(), "
+    "time='date', value='revenue', by='branch_id')))"
+)
+
+
+def _run(*args: object, cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    _run(UV, "build", "--sdist", "--wheel", "--out-dir", out, ROOT)
+    return out
+
+
+def _fresh_venv(where: Path, artifact: Path) -> Path:
+    _run(UV, "venv", "--quiet", "--python", sys.executable, where)
+    python = where / "bin" / "python"
+    _run(UV, "pip", "install", "--quiet", "--python", python, "-c", ROOT / "constraints.txt", artifact)
+    return python
+
+
+def test_the_wheel_ships_the_package_data_and_no_test_helpers(dist: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "codex_jupyter/py.typed" in names
+    assert "codex_jupyter/notebooks/analytics.ipynb" in names
+    assert not [n for n in names if n.startswith("tests/") or n.endswith(("testing.py", "conftest.py"))]
+
+
+@pytest.mark.parametrize("kind", ["whl", "tar.gz"])
+def test_a_fresh_core_install_works_without_any_extra(dist: Path, tmp_path: Path, kind: str) -> None:
+    (artifact,) = dist.glob(f"*.{kind}")
+    python = _fresh_venv(tmp_path / "venv", artifact)
+    (tmp_path / "no-snowflake").mkdir()
+    fresh_machine = {**os.environ, "SNOWFLAKE_HOME": str(tmp_path / "no-snowflake")}  # no connections.toml
+    branches, rows = _run(python, "-c", SMOKE, cwd=tmp_path, env=fresh_machine).split()
+    assert branches == "40" and int(rows) > 1000
+    doctor = _run(tmp_path / "venv" / "bin" / "codex-jupyter", "doctor", cwd=tmp_path, env=fresh_machine)
+    assert "embedded local DuckDB" in doctor and "pip install 'codex-jupyter[kafka]'" in doctor
+    installed = _run(UV, "pip", "list", "--python", python, "--format", "freeze").lower()
+    grown_back = [name for name in EXTRA_ONLY if f"\n{name}==" in "\n" + installed]
+    assert not grown_back, f"the core install pulled {grown_back}"
