@@ -12,14 +12,14 @@ outlines shipped in a wheel keep it readable with no network; the search
 box asks the geocoder it is handed (none: no search box).
 """
 
-from __future__ import annotations
-
 import difflib
+import functools
+import inspect
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
-from typing import Any
+from typing import Any, Literal, ParamSpec, Protocol, get_args
 
 import ipywidgets as widgets
 import numpy as np
@@ -41,50 +41,81 @@ from codex_jupyter.analytics.spatial.geofence import Geofences
 from codex_jupyter.analytics.spatial.hex_index import HexIndex, resolution_for_zoom
 from codex_jupyter.errors import InputError, require_columns
 from codex_jupyter.widgets import map_layers as ml
-from codex_jupyter.widgets.basemap import STYLES, TILE_STYLES, outline_data, sea_color
+from codex_jupyter.widgets.basemap import TILE_STYLES, outline_data, sea_color
 
 __all__ = ["MapView"]
 
 log = logging.getLogger(__name__)
 
-KINDS = ("auto", "points", "hex", "clusters", "heatmap")
+#: The values ``kind``, ``basemap`` and ``agg`` take: the signature shows them, the traits enforce them.
+Kind = Literal["auto", "points", "hex", "clusters", "heatmap"]
+Basemap = Literal["auto", "offline", "light", "dark", "satellite"]
+Agg = Literal["mean", "sum", "max", "min"]
+KINDS: tuple[str, ...] = get_args(Kind)
 #: The finest H3 resolution a view aggregates at (edges of about 30 m).
 _FINEST = 11
 #: Zoom levels in from the first view that re-aggregate from the first indexing, without more H3 calls.
 _ZOOM_AHEAD = 3
-_OPTIONS = {
-    "lat",
-    "lon",
-    "color",
-    "size",
-    "popup",
-    "kind",
-    "basemap",
-    "max_points",
-    "max_cells",
-    "agg",
-    "geocoder",
-    "center",
-    "zoom",
-    "height",
-    "name",
-}
+
+_P = ParamSpec("_P")
+
+
+class Geocoder(Protocol):
+    """What the search box asks (``GeocoderChain`` has it); described here because views never import sources.
+
+    The answer needs ``.best`` (a match with ``lat``, ``lon``, ``address``,
+    ``provider``, ``confidence``, or ``None``) and ``.error``.
+    """
+
+    def geocode(self, query: str) -> Any: ...
+
+
+def _strict_keywords(init: Callable[_P, None]) -> Callable[_P, None]:
+    """``init`` refusing an unknown keyword as Python does, but naming the class and the closest valid keyword.
+
+    Python's own message (``__init__() got an unexpected keyword argument``)
+    names neither. The valid names are read from ``init``'s signature, so
+    there is no second list to keep in step with it.
+    """
+    names = list(inspect.signature(init).parameters)[1:]  # without self
+
+    @functools.wraps(init)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        for key in kwargs:
+            if key not in names:
+                raise TypeError(_unexpected_keyword(f"{type(args[0]).__name__}()", key, names))
+        init(*args, **kwargs)
+
+    return checked
+
+
+def _unexpected_keyword(call: str, key: str, names: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"valid keywords: {', '.join(names)}"
+    return f"{call} got an unexpected keyword argument {key!r}; {hint}"
 
 
 class MapView(widgets.VBox):
-    """Points of ``df`` on a map: ``MapView(df, lat="lat", lon="lon", color=None, size=None, popup=None)``.
+    """Points of ``df`` on a map, drawn one by one or aggregated as the zoom requires.
 
-    ``color``: a column (numeric -> a colour scale, otherwise categories);
-    ``size``: a numeric column (circle area); ``popup``: columns shown when a
-    point is clicked (``True`` for all). ``kind``: ``"auto"`` (points, then
-    hexagons), ``"points"``, ``"hex"``, ``"clusters"`` or ``"heatmap"``.
-    ``basemap``: ``"auto"`` (light tiles under lightly filled country
-    outlines, so the map reads with or without a network), ``"offline"``
-    (outlines only, no tile requests), ``"light"``, ``"dark"``, ``"satellite"``.
-    ``geocoder``: what the search box asks -- anything with ``geocode(query)``
-    returning an answer with ``.best``, e.g. ``GeocoderChain(["offline"])``.
-    Without one the map has no search box: a view renders what it is given
-    and never builds a source itself.
+    ``lat``, ``lon``: the coordinate columns. ``color``: a column (numeric ->
+    a colour scale, otherwise categories); ``size``: a numeric column (circle
+    area); ``popup``: the column(s) shown when a point is clicked (``True``
+    for all). ``kind``: ``"auto"`` (points, then hexagons), ``"points"``,
+    ``"hex"``, ``"clusters"`` or ``"heatmap"``. ``basemap``: ``"auto"`` (light
+    tiles under lightly filled country outlines, so the map reads with or
+    without a network), ``"offline"`` (outlines only, no tile requests),
+    ``"light"``, ``"dark"``, ``"satellite"``. ``max_points``: above this many
+    visible rows, ``"auto"`` aggregates; ``max_cells``: the most H3 cells
+    sent; ``agg``: how a numeric ``color`` column is aggregated per cell.
+    ``geocoder``: what the search box asks -- anything with
+    ``geocode(query)`` returning an answer with ``.best``, e.g.
+    ``GeocoderChain(["offline"])``; without one the map has no search box (a
+    view renders what it is given and never builds a source itself).
+    ``center``, ``zoom``: the first view (default: fit the points);
+    ``height``: a CSS height; ``name``: the data layer's name in the layer
+    switch. ``kind``, ``basemap``, ``max_points``, ``max_cells`` and ``agg``
+    are traits: setting them later re-renders the map.
 
     ``view.selection`` is the rows inside the polygons drawn on the map,
     ``view.geofences`` the same polygons as :class:`Geofences`;
@@ -92,11 +123,12 @@ class MapView(widgets.VBox):
     Errors inside callbacks are shown under the map and logged.
     """
 
-    kind = traitlets.Enum(KINDS, default_value="auto")
-    basemap = traitlets.Enum(("auto", *STYLES), default_value="auto")
-    max_points = traitlets.Int(2000)
-    max_cells = traitlets.Int(2000)
-    agg = traitlets.Enum(("mean", "sum", "max", "min"), default_value="mean")
+    # Options that stay live after construction; their defaults are the signature's (a unit test holds them equal).
+    kind = traitlets.Enum(KINDS, default_value="auto").tag(option=True)
+    basemap = traitlets.Enum(get_args(Basemap), default_value="auto").tag(option=True)
+    max_points = traitlets.Int(2000).tag(option=True)
+    max_cells = traitlets.Int(2000).tag(option=True)
+    agg = traitlets.Enum(get_args(Agg), default_value="mean").tag(option=True)
     #: What the data layer shows now: "points", "hex", "clusters" or "heatmap".
     shown = traitlets.Unicode("", read_only=True)
     #: H3 resolution of the current aggregation (-1 while points are shown).
@@ -116,86 +148,136 @@ class MapView(widgets.VBox):
             raise traitlets.TraitError("max_cells must be between 10 and 50,000")
         return proposal.value
 
-    def __init__(self, df: pd.DataFrame, **options: Any) -> None:
-        unknown = sorted(set(options) - _OPTIONS)
-        if unknown:
-            hints = [
-                f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, _OPTIONS, 1)) else repr(u)
-                for u in unknown
-            ]
-            raise TypeError(
-                f"MapView() got unexpected keyword argument(s) {', '.join(hints)}; known: {', '.join(sorted(_OPTIONS))}"
-            )
+    @_strict_keywords
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        lat: str = "lat",
+        lon: str = "lon",
+        color: str | None = None,
+        size: str | None = None,
+        popup: str | list[str] | bool | None = None,
+        kind: Kind = "auto",
+        basemap: Basemap = "auto",
+        max_points: int = 2000,
+        max_cells: int = 2000,
+        agg: Agg = "mean",
+        geocoder: Geocoder | None = None,
+        center: tuple[float, float] | None = None,
+        zoom: float | None = None,
+        height: str = "520px",
+        name: str = "Data",
+    ) -> None:
+        """Check the frame, then build toolbar, layers and controls, then wire events: in that order.
+
+        Columns are checked before any widget exists, so a typo opens no comm;
+        events are wired last, so building the view fires no callback; the
+        first render runs once everything it touches exists.
+        """
+        self._take_frame(df, lat, lon, color, size, popup)
+        self._start_state(geocoder)
+        toolbar = self._build_toolbar()
+        self._build_layers(center, zoom, height, name)
+        self._add_map_controls()
+        children = [self._sea, toolbar, self.map, self.messages]
+        options = {"kind": kind, "basemap": basemap, "max_points": max_points, "max_cells": max_cells, "agg": agg}
+        super().__init__(children, layout=widgets.Layout(width="100%"), **options)  # traitlets sets and checks them
+        self.add_class("codex-map")
+        self._css_id = f"codex-map-{id(self):x}"
+        self.add_class(self._css_id)
+        self._wire_events()
+        self._apply_basemap()
+        self.refresh()
+
+    # -- construction ------------------------------------------------------------------------------------------------
+
+    def _take_frame(
+        self, df: pd.DataFrame, lat: str, lon: str, color: str | None, size: str | None, popup: Any
+    ) -> None:
+        """Check the frame and the columns named, then keep the arrays every render reads.
+
+        A missing column raises here, naming it, instead of as a blank map or
+        a ``KeyError`` from a click callback later. Coordinates are parsed to
+        floats once (unparseable -> NaN, never drawn).
+        """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"MapView needs a pandas DataFrame, not {type(df).__name__}")
-        self.lat_col, self.lon_col = options.get("lat", "lat"), options.get("lon", "lon")
-        self.color_col, self.size_col = options.get("color"), options.get("size")
-        popup = options.get("popup")
-        require_columns(df.columns, [c for c in (self.lat_col, self.lon_col, self.color_col, self.size_col) if c])
-        self.popup_fields = list(df.columns) if popup is True else ([popup] if isinstance(popup, str) else popup)
-        require_columns(df.columns, self.popup_fields or [], "the frame (popup=)")
-        self.df = df
+        require_columns(df.columns, [c for c in (lat, lon, color, size) if c])
+        fields = list(df.columns) if popup is True else ([popup] if isinstance(popup, str) else popup)
+        require_columns(df.columns, fields or [], "the frame (popup=)")
+        self.df, self.popup_fields = df, fields
+        self.lat_col, self.lon_col, self.color_col, self.size_col = lat, lon, color, size
+        self._lat = pd.to_numeric(df[lat], errors="coerce").to_numpy(dtype=float)
+        self._lon = pd.to_numeric(df[lon], errors="coerce").to_numpy(dtype=float)
+        self._colors = ml.Colors(df[color] if color else None, color or "")
+        self._sizes = ml.radii(df[size] if size else None, len(df))
+
+    def _start_state(self, geocoder: Geocoder | None) -> None:
+        """What changes as a reader uses the map starts empty: callbacks, errors, caches, the last search."""
         self.errors: list[str] = []
-        self._geocoder = options.get("geocoder")
+        self._geocoder = geocoder
         self._last_search: tuple[str, Any] | None = None
         self._click_callbacks: list[Callable[[float, float], Any]] = []
         self._selection_callbacks: list[Callable[[pd.DataFrame], Any]] = []
-        self._popup_frames: dict[str, tuple[pd.DataFrame, list[str] | None]] = {}
         self._covered: tuple[float, float, float, float] | None = None
         self._popup: Popup | None = None
+        self._index: HexIndex | None = None  # built on the first aggregation: small frames never index
         self._wanted = -1  # the resolution the current view asked for (-1: points)
 
-        lat = pd.to_numeric(df[self.lat_col], errors="coerce").to_numpy(dtype=float)
-        lon = pd.to_numeric(df[self.lon_col], errors="coerce").to_numpy(dtype=float)
-        self._colors = ml.Colors(df[self.color_col] if self.color_col else None, self.color_col or "")
-        self._index: HexIndex | None = None
-        self._lat, self._lon = lat, lon
-        self._sizes = ml.radii(df[self.size_col] if self.size_col else None, len(df))
+    def _build_layers(self, center: tuple[float, float] | None, zoom: float | None, height: str, name: str) -> None:
+        """The map and the layers it keeps for life, each updated in place by later renders.
 
-        center, zoom = _frame_view(lat, lon)
+        One data layer and one heatmap, never a widget per point (ipyleaflet
+        opens a comm per marker and stalls near 2,000); the tile layer joins
+        the map only for styles that use tiles (see ``_apply_basemap``).
+        """
+        fit_center, fit_zoom = _frame_view(self._lat, self._lon)
         self.map = Map(
-            center=options.get("center", center),
-            zoom=options.get("zoom", zoom),
+            center=fit_center if center is None else center,
+            zoom=fit_zoom if zoom is None else zoom,
             scroll_wheel_zoom=True,
             world_copy_jump=True,
             layers=(),
-            layout=widgets.Layout(height=options.get("height", "520px"), width="100%"),
+            layout=widgets.Layout(height=height, width="100%"),
         )
         self._tiles = TileLayer(name="Tiles", base=True, **TILE_STYLES["light"])
         self._outlines = GeoJSON(name="Country outlines (offline)", data=outline_data("offline"))
-        self._data = GeoJSON(
-            name=options.get("name", "Data"), point_style={"radius": 5, "weight": 1, "fillOpacity": 0.85}
-        )
+        self._data = GeoJSON(name=name, point_style={"radius": 5, "weight": 1, "fillOpacity": 0.85})
         self._heat = Heatmap(name="Heatmap", locations=[], radius=20, blur=15, min_opacity=0.3)
         self.map.layers = (self._outlines, self._data)
         self._legend = LegendControl({}, title=self.color_col or "points", position="bottomright")
-        self._draw = DrawControl(
-            polygon={"shapeOptions": {"color": "#d62728", "fillOpacity": 0.1}},
-            rectangle={"shapeOptions": {"color": "#d62728", "fillOpacity": 0.1}},
-            polyline={},
-            circlemarker={},
-            circle={},
-            marker={},
-        )
+
+    def _add_map_controls(self) -> None:
+        """Layer switch, scale and a draw tool limited to polygons and rectangles (what ``selection`` reads)."""
+        shape = {"shapeOptions": {"color": "#d62728", "fillOpacity": 0.1}}
+        self._draw = DrawControl(polygon=shape, rectangle=shape, polyline={}, circlemarker={}, circle={}, marker={})
         for control in (LayersControl(position="topright"), ScaleControl(position="bottomleft"), self._draw):
             self.map.add(control)
 
+    def _build_toolbar(self) -> widgets.HBox:
+        """The row above the map: search (only with a geocoder), the style switch, the status line.
+
+        ``messages`` (callback errors) sits under the map and ``_sea`` holds the
+        per-view CSS; both are built here with the other plain widgets.
+        """
         self._search_box = widgets.Text(placeholder="Search a place (offline gazetteer)", layout={"width": "280px"})
+        self._search_box.continuous_update = False  # search on Enter, not on every key
         self._search_button = widgets.Button(description="Find", icon="search", layout={"width": "80px"})
-        self._style_switch = widgets.Dropdown(options=["auto", *STYLES], description="Style", layout={"width": "200px"})
+        styles = list(get_args(Basemap))
+        self._style_switch = widgets.Dropdown(options=styles, description="Style", layout={"width": "200px"})
         self.status = widgets.HTML()
         self.messages = widgets.HTML()
         self._sea = widgets.HTML(layout={"display": "none"})
         searching = [self._search_box, self._search_button] if self._geocoder is not None else []
-        toolbar = widgets.HBox([*searching, self._style_switch, self.status])
-        super().__init__([self._sea, toolbar, self.map, self.messages], layout=widgets.Layout(width="100%"))
-        self.add_class("codex-map")
-        self._css_id = f"codex-map-{id(self):x}"
-        self.add_class(self._css_id)
+        return widgets.HBox([*searching, self._style_switch, self.status])
 
-        for name in ("kind", "basemap", "max_points", "max_cells", "agg"):
-            if name in options:
-                setattr(self, name, options[name])
+    def _wire_events(self) -> None:
+        """Connect traits, map moves, clicks, drawing and search to the view, each through ``_guarded``.
+
+        Widget callbacks swallow exceptions; guarded, an error shows under the
+        map and in the log instead of leaving a map that silently stops.
+        """
         widgets.link((self, "basemap"), (self._style_switch, "value"))
         self.observe(self._guarded(self._apply_basemap), names=["basemap"])
         self.observe(self._guarded(lambda _: self.refresh()), names=["kind", "max_points", "max_cells", "agg"])
@@ -203,11 +285,8 @@ class MapView(widgets.VBox):
         self.map.on_interaction(self._guarded(self._on_interaction))
         self._data.on_click(self._guarded(self._on_feature_click(self.df, self.popup_fields)))
         self._draw.observe(self._guarded(self._on_drawn), names=["data"])
-        self._search_box.continuous_update = False
         self._search_button.on_click(self._guarded(lambda _: self.search(self._search_box.value)))
         self._search_box.observe(self._guarded(lambda change: self.search(change["new"])), names=["value"])
-        self._apply_basemap()
-        self.refresh()
 
     # -- rendering -------------------------------------------------------------------------------------------------
 

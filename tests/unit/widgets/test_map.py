@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -11,8 +13,8 @@ import traitlets
 
 from codex_jupyter.analytics.spatial import hex_bin
 from codex_jupyter.analytics.spatial.hex_index import HexIndex, parent_cells, resolution_for_zoom
-from codex_jupyter.widgets.basemap import country_outlines, outline_data
-from codex_jupyter.widgets.map import MapView
+from codex_jupyter.widgets.basemap import STYLES, country_outlines, outline_data
+from codex_jupyter.widgets.map import Basemap, MapView
 from codex_jupyter.widgets.map_layers import popup_html
 
 
@@ -142,13 +144,51 @@ def test_trait_validation() -> None:
     assert view._tiles not in view.map.layers
 
 
-def test_unknown_keyword_arguments_are_rejected_with_a_hint() -> None:
-    with pytest.raises(TypeError, match="'colour' \\(did you mean 'color'\\?\\)"):
+def test_unknown_keyword_arguments_are_rejected_naming_the_closest_valid_one() -> None:
+    with pytest.raises(TypeError) as caught:
         MapView(_points(10), colour="kind")
+    assert str(caught.value) == "MapView() got an unexpected keyword argument 'colour'; did you mean 'color'?"
+    with pytest.raises(TypeError, match="'max_point'; did you mean 'max_points'"):
+        MapView(_points(10), max_point=10)
+    # Traits that are not options (read-only state, the VBox's own) are refused too; with no close name, all are listed.
+    for key in ("shown", "children", "zzz"):
+        with pytest.raises(TypeError, match=f"argument '{key}'; valid keywords: df, lat, lon, color, .*, name$"):
+            MapView(_points(10), **{key: 1})
+    with pytest.raises(TypeError, match="positional"):
+        MapView(_points(10), "latitude")
     with pytest.raises(KeyError, match="no column 'latitude'"):
         MapView(_points(10), lat="latitude")
     with pytest.raises(TypeError, match="DataFrame"):
         MapView([(1, 2)])
+    with pytest.raises(traitlets.TraitError, match="max_points"):
+        MapView(_points(10), max_points=100_000)
+
+
+def test_signature_and_option_traits_agree() -> None:
+    """help() and editors read the signature; the traits enforce values: names, defaults and choices must match."""
+    params = inspect.signature(MapView).parameters
+    keywords = {n: p for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert next(iter(params)) == "df" and {"lat", "lon", "color", "size", "popup", "geocoder", "name"} <= set(keywords)
+    options = MapView.class_traits(option=True)
+    assert set(options) == {"kind", "basemap", "max_points", "max_cells", "agg"}
+    assert set(keywords) & set(MapView.class_trait_names()) == set(options)  # a trait in the signature is an option
+    for name, trait in options.items():
+        assert keywords[name].default == trait.default_value, name
+        if isinstance(trait, traitlets.Enum):
+            assert get_args(keywords[name].annotation) == tuple(trait.values), name
+    assert get_args(Basemap) == ("auto", *STYLES)
+    shown = str(inspect.signature(MapView))  # help()'s first line, and what Jupyter's Shift-Tab shows
+    assert shown.startswith("(df: pandas.core.frame.DataFrame, *, lat: str = 'lat', lon: str = 'lon', color: str")
+    assert "kind: Literal['auto', 'points', 'hex', 'clusters', 'heatmap'] = 'auto'" in shown
+
+
+def test_options_given_at_construction_equal_options_set_later() -> None:
+    df = _points(5000)
+    built = MapView(df, kind="clusters", basemap="offline", max_cells=50, agg="sum", color="amount")
+    later = MapView(df, color="amount")
+    later.kind, later.basemap, later.max_cells, later.agg = "clusters", "offline", 50, "sum"
+    assert built._data.data == later._data.data and built.shown == later.shown == "clusters"
+    assert built._tiles not in built.map.layers and built._style_switch.value == "offline"
 
 
 def test_drawn_polygon_becomes_selection_and_geofence() -> None:
