@@ -106,6 +106,26 @@ def snowflake_may_be_configured() -> bool:
     return any((d / name).is_file() for d in _snowflake_config_dirs() for name in ("connections.toml", "config.toml"))
 
 
+#: Connection keys whose values are secrets: never shown, whatever object holds them.
+SECRET_KEYS = frozenset({"password", "token", "private_key", "private_key_file_pwd", "passcode", "oauth_client_secret"})
+
+
+class ConnectionParams(dict):
+    """Keyword arguments for the connector, as a dict whose ``repr`` masks the secret values.
+
+    A user who types ``connect("prod").settings.params`` in a cell sees the
+    keys and the harmless values, never a password, in the output or a log.
+    """
+
+    def __repr__(self) -> str:
+        return repr({k: "********" if k.lower() in SECRET_KEYS else v for k, v in self.items()})
+
+    __str__ = __repr__
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
 @dataclass(frozen=True)
 class SnowflakeSettings:
     """Resolved keyword arguments for ``snowflake.connector.connect``.
@@ -116,6 +136,9 @@ class SnowflakeSettings:
 
     name: str
     params: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", ConnectionParams(self.params))
 
     def __repr__(self) -> str:
         shown = {k: self.params[k] for k in ("account", "warehouse", "database", "schema") if k in self.params}

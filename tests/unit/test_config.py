@@ -50,6 +50,11 @@ def test_snowflake_variables_make_a_connection(monkeypatch: pytest.MonkeyPatch) 
     settings = config.resolve_connection()
     assert settings is not None and settings.name == "environment"
     assert settings.params["password"] == SECRET
+    # shown in a cell (repr, IPython's pretty printer, str), the secret is masked
+    from IPython.lib.pretty import pretty
+
+    for shown in (repr(settings.params), pretty(settings.params), str(settings.params)):
+        assert SECRET not in shown and "xy12345" in shown
     assert settings.label == "Snowflake xy12345.eu-west-1, warehouse REPORTING (connection 'environment')"
     assert SECRET not in repr(settings)
 
