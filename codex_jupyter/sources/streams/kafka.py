@@ -28,7 +28,7 @@ from kafka.errors import (
 )
 from kafka.structs import OffsetAndMetadata
 
-from codex_jupyter.sources.streams import kafka_config
+from codex_jupyter.sources.streams import kafka_config, kafka_diagnose
 from codex_jupyter.sources.streams._common import (
     check_options,
     first_line,
@@ -73,6 +73,13 @@ def unavailable(brokers: list[str], error: BaseException, secrets: list[str]) ->
         f"Kafka at {','.join(brokers)} is unreachable ({redact(first_line(error), secrets)}); "
         "check the address and that the broker is running"
     )
+
+
+def connect_failure(
+    brokers: list[str], settings: dict[str, Any], error: BaseException, secrets: list[str]
+) -> StreamConfigError | StreamUnavailable:
+    """Why a client could not start: the cause a probe of the brokers finds, else "unreachable"."""
+    return kafka_diagnose.diagnose(brokers, settings, secrets) or unavailable(brokers, error, secrets)
 
 
 def config_problem(error: BaseException, secrets: list[str]) -> StreamConfigError:
@@ -135,12 +142,14 @@ class KafkaStream:
             "enable_auto_commit": False,
             "auto_offset_reset": self.start if isinstance(self.start, str) else "latest",
         }
+        kafka_config.guard_logs(self._secrets)
+        kafka_diagnose.ssl_context(self._settings)  # unreadable files or a wrong key passphrase: say so now
         try:
             consumer = KafkaConsumer(**kwargs)
         except (SaslAuthenticationFailedError, AuthorizationError, KafkaConfigurationError) as error:
             raise config_problem(error, self._secrets) from None
         except (KafkaError, OSError) as error:
-            raise unavailable(self.brokers, error, self._secrets) from None
+            raise connect_failure(self.brokers, self._settings, error, self._secrets) from None
         try:
             if self.group:
                 consumer.subscribe([self.topic], listener=_Assignments(self))
