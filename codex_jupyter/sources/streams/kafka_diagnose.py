@@ -45,10 +45,10 @@ def ssl_context(settings: Mapping[str, Any]) -> ssl.SSLContext | None:
     config = {key: settings.get(key, default) for key, default in KafkaSSLTransport.DEFAULT_CONFIG.items()}
     try:
         return KafkaSSLTransport._build_ssl_context(config)
-    except ssl.SSLError as error:
+    except ssl.SSLError:  # OpenSSL says only "PEM lib" for a wrong passphrase as for a broken file
         raise StreamConfigError(
-            f"the Kafka client certificate or key could not be loaded ({_reason(error)}); "
-            "check ssl.certfile, ssl.keyfile and ssl.key.password"
+            "the Kafka client certificate or key could not be loaded: a wrong ssl.key.password, or ssl.certfile "
+            "and ssl.keyfile are not a PEM certificate and its key"
         ) from None
     except OSError as error:
         raise StreamConfigError(

@@ -1,4 +1,4 @@
-"""A second test Kafka broker with security on: SASL_SSL (SCRAM-SHA-512) and SSL with client certificates (mTLS).
+"""A second test Kafka broker with security on: SASL_SSL (SCRAM-SHA-512, PLAIN) and SSL with client certificates (mTLS).
 
 Everything is made at test time, in the broker's folder: a self-signed CA, the broker's certificate
 for 127.0.0.1/localhost, a client certificate signed by the same CA (its key encrypted with a
@@ -139,9 +139,13 @@ class SecureKafkaBroker(KafkaBroker):
             "ssl.truststore.type=PEM",
             f"ssl.truststore.location={self.tls.ca}",
             "listener.name.ssl.ssl.client.auth=required",
-            "listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512",
+            # PLAIN too (same user and password): its login carries the password in clear, which is
+            # what the log checks need to see scrubbed
+            "listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN",
             "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
             "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+            f'required user_{SCRAM_USER}="{self.scram_password}";',
             f"log.dirs={self.data}",
             "num.partitions=1",
             "auto.create.topics.enable=false",
@@ -162,11 +166,11 @@ class SecureKafkaBroker(KafkaBroker):
     def mtls_bootstrap(self) -> str:
         return f"127.0.0.1:{self.mtls_port}"
 
-    def sasl_settings(self, password: str | None = None) -> dict[str, str]:
+    def sasl_settings(self, password: str | None = None, mechanism: str = "SCRAM-SHA-512") -> dict[str, str]:
         """Client settings for the SASL_SSL listener, under Kafka's property names."""
         return {
             "security.protocol": "SASL_SSL",
-            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.mechanism": mechanism,
             "sasl.plain.username": SCRAM_USER,
             "sasl.plain.password": self.scram_password if password is None else password,
             "ssl.cafile": str(self.tls.ca),
