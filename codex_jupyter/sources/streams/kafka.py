@@ -152,6 +152,7 @@ class KafkaStream:
             raise connect_failure(self.brokers, self._settings, error, self._secrets) from None
         try:
             if self.group:
+                self._partitions(consumer)  # see _partitions: the topic's metadata before the first join
                 consumer.subscribe([self.topic], listener=_Assignments(self))
             else:
                 self._assign_all(consumer)
@@ -162,10 +163,7 @@ class KafkaStream:
 
     def _assign_all(self, consumer: KafkaConsumer) -> None:
         """Without a group: read every partition, resuming at offsets committed in this object."""
-        try:
-            partitions = consumer.partitions_for_topic(self.topic)
-        except KafkaError as error:
-            raise unavailable(self.brokers, error, self._secrets) from None
+        partitions = self._partitions(consumer)
         if not partitions:
             raise StreamConfigError(f"topic {self.topic!r} does not exist on {','.join(self.brokers)}; check the name")
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
@@ -174,6 +172,17 @@ class KafkaStream:
             if tp in self._committed:
                 consumer.seek(tp, self._committed[tp])
         self._place(consumer, [tp for tp in tps if tp not in self._committed])
+
+    def _partitions(self, consumer: KafkaConsumer) -> set[int] | None:
+        """The topic's partitions, which also puts the topic into the client's metadata.
+
+        A group member needs that before it joins: when kafka-python 3.0.12 joins first, it assigns
+        nothing, rejoins once the metadata arrives, and that rejoin can stall for good (no records).
+        """
+        try:
+            return consumer.partitions_for_topic(self.topic)
+        except KafkaError as error:
+            raise unavailable(self.brokers, error, self._secrets) from None
 
     def _place(self, consumer: KafkaConsumer, tps: list[TopicPartition]) -> None:
         """Position partitions that have no committed offset at the requested start."""

@@ -32,6 +32,11 @@ from codex_jupyter.sources.streams.base import StreamConfigError, StreamUnavaila
 #: Seconds each probe step may wait for a broker.
 PROBE_TIMEOUT_S = 5.0
 _HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH
+_TLS_ALERT = b"\x15\x03"  # a TLS alert record: what a TLS listener answers to a plaintext request
+
+
+class _SpeaksTls(Exception):
+    """A plaintext request was answered by a TLS listener."""
 
 
 def ssl_context(settings: Mapping[str, Any]) -> ssl.SSLContext | None:
@@ -97,6 +102,8 @@ def _probe(
             if settings.get("security_protocol") in ("SASL_SSL", "SASL_PLAINTEXT"):
                 return _sasl_problem(broker, host, sock, settings)
             _call(sock, KafkaProtocol(), ApiVersionsRequest(version=0))
+        except _SpeaksTls:
+            return f"Kafka at {broker} expects TLS; set security.protocol=SSL or SASL_SSL (and ssl.cafile)"
         except ssl.SSLError as error:  # TLS 1.3: a rejected client certificate shows on the first read
             return _rejected_client(broker, error, settings)
         except (OSError, kafka_errors.KafkaError):
@@ -112,6 +119,8 @@ def _call(sock: socket.socket, parser: KafkaProtocol, request: Any) -> Any:
         data = sock.recv(65536)
         if not data:
             raise kafka_errors.KafkaConnectionError("the broker closed the connection")
+        if data.startswith(_TLS_ALERT) and not isinstance(sock, ssl.SSLSocket):
+            raise _SpeaksTls
         responses = parser.receive_bytes(data)
         if responses:
             return responses[0][1]

@@ -101,7 +101,6 @@ def _one_line_error(call: object, kind: type[Exception]) -> str:
     with pytest.raises(kind) as caught:
         call()  # type: ignore[operator]
     message = str(caught.value)
-    print(type(caught.value).__name__, message)
     assert "\n" not in message, message
     return message
 
@@ -121,7 +120,7 @@ def test_publish_and_tail_over_a_secured_listener_with_kafka_property_names(
     handle = tail(f"{url}?group=g-{listener}&from=earliest", max_records=60, duration=60, detector="none", **settings)
     assert handle.wait(90)
     stats = handle.stats()
-    assert stats["records"] == 60 and stats["reconnects"] == 0 and not stats["last_error"], stats
+    assert stats["records"] == 60 and stats["reconnects"] == 0 and not stats["last_error"], str(stats)
     assert len(handle.df()) == 60
 
     stream = open_stream(f"{url}?from=earliest", **settings)
@@ -154,7 +153,7 @@ def test_iot_tail_reads_a_sasl_ssl_broker_configured_by_environment_variables(
     with capture_output() as shown:
         handle = shell.run_line_magic("iot_tail", f"{url}?group=env&from=earliest --max-records 40 --duration 60")
         assert handle.wait(90)
-    assert handle.stats()["records"] == 40, handle.stats()
+    assert handle.stats()["records"] == 40, str(handle.stats())
     assert_no_secret(
         secure_kafka.secrets,
         output=shown.stdout + shown.stderr + repr([o.data for o in shown.outputs]),
@@ -210,13 +209,15 @@ def test_a_broker_certificate_from_another_ca_is_named_as_a_verification_failure
     assert_no_secret(secure_kafka.secrets, error=message, publish_error=published)
 
 
-def test_mtls_without_a_client_certificate_or_with_a_wrong_key_passphrase_says_which(
+def test_mtls_without_tls_a_client_certificate_or_the_right_key_passphrase_says_which(
     secure_kafka: SecureKafkaBroker,
 ) -> None:
     url = f"kafka://{secure_kafka.mtls_bootstrap}/{_topic(secure_kafka)}"
     no_cert = {"security.protocol": "SSL", "ssl.cafile": str(secure_kafka.tls.ca), **QUICK}
     message = _one_line_error(open_stream(url, **no_cert).open, StreamConfigError)
     assert "requires a client certificate" in message and "ssl.certfile" in message, message
+    message = _one_line_error(open_stream(url, **QUICK).open, StreamConfigError)
+    assert "expects TLS" in message and "security.protocol" in message, message
 
     wrong = secrets.token_urlsafe(12)
     bad_key = {**secure_kafka.mtls_settings(), "ssl.key.password": wrong, **QUICK}
