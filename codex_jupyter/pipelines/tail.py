@@ -22,11 +22,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import pandas as pd
 
-from codex_jupyter.analytics.anomaly import StreamingDetector
+from codex_jupyter.analytics.anomaly import DetectorSettings, StreamingDetector
 from codex_jupyter.pipelines.decode import Decoded, FieldMap, decode
 from codex_jupyter.sources.streams.base import Stream, StreamConfigError, StreamUnavailable, open_stream
 
@@ -75,8 +76,10 @@ class TailHandle:
         batch_size: int = 20_000,
         poll_timeout: float = 0.2,
         stream: Stream | None = None,
-        **detector_settings: Any,
+        **settings: Any,
     ) -> None:
+        """``settings`` are detector settings (``threshold``, ``period`` ...) and client settings for the
+        stream (Kafka property names such as ``**{"security.protocol": "SASL_SSL"}``), told apart by name."""
         if window < 1:
             raise StreamConfigError("window must be at least 1 row per device")
         if duration is not None and duration <= 0:
@@ -91,9 +94,13 @@ class TailHandle:
         self.poll_timeout = poll_timeout
         self._fields = FieldMap.parse(fields)
         self._method = None if detector in (None, "none") else detector
-        self._detector_settings = detector_settings
+        detector_fields = {f.name for f in dataclass_fields(DetectorSettings)}
+        self._detector_settings = {k: v for k, v in settings.items() if k in detector_fields}
+        client_settings = {k: v for k, v in settings.items() if k not in detector_fields}
+        if stream is not None and client_settings:
+            raise StreamConfigError("give client settings to open_stream() when passing stream=, not to tail()")
         self._detector: StreamingDetector | None = None
-        self._stream = stream if stream is not None else open_stream(url)
+        self._stream = stream if stream is not None else open_stream(url, **client_settings)
         self._frames: list[pd.DataFrame] = []
         self._buffered = 0
         self._alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)

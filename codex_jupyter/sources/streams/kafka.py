@@ -28,7 +28,7 @@ from kafka.errors import (
 )
 from kafka.structs import OffsetAndMetadata
 
-from codex_jupyter.sources.streams import kafka_config
+from codex_jupyter.sources.streams import kafka_config, kafka_diagnose
 from codex_jupyter.sources.streams._common import (
     check_options,
     first_line,
@@ -73,6 +73,13 @@ def unavailable(brokers: list[str], error: BaseException, secrets: list[str]) ->
         f"Kafka at {','.join(brokers)} is unreachable ({redact(first_line(error), secrets)}); "
         "check the address and that the broker is running"
     )
+
+
+def connect_failure(
+    brokers: list[str], settings: dict[str, Any], error: BaseException, secrets: list[str]
+) -> StreamConfigError | StreamUnavailable:
+    """Why a client could not start: the cause a probe of the brokers finds, else "unreachable"."""
+    return kafka_diagnose.diagnose(brokers, settings, secrets) or unavailable(brokers, error, secrets)
 
 
 def config_problem(error: BaseException, secrets: list[str]) -> StreamConfigError:
@@ -135,14 +142,17 @@ class KafkaStream:
             "enable_auto_commit": False,
             "auto_offset_reset": self.start if isinstance(self.start, str) else "latest",
         }
+        kafka_config.guard_logs(self._secrets)
+        kafka_diagnose.ssl_context(self._settings)  # unreadable files or a wrong key passphrase: say so now
         try:
             consumer = KafkaConsumer(**kwargs)
         except (SaslAuthenticationFailedError, AuthorizationError, KafkaConfigurationError) as error:
             raise config_problem(error, self._secrets) from None
         except (KafkaError, OSError) as error:
-            raise unavailable(self.brokers, error, self._secrets) from None
+            raise connect_failure(self.brokers, self._settings, error, self._secrets) from None
         try:
             if self.group:
+                self._partitions(consumer)  # see _partitions: the topic's metadata before the first join
                 consumer.subscribe([self.topic], listener=_Assignments(self))
             else:
                 self._assign_all(consumer)
@@ -153,10 +163,7 @@ class KafkaStream:
 
     def _assign_all(self, consumer: KafkaConsumer) -> None:
         """Without a group: read every partition, resuming at offsets committed in this object."""
-        try:
-            partitions = consumer.partitions_for_topic(self.topic)
-        except KafkaError as error:
-            raise unavailable(self.brokers, error, self._secrets) from None
+        partitions = self._partitions(consumer)
         if not partitions:
             raise StreamConfigError(f"topic {self.topic!r} does not exist on {','.join(self.brokers)}; check the name")
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
@@ -165,6 +172,17 @@ class KafkaStream:
             if tp in self._committed:
                 consumer.seek(tp, self._committed[tp])
         self._place(consumer, [tp for tp in tps if tp not in self._committed])
+
+    def _partitions(self, consumer: KafkaConsumer) -> set[int] | None:
+        """The topic's partitions, which also puts the topic into the client's metadata.
+
+        A group member needs that before it joins: when kafka-python 3.0.12 joins first, it assigns
+        nothing, rejoins once the metadata arrives, and that rejoin can stall for good (no records).
+        """
+        try:
+            return consumer.partitions_for_topic(self.topic)
+        except KafkaError as error:
+            raise unavailable(self.brokers, error, self._secrets) from None
 
     def _place(self, consumer: KafkaConsumer, tps: list[TopicPartition]) -> None:
         """Position partitions that have no committed offset at the requested start."""

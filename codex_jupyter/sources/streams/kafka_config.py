@@ -8,6 +8,7 @@ so credentials stay out of URLs and notebooks. Keyword settings win over the env
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,3 +97,50 @@ def secret_values(kwargs: Mapping[str, Any]) -> list[str]:
 def describe(kwargs: Mapping[str, Any]) -> str:
     """Settings for a repr: names and harmless values, secrets masked."""
     return ", ".join(f"{k}={'***' if is_secret(k) else v!r}" for k, v in sorted(kwargs.items()))
+
+
+class _ScrubSecrets(logging.Filter):
+    """Replaces known secret values in log records of kafka-python's loggers.
+
+    kafka-python logs the bytes it sends at DEBUG (a SASL PLAIN login carries the password in
+    clear) and ``KafkaAdminClient`` its whole configuration; a notebook that turns on DEBUG logging
+    must still not show a password. Records below a logger's level are never made, so this costs
+    nothing unless someone logs at that level.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***").replace(repr(secret.encode())[2:-1], "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self._scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            trace = logging.Formatter().formatException(record.exc_info)
+            if self._scrub(trace) != trace:
+                record.exc_info, record.exc_text = None, self._scrub(trace)
+        return True
+
+
+_SCRUBBER = _ScrubSecrets()
+
+
+def guard_logs(secrets: list[str]) -> None:
+    """Keep ``secrets`` out of every kafka-python log record from now on.
+
+    A logger's filter sees only that logger's own records, so the filter goes on each ``kafka.*``
+    logger that exists now (they are made when kafka-python's modules are imported).
+    """
+    _SCRUBBER.secrets.update(s for s in secrets if s)
+    for name in list(logging.root.manager.loggerDict):
+        if name == "kafka" or name.startswith("kafka."):
+            logger = logging.getLogger(name)
+            if _SCRUBBER not in logger.filters:
+                logger.addFilter(_SCRUBBER)

@@ -65,10 +65,10 @@ def _headers(record: OutgoingRecord) -> list[tuple[str, bytes]]:
 def _publish_kafka(url: StreamURL, records: list[OutgoingRecord], report: PublishReport, settings: dict) -> None:
     require("kafka")
     from kafka import KafkaProducer
-    from kafka.errors import KafkaError
+    from kafka.errors import AuthorizationError, KafkaConfigurationError, KafkaError, SaslAuthenticationFailedError
 
     from codex_jupyter.sources.streams import kafka as kafka_source
-    from codex_jupyter.sources.streams import kafka_config
+    from codex_jupyter.sources.streams import kafka_config, kafka_diagnose
 
     check_options(url, kafka_source.OPTIONS)  # a tail's URL works as is; group and from do not apply
     brokers, topic = kafka_source.parse_brokers(url)
@@ -86,10 +86,14 @@ def _publish_kafka(url: StreamURL, records: list[OutgoingRecord], report: Publis
     }
     if url.option("client_id"):
         kwargs["client_id"] = url.option("client_id")
+    kafka_config.guard_logs(secrets)
+    kafka_diagnose.ssl_context(kwargs)  # unreadable files or a wrong key passphrase: say so now
     try:
         producer = KafkaProducer(**kwargs)
+    except (SaslAuthenticationFailedError, AuthorizationError, KafkaConfigurationError) as error:
+        raise kafka_source.config_problem(error, secrets) from None
     except (KafkaError, OSError) as error:
-        raise kafka_source.unavailable(brokers, error, secrets) from None
+        raise kafka_source.connect_failure(brokers, kwargs, error, secrets) from None
     try:
         pending = []
         for record in records:
