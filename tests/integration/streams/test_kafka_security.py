@@ -86,6 +86,14 @@ def widget_state() -> str:
     return json.dumps([w.get_state() for w in widgets], default=str)
 
 
+@pytest.fixture(autouse=True)
+def _sentinel_watches_the_broker_secrets(request: pytest.FixtureRequest, secure_kafka: SecureKafkaBroker) -> None:
+    """The suite-wide secrets sentinel (outputs, widget state, every log record) on top of this module's checks."""
+    sentinel = request.getfixturevalue("secrets")  # the fixture; this module's ``secrets`` name is the stdlib's
+    for value in secure_kafka.secrets:
+        sentinel.add(value)
+
+
 def _topic(broker: SecureKafkaBroker) -> str:
     name = f"sec-{uuid.uuid4().hex[:8]}"
     broker.create_topic(name, partitions=2)
