@@ -37,3 +37,10 @@ def chord_to_km(chord: np.ndarray) -> np.ndarray:
 def km_to_chord(km: float) -> float:
     """The unit-vector distance that corresponds to ``km`` along the sphere."""
     return float(2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0))
+
+
+def jitter_km(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, km: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points moved by a random offset of about ``km`` kilometres (rounded to 5 decimals, about a metre)."""
+    dlat = rng.normal(0, km / 111.0, len(lat))
+    dlon = rng.normal(0, km / 111.0, len(lon)) / np.cos(np.radians(lat))
+    return (lat + dlat).round(5), (lon + dlon).round(5)

@@ -83,7 +83,7 @@ class IotMagic(CodexMagics):
     @argument("source", help="Where records come from, e.g. sim://fleet?devices=20&seed=7")
     @argument("target", help="Where they go: kafka://host:port/topic, kinesis://stream?..., mqtt://host:port/topic")
     @argument("--max-records", type=int, default=10_000, help="Records to send (default 10,000).")
-    @argument("--key", default="deviceId", help="Field used as the message key / partition key.")
+    @argument("--key", default="device_id", help="Field used as the message key / partition key.")
     @argument("-o", "--out", help="Also store the publish report in this variable.")
     @line_magic("iot_publish")
     def iot_publish(self, line: str) -> Any:

@@ -18,7 +18,7 @@ from codex_jupyter.sources.streams.publish import PublishReport, publish
 
 
 def replay(
-    source: str, target: str, max_records: int, key: str = "deviceId", idle_s: float = 2.0, **settings: Any
+    source: str, target: str, max_records: int, key: str = "device_id", idle_s: float = 2.0, **settings: Any
 ) -> PublishReport:
     """Read up to ``max_records`` from ``source`` and publish them to ``target``."""
     stream = open_stream(source)

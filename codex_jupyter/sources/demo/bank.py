@@ -24,15 +24,18 @@ import numpy as np
 import pandas as pd
 
 from codex_jupyter import config
-from codex_jupyter.sphere import haversine_km
+from codex_jupyter.sources.demo import fleet
+from codex_jupyter.sphere import haversine_km, jitter_km
 
 #: Bump when the generator changes: the cached database is rebuilt.
-DEMO_DATA_VERSION = 1
+DEMO_DATA_VERSION = 2
 SEED = 20251231
 START = pd.Timestamp("2024-01-01")
 END = pd.Timestamp("2025-12-31")
 TELEMETRY_START = pd.Timestamp("2025-09-01")
 TELEMETRY_DAYS = 120
+#: Chance per device and hourly reading that a fault starts: about one fault per device in the 120 days.
+TELEMETRY_FAULT_RATE = 1 / 2500
 
 _BRANCH_COUNTRIES = {"US": 14, "GB": 6, "DE": 6, "FR": 5, "NL": 3, "ES": 3, "CA": 3}
 _SEGMENTS = ("retail", "premier", "small_business", "student")
@@ -136,19 +139,12 @@ def branches() -> pd.DataFrame:
     )
 
 
-def _jitter_km(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, km: float) -> tuple[np.ndarray, np.ndarray]:
-    """Move points by a random offset of about ``km`` kilometres."""
-    dlat = rng.normal(0, km / 111.0, len(lat))
-    dlon = rng.normal(0, km / 111.0, len(lon)) / np.cos(np.radians(lat))
-    return (lat + dlat).round(5), (lon + dlon).round(5)
-
-
 def customers(branch_df: pd.DataFrame, n: int = 6000) -> pd.DataFrame:
     """Customers with a home branch (weighted by city size) and a home location."""
     rng = np.random.default_rng(SEED + 1)
     weights = np.sqrt(branch_df.city_population.to_numpy(dtype=float))
     home = rng.choice(len(branch_df), size=n, p=weights / weights.sum())
-    lat, lon = _jitter_km(rng, branch_df.lat.to_numpy()[home], branch_df.lon.to_numpy()[home], 8.0)
+    lat, lon = jitter_km(rng, branch_df.lat.to_numpy()[home], branch_df.lon.to_numpy()[home], 8.0)
     first, last = rng.integers(0, len(_FIRST), n), rng.integers(0, len(_LAST), n)
     names = [f"{_FIRST[a]} {_LAST[b]}" for a, b in zip(first, last, strict=True)]
     signup = pd.Timestamp("2012-01-01") + pd.to_timedelta(rng.integers(0, 4700, n), unit="D")
@@ -186,7 +182,7 @@ def transactions(cust: pd.DataFrame, branch_df: pd.DataFrame) -> pd.DataFrame:
     spend_level = rng.lognormal(0.0, 0.35, len(cust))[owner]
     amount = np.asarray(_CATEGORY_MEDIAN)[category] * spend_level * rng.lognormal(0.0, 0.5, n)
     channel = np.where(rng.random(n) < 0.3, "online", "card_present")
-    lat, lon = _jitter_km(rng, cust.home_lat.to_numpy()[owner], cust.home_lon.to_numpy()[owner], 6.0)
+    lat, lon = jitter_km(rng, cust.home_lat.to_numpy()[owner], cust.home_lon.to_numpy()[owner], 6.0)
     city = cust.home_city.to_numpy()[owner].astype(object)
     fraud_type = np.full(n, None, dtype=object)
 
@@ -204,7 +200,7 @@ def transactions(cust: pd.DataFrame, branch_df: pd.DataFrame) -> pd.DataFrame:
         > 500
     )
     pick, far = pick[other_country & distant], far[other_country & distant]
-    lat[pick], lon[pick] = _jitter_km(rng, branch_df.lat.to_numpy()[far], branch_df.lon.to_numpy()[far], 3.0)
+    lat[pick], lon[pick] = jitter_km(rng, branch_df.lat.to_numpy()[far], branch_df.lon.to_numpy()[far], 3.0)
     city[pick] = branch_df.city.to_numpy()[far]
     channel[pick] = "card_present"
     amount[pick] *= rng.uniform(1.5, 6.0, len(pick))
@@ -290,75 +286,32 @@ def daily_sales(branch_df: pd.DataFrame) -> pd.DataFrame:
 
 
 def iot_devices(branch_df: pd.DataFrame) -> pd.DataFrame:
-    """Three sensor devices per branch (ATM, HVAC, vault), placed near the branch."""
+    """One sensor of each kind (ATM, HVAC, vault) per branch, placed near the branch."""
     rng = np.random.default_rng(SEED + 4)
-    kinds = ("atm", "hvac", "vault")
+    kinds = fleet.SENSOR_KINDS
     rep = np.repeat(np.arange(len(branch_df)), len(kinds))
-    lat, lon = _jitter_km(rng, branch_df.lat.to_numpy()[rep], branch_df.lon.to_numpy()[rep], 0.3)
-    return pd.DataFrame(
-        {
-            "device_id": [f"dev-{i + 1:04d}" for i in range(len(rep))],
-            "branch_id": branch_df.branch_id.to_numpy()[rep],
-            "kind": np.tile(kinds, len(branch_df)),
-            "lat": lat,
-            "lon": lon,
-        }
+    devices = fleet.place_devices(
+        branch_df.lat.to_numpy()[rep],
+        branch_df.lon.to_numpy()[rep],
+        np.tile(kinds, len(branch_df)),
+        rng,
+        spread_km=0.3,
+        ids=[f"dev-{i + 1:04d}" for i in range(len(rep))],
     )
+    devices.insert(1, "branch_id", branch_df.branch_id.to_numpy()[rep])
+    return devices
 
 
 def iot_telemetry(devices: pd.DataFrame) -> pd.DataFrame:
-    """Hourly temperature, vibration and humidity per device with labelled faults.
+    """Hourly readings per device from the fleet model (:mod:`.fleet`), faults labelled in ``fault_type``.
 
-    Faults: ``spike`` (a short jump), ``shift`` (a lasting level change),
-    ``stuck`` (the sensor repeats one value) and ``dropout`` (readings missing,
-    stored as NULL so the gap is visible).
+    Faults (``spike``, ``shift``, ``stuck``, ``dropout``) are those ``sim://fleet``
+    injects; a dropout is stored as NULL so the gap is visible. The first week is
+    fault free, and a device has about one fault in the four months.
     """
-    rng = np.random.default_rng(SEED + 5)
     hours = pd.date_range(TELEMETRY_START, periods=TELEMETRY_DAYS * 24, freq="h")
-    n = len(hours)
-    hour = hours.hour.to_numpy()
-    frames = []
-    for dev in devices.itertuples(index=False):
-        base_t = {"atm": 24.0, "hvac": 19.0, "vault": 17.0}[dev.kind] + rng.normal(0, 1.0)
-        temp = (
-            base_t
-            + 2.5 * np.sin(2 * np.pi * (hour - 9) / 24)
-            + np.cumsum(rng.normal(0, 0.02, n))
-            + rng.normal(0, 0.35, n)
-        )
-        vib = np.abs(0.4 + 0.25 * (hour >= 8) * (hour <= 20) + rng.normal(0, 0.05, n))
-        hum = 45 + 5 * np.sin(2 * np.pi * (hour - 15) / 24) + rng.normal(0, 1.2, n)
-        fault = np.full(n, None, dtype=object)
-        for kind in rng.choice(("spike", "shift", "stuck", "dropout"), size=rng.integers(0, 3), replace=False):
-            start = int(rng.integers(24 * 7, n - 48))
-            if kind == "spike":
-                length = int(rng.integers(1, 4))
-                temp[start : start + length] += rng.choice([-1, 1]) * rng.uniform(8, 15)
-            elif kind == "shift":
-                length = int(rng.integers(24, 96))
-                vib[start : start + length] += rng.uniform(0.6, 1.2)
-            elif kind == "stuck":
-                length = int(rng.integers(6, 30))
-                hum[start : start + length] = hum[start]
-            else:
-                length = int(rng.integers(3, 12))
-                temp[start : start + length] = np.nan
-                vib[start : start + length] = np.nan
-                hum[start : start + length] = np.nan
-            fault[start : start + length] = kind
-        frames.append(
-            pd.DataFrame(
-                {
-                    "ts": hours,
-                    "device_id": dev.device_id,
-                    "temperature": temp.round(3),
-                    "vibration": vib.round(4),
-                    "humidity": hum.round(2),
-                    "fault_type": fault,
-                }
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True)
+    model = fleet.FleetModel(devices, SEED + 5, fault_rate=TELEMETRY_FAULT_RATE, quiet_steps=7 * 24)
+    frame = model.run(hours)[["ts", *fleet.READING_COLUMNS]]
     frame["is_fault"] = frame.fault_type.notna()
     return frame
 

@@ -49,6 +49,7 @@ from codex_jupyter.sphere import haversine_km
 
 __all__ = [
     "Answer",
+    "ColumnAnswers",
     "GeocoderChain",
     "Match",
     "OfflineGeocoder",
@@ -101,6 +102,42 @@ class Answer:
     @property
     def best(self) -> Match | None:
         return self.matches[0] if self.matches else None
+
+
+@dataclass
+class ColumnAnswers:
+    """The chain's answers to many values at once, one entry per value asked (what a column needs).
+
+    ``lat``/``lon`` are the matched place's; ``distance_km`` is filled by
+    reverse lookups only. ``provider_errors`` counts ``"provider: reason"``
+    failures met on the way.
+    """
+
+    lat: np.ndarray
+    lon: np.ndarray
+    confidence: np.ndarray
+    matched: np.ndarray
+    provider: np.ndarray
+    error: np.ndarray
+    distance_km: np.ndarray
+    provider_errors: Counter[str]
+
+    @classmethod
+    def empty(cls, n: int) -> ColumnAnswers:
+        """``n`` values, none answered yet."""
+        lat, lon, confidence, km = (np.full(n, np.nan) for _ in range(4))
+        matched, provider, error = (np.full(n, None, dtype=object) for _ in range(3))
+        return cls(lat, lon, confidence, matched, provider, error, km, Counter())
+
+    def record(self, at: Any, answer: Answer) -> None:
+        """Store one chain answer at position(s) ``at``."""
+        self.provider_errors.update(f"{name}: {reason}" for name, reason in answer.provider_errors)
+        best = answer.best
+        if best is None:
+            self.error[at] = answer.error
+            return
+        self.lat[at], self.lon[at], self.confidence[at] = best.lat, best.lon, best.confidence
+        self.matched[at], self.provider[at] = best.address, best.provider
 
 
 class _Failed(Exception):
@@ -207,6 +244,60 @@ class GeocoderChain:
             return Answer(f"{lat},{lon}", error=reason)
         lat, lon = float(lat), float(lon)
         return self._resolve("reverse", f"{lat:.6f},{lon:.6f}", (lat, lon))
+
+    def geocode_many(self, values: np.ndarray | pa.StringArray, progress: bool | None = None) -> ColumnAnswers:
+        """Answers for many distinct values (text or not), in order; equal texts up to case are asked once.
+
+        When the offline gazetteer is the only provider, one vectorised pass
+        (:meth:`OfflineGeocoder.match_common`) answers the usual forms and only
+        the rest is asked one query at a time; otherwise every value is.
+        """
+        out = ColumnAnswers.empty(len(values))
+        todo = np.arange(len(values))
+        offline = self.offline
+        if offline is not None and len(values):
+            todo = _match_common(offline, values, out)
+            out.provider[~np.isnan(out.lat)] = self._providers[0].name
+        queries: dict[str, tuple[str, list[int]]] = {}  # equal up to case: one query
+        rest = values.take(todo).to_pylist() if isinstance(values, pa.Array) else values[todo]
+        for j, value in zip(todo.tolist(), rest, strict=True):
+            text, reason = clean_address(value)
+            if reason is not None:
+                out.error[j] = reason
+            else:
+                queries.setdefault(text.casefold(), (text, []))[1].append(j)
+        self.start_batch()
+        for text, at in _progress(list(queries.values()), progress, self, "geocoding", "address"):
+            out.record(at, self.geocode(text))
+        return out
+
+    def reverse_many(self, lat: np.ndarray, lon: np.ndarray, progress: bool | None = None) -> ColumnAnswers:
+        """Places at many valid points (ranges checked by the caller), in order; equal points are asked once.
+
+        When the offline gazetteer is the only provider this is one vectorised
+        KD-tree query (:meth:`OfflineGeocoder.reverse_many`); otherwise each
+        distinct point is asked in turn.
+        """
+        out = ColumnAnswers.empty(len(lat))
+        offline = self.offline
+        if offline is not None:
+            found = offline.reverse_many(lat, lon)
+            out.lat, out.lon = found.lat.to_numpy(), found.lon.to_numpy()
+            out.distance_km, out.confidence = found.distance_km.to_numpy(), found.confidence.to_numpy()
+            out.matched = found.address.to_numpy()
+            hit = found.address.notna().to_numpy()
+            out.provider[hit] = self._providers[0].name
+            out.error[~hit] = "no match"
+            return out
+        self.start_batch()
+        keys = pd.Series(np.round(lat, 6)).astype(str) + "," + pd.Series(np.round(lon, 6)).astype(str)
+        rows_of = pd.Series(np.arange(len(lat))).groupby(keys.to_numpy()).indices  # "lat,lon" -> positions
+        for key in _progress(rows_of, progress, self, "reverse geocoding", "point"):
+            at = rows_of[key]
+            out.record(at, self.reverse(lat[at[0]], lon[at[0]]))
+        found = np.flatnonzero(out.provider != None)  # noqa: E711 - elementwise
+        out.distance_km[found] = haversine_km(lat[found], lon[found], out.lat[found], out.lon[found])
+        return out
 
     def _resolve(self, kind: str, key: str, request: Any) -> Answer:
         failures: list[tuple[str, str]] = []
@@ -340,55 +431,20 @@ def geocode_frame(
     names = _new_columns(df, [column], prefix, FORWARD_COLUMNS)
     chain = _chain(chain, providers)
     codes, uniques = _factorize(df[column])
-    n_unique = len(uniques)
-    lat, lon, conf = (np.full(n_unique, np.nan) for _ in range(3))
-    matched, provider, error = (np.full(n_unique, None, dtype=object) for _ in range(3))
-    todo = np.arange(n_unique)
-    offline = chain.offline
-    if offline is not None and n_unique:
-        # One vectorised pass answers the usual forms; only the rest goes through the parser one query at a time.
-        todo = _match_common(offline, uniques, lat, lon, conf, matched, error)
-        provider[~np.isnan(lat)] = chain._providers[0].name
-    queries: dict[str, tuple[str, list[int]]] = {}  # equal up to case: one query
-    rest = uniques.take(todo).to_pylist() if isinstance(uniques, pa.Array) else uniques[todo]
-    for j, value in zip(todo.tolist(), rest, strict=True):
-        text, reason = clean_address(value)
-        if reason is not None:
-            error[j] = reason
-        else:
-            queries.setdefault(text.casefold(), (text, []))[1].append(j)
-    chain.start_batch()
-    provider_errors: Counter[str] = Counter()
-    for text, at in _progress(list(queries.values()), progress, chain, "geocoding", "address"):
-        answer = chain.geocode(text)
-        provider_errors.update(f"{name}: {reason}" for name, reason in answer.provider_errors)
-        if answer.best is None:
-            error[at] = answer.error
-            continue
-        best = answer.best
-        lat[at], lon[at], conf[at] = best.lat, best.lon, best.confidence
-        matched[at], provider[at] = best.address, best.provider
+    answers = chain.geocode_many(uniques, progress)
     at, missing = np.maximum(codes, 0), codes < 0
     columns = {
-        "lat": _take(lat, at, missing, np.nan),
-        "lon": _take(lon, at, missing, np.nan),
-        "matched": _take(matched, at, missing, None),
-        "provider": _take(provider, at, missing, None),
-        "confidence": _take(conf, at, missing, np.nan),
-        "geocode_error": _take(error, at, missing, "missing"),
+        "lat": _take(answers.lat, at, missing, np.nan),
+        "lon": _take(answers.lon, at, missing, np.nan),
+        "matched": _take(answers.matched, at, missing, None),
+        "provider": _take(answers.provider, at, missing, None),
+        "confidence": _take(answers.confidence, at, missing, np.nan),
+        "geocode_error": _take(answers.error, at, missing, "missing"),
     }
-    return _result(df, names, columns, provider_errors)
+    return _result(df, names, columns, answers.provider_errors)
 
 
-def _match_common(
-    offline: OfflineGeocoder,
-    values: np.ndarray | pa.StringArray,
-    lat: np.ndarray,
-    lon: np.ndarray,
-    conf: np.ndarray,
-    matched: np.ndarray,
-    error: np.ndarray,
-) -> np.ndarray:
+def _match_common(offline: OfflineGeocoder, values: np.ndarray | pa.StringArray, out: ColumnAnswers) -> np.ndarray:
     """Fill in the distinct ``values`` :meth:`OfflineGeocoder.match_common` settles; the positions of the rest.
 
     It is handed the raw text, not :func:`clean_address`'s: for the texts it
@@ -409,10 +465,10 @@ def _match_common(
         common = offline.match_common(values if len(ask) == len(values) else values.take(ask))
     # Rows without a match hold NaN and None: writing them all leaves the rest as the parser will find them.
     rows = slice(None) if len(ask) == len(values) else ask
-    for out, column in ((lat, "lat"), (lon, "lon"), (conf, "confidence"), (matched, "address")):
-        out[rows] = common[column].to_numpy()
+    for into, column in ((out.lat, "lat"), (out.lon, "lon"), (out.confidence, "confidence"), (out.matched, "address")):
+        into[rows] = common[column].to_numpy()
     decided = common.decided.to_numpy()
-    error[ask[decided & np.isnan(lat[ask])]] = "no match"
+    out.error[ask[decided & np.isnan(out.lat[ask])]] = "no match"
     settled = np.zeros(len(values), dtype=bool)
     settled[ask[decided]] = True
     return np.flatnonzero(~settled)
@@ -449,39 +505,19 @@ def reverse_frame(
     error[(error == None) & (np.abs(la) > 90)] = "latitude out of range"  # noqa: E711 - elementwise
     error[(error == None) & (np.abs(lo) > 180)] = "longitude out of range"  # noqa: E711 - elementwise
     ok = np.flatnonzero(error == None)  # noqa: E711 - elementwise
-    out_lat, out_lon, km, conf = (np.full(n, np.nan) for _ in range(4))
+    found = chain.reverse_many(la[ok], lo[ok], progress)
+    error[ok] = found.error
     matched, provider = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
-    provider_errors: Counter[str] = Counter()
-    offline = chain.offline
-    if offline is not None:
-        from codex_jupyter.sources.geo.offline import reverse_confidence
-
-        index, dist = offline.nearest(la[ok], lo[ok])
-        hit, miss = ok[index >= 0], ok[index < 0]
-        idx = index[index >= 0]
-        gaz = offline.gazetteer
-        out_lat[hit], out_lon[hit], km[hit] = gaz.lat[idx], gaz.lon[idx], dist[index >= 0]
-        conf[hit] = np.round(reverse_confidence(km[hit]), 3)
-        matched[hit] = gaz.labels[idx]
-        provider[hit] = "offline"
-        error[miss] = "no match"
-    else:
-        chain.start_batch()
-        keys = pd.Series(np.round(la[ok], 6)).astype(str) + "," + pd.Series(np.round(lo[ok], 6)).astype(str)
-        rows_of = pd.Series(ok).groupby(keys.to_numpy()).indices  # "lat,lon" -> positions within ok
-        for key in _progress(rows_of, progress, chain, "reverse geocoding", "point"):
-            at = ok[rows_of[key]]
-            row = at[0]
-            answer = chain.reverse(la[row], lo[row])
-            provider_errors.update(f"{name}: {reason}" for name, reason in answer.provider_errors)
-            if answer.best is None:
-                error[at] = answer.error
-                continue
-            best = answer.best
-            out_lat[at], out_lon[at], conf[at] = best.lat, best.lon, best.confidence
-            matched[at], provider[at] = best.address, best.provider
-        found = ok[provider[ok] != None]  # noqa: E711 - elementwise
-        km[found] = haversine_km(la[found], lo[found], out_lat[found], out_lon[found])
+    out_lat, out_lon, km, conf = (np.full(n, np.nan) for _ in range(4))
+    for into, values in (
+        (matched, found.matched),
+        (provider, found.provider),
+        (out_lat, found.lat),
+        (out_lon, found.lon),
+        (km, found.distance_km),
+        (conf, found.confidence),
+    ):
+        into[ok] = values
     columns = {
         "matched": matched,
         "matched_lat": out_lat,
@@ -491,7 +527,7 @@ def reverse_frame(
         "confidence": conf,
         "geocode_error": error,
     }
-    return _result(df, names, columns, provider_errors)
+    return _result(df, names, columns, found.provider_errors)
 
 
 def _new_columns(df: pd.DataFrame, inputs: list[str], prefix: str, columns: Iterable[str]) -> dict[str, str]:

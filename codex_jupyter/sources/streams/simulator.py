@@ -2,13 +2,14 @@
 
 ``sim://fleet?devices=50&rate=500&faults=spike,shift,stuck,dropout&seed=7&interval=60``
 
-Every device reports temperature, vibration and humidity with a daily cycle,
-noise and slow drift, from a fixed location near a Demo Bank branch. Faults
-start at random and are labelled in the ``fault`` column (``spike``: a short
-jump; ``shift``: a lasting change in vibration; ``stuck``: humidity repeats
-one value; ``dropout``: readings missing, sent as NaN). The same seed always
-gives the same records, however they are polled, which makes the simulator
-the test data of the anomaly detectors as well as the embedded default of
+The readings come from the Demo Bank's fleet model
+(:mod:`codex_jupyter.sources.demo.fleet`), the one behind the ``iot_telemetry``
+table: ATM, HVAC and vault sensors near a few cities report temperature,
+vibration and humidity with a daily cycle, noise and slow drift, and faults
+(``spike``, ``shift``, ``stuck``, ``dropout``) are labelled in ``fault_type``
+with the same columns and labels as the table. The same seed always gives
+the same records, however they are polled, which makes the simulator the
+test data of the anomaly detectors as well as the embedded default of
 ``%iot_tail``.
 
 Time is simulated: readings are ``interval`` seconds apart from
@@ -23,14 +24,16 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from codex_jupyter.sources.demo.fleet import FAULTS, SENSOR_KINDS, FleetModel, place_devices
 from codex_jupyter.sources.streams.base import RecordBatch, StreamConfigError, StreamURL
 
-FAULTS = ("spike", "shift", "stuck", "dropout")
 START_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
-#: Chance per device and reading that a fault starts (about one per device every few days of readings).
+#: Chance per device and reading that a fault starts (about one per device every 500 readings).
 FAULT_RATE = 0.002
-_DURATION = {"spike": (1, 3), "shift": (30, 120), "stuck": (10, 40), "dropout": (5, 20)}
+#: Cities the simulated devices stand near: London, New York, Paris, Berlin, Toronto.
+SITES = np.array([[51.507, -0.128], [40.713, -74.006], [48.857, 2.352], [52.520, 13.405], [43.651, -79.383]])
 
 
 def _int_option(url: StreamURL, name: str, default: int, low: int, high: int) -> int:
@@ -66,22 +69,9 @@ class SimulatedFleet:
         if bad:
             raise StreamConfigError(f"unknown fault {bad[0]!r} in sim://; use any of {','.join(FAULTS)}")
         self.faults = tuple(names)
-        setup = np.random.default_rng([self.seed, 0])
-        self._ids = np.array([f"sim-{i:05d}" for i in range(self.devices)], dtype=object)
-        self._kind = setup.choice(["atm", "hvac", "vault"], self.devices)
-        self._base_temp = np.select([self._kind == "atm", self._kind == "hvac"], [24.0, 19.0], 17.0) + setup.normal(
-            0, 1, self.devices
+        self._model = FleetModel(
+            simulated_devices(self.devices, self.seed), self.seed, fault_rate=FAULT_RATE, faults=names
         )
-        cities = np.array([[51.507, -0.128], [40.713, -74.006], [48.857, 2.352], [52.520, 13.405], [43.651, -79.383]])
-        home = cities[setup.integers(0, len(cities), self.devices)]
-        self._lat = np.round(home[:, 0] + setup.normal(0, 0.05, self.devices), 5)
-        self._lon = np.round(home[:, 1] + setup.normal(0, 0.08, self.devices), 5)
-        self._drift = np.zeros(self.devices)
-        self._fault = np.full(self.devices, "", dtype=object)
-        self._fault_left = np.zeros(self.devices, dtype=np.int64)
-        self._stuck_value = np.zeros(self.devices)
-        self._shift = np.zeros(self.devices)
-        self._tick = 0
         self._pending: dict[str, np.ndarray] | None = None
         self._sent = 0
         self._opened_at: float | None = None
@@ -126,7 +116,7 @@ class SimulatedFleet:
         self._sent += allowed
         return RecordBatch(
             columns=columns,
-            keys=list(columns["deviceId"]),
+            keys=list(columns["device_id"]),
             partitions=["sim"] * allowed,
             timestamps_ms=columns["ts_ms"].tolist(),
         )
@@ -154,48 +144,19 @@ class SimulatedFleet:
         return merged
 
     def _next_tick(self) -> dict[str, np.ndarray]:
-        """All devices' readings at one simulated instant."""
-        rng = np.random.default_rng([self.seed, 1, self._tick])
-        n = self.devices
-        ts = START_MS + self._tick * self.interval_ms
-        hour = (ts // 3_600_000) % 24 + ((ts // 60_000) % 60) / 60
-        self._drift += rng.normal(0, 0.01, n)
-        temp = self._base_temp + 2.5 * np.sin(2 * np.pi * (hour - 9) / 24) + self._drift + rng.normal(0, 0.3, n)
-        vib = np.abs(0.4 + (0.25 if 8 <= hour <= 20 else 0.0) + rng.normal(0, 0.05, n))
-        hum = 45 + 5 * np.sin(2 * np.pi * (hour - 15) / 24) + rng.normal(0, 1.0, n)
-        self._start_faults(rng)
-        fault = self._fault.copy()
-        temp = np.where(fault == "spike", temp + self._shift, temp)
-        vib = np.where(fault == "shift", vib + self._shift, vib)
-        hum = np.where(fault == "stuck", self._stuck_value, hum)
-        gone = fault == "dropout"
-        temp, vib, hum = (np.where(gone, np.nan, v) for v in (temp, vib, hum))
-        self._fault_left = np.maximum(self._fault_left - 1, 0)
-        self._fault[self._fault_left == 0] = ""
-        self._tick += 1
-        return {
-            "ts_ms": np.full(n, ts, dtype=np.int64),
-            "deviceId": self._ids,
-            "kind": self._kind,
-            "lat": self._lat,
-            "lon": self._lon,
-            "temperature": np.round(temp, 3),
-            "vibration": np.round(vib, 4),
-            "humidity": np.round(hum, 2),
-            "fault": np.where(fault == "", None, fault),
-        }
+        """All devices' readings at the next simulated instant."""
+        ts = START_MS + self._model.steps * self.interval_ms
+        readings = self._model.step(ts)
+        return {"ts_ms": np.full(len(readings["device_id"]), ts, dtype=np.int64), **readings}
 
-    def _start_faults(self, rng: np.random.Generator) -> None:
-        if not self.faults:
-            return
-        starting = (self._fault_left == 0) & (rng.random(self.devices) < FAULT_RATE)
-        for i in np.flatnonzero(starting):
-            kind = self.faults[int(rng.integers(0, len(self.faults)))]
-            low, high = _DURATION[kind]
-            self._fault[i] = kind
-            self._fault_left[i] = int(rng.integers(low, high + 1))
-            self._shift[i] = rng.choice([-1.0, 1.0]) * rng.uniform(8, 14) if kind == "spike" else rng.uniform(0.6, 1.2)
-            self._stuck_value[i] = round(45 + rng.normal(0, 3), 2)
+
+def simulated_devices(count: int, seed: int) -> pd.DataFrame:
+    """``count`` devices of random kinds, each within a few kilometres of one of the ``SITES``."""
+    rng = np.random.default_rng([seed, 0, 0])
+    kind = rng.choice(SENSOR_KINDS, count)
+    site = SITES[rng.integers(0, len(SITES), count)]
+    ids = [f"sim-{i:05d}" for i in range(count)]
+    return place_devices(site[:, 0], site[:, 1], kind, rng, spread_km=6.0, ids=ids)
 
 
 def from_url(url: StreamURL, **settings: Any) -> SimulatedFleet:

@@ -22,7 +22,16 @@ def test_the_simulator_is_deterministic_whatever_the_poll_sizes() -> None:
     small = pd.concat([pd.DataFrame(a.poll(5, 0).columns) for _ in range(60)], ignore_index=True)
     large = pd.concat([pd.DataFrame(b.poll(100, 0).columns) for _ in range(3)], ignore_index=True)
     pd.testing.assert_frame_equal(small, large)
-    assert set(small.columns) >= {"ts_ms", "deviceId", "temperature", "vibration", "humidity", "lat", "lon", "fault"}
+    assert set(small.columns) >= {
+        "ts_ms",
+        "device_id",
+        "temperature",
+        "vibration",
+        "humidity",
+        "lat",
+        "lon",
+        "fault_type",
+    }
 
 
 def test_simulated_faults_are_labelled_and_caught() -> None:
@@ -30,8 +39,8 @@ def test_simulated_faults_are_labelled_and_caught() -> None:
     assert handle.wait(60)
     seen = handle.df()
     assert handle.stats()["records"] == 60_000 and handle.stats()["state"] == "stopped"
-    episodes = seen.dropna(subset=["fault"]).groupby(["device", "fault"]).is_anomaly.any()
-    assert set(episodes.index.get_level_values("fault")) >= {"spike", "stuck", "dropout"}
+    episodes = seen.dropna(subset=["fault_type"]).groupby(["device", "fault_type"]).is_anomaly.any()
+    assert set(episodes.index.get_level_values("fault_type")) >= {"spike", "stuck", "dropout"}
     assert episodes.mean() > 0.6
     alerts = handle.anomalies()
     assert alerts.ts.is_monotonic_decreasing and alerts.reason.str.len().gt(0).all()

@@ -24,6 +24,7 @@ from codex_jupyter.sources.geo.geocoding import (
     reverse_frame,
 )
 from codex_jupyter.sources.geo.providers import ProviderSpec, classify, spec_from_environment
+from codex_jupyter.sphere import haversine_km
 from codex_jupyter.widgets.geocode_view import summary_text
 
 
@@ -446,3 +447,19 @@ def test_provider_settings_hide_keys_and_refuse_mistakes(caplog: pytest.LogCaptu
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ValueError, match="pass either"):
         geocode_address("x", chain=GeocoderChain(["offline"], cache=False), providers=["offline"])
+
+
+def test_the_chain_answers_many_values_as_it_answers_each(chain: GeocoderChain) -> None:
+    values = np.array(["Paris", "paris, FR", "Springfield, IL", "10 Downing Street, London", "", None, "Xq"], object)
+    many = chain.geocode_many(values, progress=False)
+    for j, value in enumerate(values):
+        answer = chain.geocode(value)
+        best = answer.best
+        assert many.matched[j] == (best.address if best else None) and many.error[j] == answer.error, value
+        assert many.lat[j] == pytest.approx(best.lat if best else np.nan, nan_ok=True)
+    lat, lon = np.array([48.85, 51.5, 0.0]), np.array([2.35, -0.12, -140.0])
+    near = chain.reverse_many(lat, lon)
+    for j in range(len(lat)):
+        best = chain.reverse(lat[j], lon[j]).best
+        assert (near.matched[j], near.provider[j], near.confidence[j]) == (best.address, "offline", best.confidence)
+        assert near.distance_km[j] == pytest.approx(haversine_km(lat[j], lon[j], best.lat, best.lon), abs=1e-6)

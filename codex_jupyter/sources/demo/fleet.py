@@ -1,0 +1,137 @@
+"""The one model of the Demo Bank's sensor fleet, behind the ``iot_telemetry`` table and ``sim://fleet``.
+
+Both the warehouse table (hourly readings, built once into the demo cache)
+and the simulated stream (readings ``interval`` seconds apart, however it is
+polled) step the same :class:`FleetModel`, so a detector tuned on one sees
+the same signals, faults, labels and column names on the other.
+
+Devices are ATM, HVAC and vault sensors placed near a site (a branch). Each
+reports ``temperature`` (daily cycle, slow random-walk drift, noise),
+``vibration`` (busier in opening hours) and ``humidity`` (daily cycle,
+noise). Faults start at random, one at a time per device, and are labelled
+in ``fault_type``: ``spike`` (a short jump in temperature), ``shift`` (a
+lasting level change in vibration), ``stuck`` (humidity repeats the value it
+had when the fault began) and ``dropout`` (every reading missing, NaN).
+Every random draw comes from a generator seeded by ``(seed, step)``, so the
+readings depend only on the seed, the devices and the step number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from codex_jupyter.errors import InputError
+from codex_jupyter.sphere import jitter_km
+
+FAULTS = ("spike", "shift", "stuck", "dropout")
+SENSOR_KINDS = ("atm", "hvac", "vault")
+#: What places a device: the columns of a devices frame (``iot_devices`` adds the branch).
+DEVICE_COLUMNS = ("device_id", "kind", "lat", "lon")
+#: What every reading carries, in the warehouse table and in the stream alike.
+READING_COLUMNS = ("device_id", "temperature", "vibration", "humidity", "fault_type")
+#: Readings a fault lasts, by kind (inclusive range).
+FAULT_STEPS = {"spike": (1, 3), "shift": (30, 120), "stuck": (10, 40), "dropout": (5, 20)}
+_BASE_TEMPERATURE = {"atm": 24.0, "hvac": 19.0, "vault": 17.0}
+
+
+def place_devices(
+    site_lat: np.ndarray,
+    site_lon: np.ndarray,
+    kind: Sequence[str],
+    rng: np.random.Generator,
+    *,
+    spread_km: float,
+    ids: Sequence[str],
+) -> pd.DataFrame:
+    """Devices (``DEVICE_COLUMNS``) of the given kinds, each about ``spread_km`` from its site."""
+    lat, lon = jitter_km(rng, np.asarray(site_lat, float), np.asarray(site_lon, float), spread_km)
+    return pd.DataFrame({"device_id": list(ids), "kind": list(kind), "lat": lat, "lon": lon})
+
+
+class FleetModel:
+    """Every device's readings at one instant after another, with faults injected and labelled.
+
+    ``fault_rate`` is the chance per device and reading that a fault starts
+    (readings an hour apart want a lower one than readings a minute apart);
+    ``quiet_steps`` readings at the start are fault free, so detectors have
+    a clean history to learn from; ``faults`` limits the kinds injected.
+    """
+
+    def __init__(
+        self,
+        devices: pd.DataFrame,
+        seed: int,
+        *,
+        fault_rate: float,
+        faults: Sequence[str] = FAULTS,
+        quiet_steps: int = 0,
+    ) -> None:
+        unknown = sorted(set(faults) - set(FAULTS))
+        if unknown:
+            raise InputError(f"unknown fault {unknown[0]!r}; use any of {','.join(FAULTS)}")
+        self.seed, self.fault_rate, self.faults, self.quiet_steps = seed, fault_rate, tuple(faults), quiet_steps
+        n = len(devices)
+        self._device = {c: devices[c].to_numpy() for c in DEVICE_COLUMNS}
+        kind = self._device["kind"]
+        setup = np.random.default_rng([seed, 0])
+        self._base_temp = np.array([_BASE_TEMPERATURE[k] for k in kind], dtype=float) + setup.normal(0, 1, n)
+        self._drift = np.zeros(n)
+        self._fault = np.full(n, None, dtype=object)
+        self._fault_left = np.zeros(n, dtype=np.int64)
+        self._offset = np.zeros(n)  # a spike's jump in temperature or a shift's in vibration
+        self._stuck_value = np.zeros(n)
+        self.steps = 0
+
+    def step(self, ts_ms: int) -> dict[str, np.ndarray]:
+        """Readings of every device at ``ts_ms`` (UTC milliseconds; sets the time of day)."""
+        rng = np.random.default_rng([self.seed, 1, self.steps])
+        n = len(self._base_temp)
+        hour = (ts_ms // 3_600_000) % 24 + ((ts_ms // 60_000) % 60) / 60
+        self._drift += rng.normal(0, 0.01, n)
+        temp = self._base_temp + 2.5 * np.sin(2 * np.pi * (hour - 9) / 24) + self._drift + rng.normal(0, 0.3, n)
+        vib = np.abs(0.4 + (0.25 if 8 <= hour <= 20 else 0.0) + rng.normal(0, 0.05, n))
+        hum = 45 + 5 * np.sin(2 * np.pi * (hour - 15) / 24) + rng.normal(0, 1.0, n)
+        if self.steps >= self.quiet_steps:
+            self._start_faults(rng, hum)
+        fault = self._fault.copy()
+        temp = np.where(fault == "spike", temp + self._offset, temp)
+        vib = np.where(fault == "shift", vib + self._offset, vib)
+        hum = np.where(fault == "stuck", self._stuck_value, hum)
+        gone = fault == "dropout"
+        temp, vib, hum = (np.where(gone, np.nan, v) for v in (temp, vib, hum))
+        self._fault_left = np.maximum(self._fault_left - 1, 0)
+        self._fault[self._fault_left == 0] = None
+        self.steps += 1
+        return {
+            **self._device,
+            "temperature": np.round(temp, 3),
+            "vibration": np.round(vib, 4),
+            "humidity": np.round(hum, 2),
+            "fault_type": fault,
+        }
+
+    def run(self, times: pd.DatetimeIndex) -> pd.DataFrame:
+        """One row per device and time (``ts`` then ``DEVICE_COLUMNS`` and readings), device by device."""
+        steps = [self.step(int(t.value // 1_000_000)) for t in times]
+        n = len(self._base_temp)
+        frame = {"ts": np.tile(times.to_numpy(), n)}
+        for column in DEVICE_COLUMNS:
+            frame[column] = np.repeat(self._device[column], len(times))
+        for column in READING_COLUMNS[1:]:
+            frame[column] = np.stack([s[column] for s in steps]).T.ravel() if steps else np.array([])
+        return pd.DataFrame(frame)
+
+    def _start_faults(self, rng: np.random.Generator, humidity: np.ndarray) -> None:
+        if not self.faults:
+            return
+        starting = (self._fault_left == 0) & (rng.random(len(self._fault_left)) < self.fault_rate)
+        for i in np.flatnonzero(starting):
+            kind = self.faults[int(rng.integers(0, len(self.faults)))]
+            low, high = FAULT_STEPS[kind]
+            self._fault[i] = kind
+            self._fault_left[i] = int(rng.integers(low, high + 1))
+            self._offset[i] = rng.choice([-1.0, 1.0]) * rng.uniform(8, 14) if kind == "spike" else rng.uniform(0.6, 1.2)
+            self._stuck_value[i] = round(float(humidity[i]), 2)
