@@ -230,6 +230,14 @@ def _doctor(_: argparse.Namespace) -> int:
     return 0
 
 
+def _install_kernel(args: argparse.Namespace) -> int:
+    from codex_jupyter.kernelspec import DISPLAY_NAME, install_kernel
+
+    folder = install_kernel(user=args.user, sys_prefix=args.sys_prefix, prefix=args.prefix)
+    print(f"installed the {DISPLAY_NAME!r} kernel in {folder}; pick it in JupyterLab's launcher or kernel menu")
+    return 0
+
+
 def _version() -> str:
     from codex_jupyter import __version__
 
@@ -256,6 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=_demo)
     doctor = sub.add_parser("doctor", help="show versions and which warehouse a query would use")
     doctor.set_defaults(func=_doctor)
+    kernel = sub.add_parser(
+        "install-kernel", help='install the "Codex Analytics (Python 3)" kernel, which loads the magics at start'
+    )
+    where = kernel.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="in your own Jupyter data folder")
+    where.add_argument("--sys-prefix", action="store_true", help="inside this Python environment (venv, conda)")
+    where.add_argument("--prefix", help="inside the environment at this path")
+    kernel.set_defaults(func=_install_kernel)
     args = parser.parse_args(argv)
     from codex_jupyter.errors import CodexError
 
