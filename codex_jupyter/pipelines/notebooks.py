@@ -48,7 +48,7 @@ class Parameter:
 
 
 def curated_dir() -> Path:
-    """The curated notebooks: shipped in the wheel (``codex_jupyter/notebooks``), or the source tree's ``notebooks/``."""
+    """The curated notebooks: in the wheel (``codex_jupyter/notebooks``), or the source tree's ``notebooks/``."""
     package = Path(__file__).resolve().parents[1]
     for candidate in (package / "notebooks", package.parent / "notebooks"):
         if candidate.is_dir():
@@ -129,9 +129,7 @@ def check_parameters(notebook_name: str, declared: dict[str, Parameter], given: 
         raise InputError(f"{notebook_name} takes no parameters (it has no cell tagged 'parameters')")
     for name, value in given.items():
         if name not in declared:
-            raise InputError(
-                f"{notebook_name} has no parameter {name!r}; its parameters are: {', '.join(declared)}"
-            )
+            raise InputError(f"{notebook_name} has no parameter {name!r}; its parameters are: {', '.join(declared)}")
         expected = declared[name]
         if not _fits(expected.type, value):
             raise InputError(
