@@ -32,6 +32,8 @@ EXTRA_ONLY = (
     "ortools",
     "jupysql",
     "matplotlib",
+    "papermill",
+    "jupyter-server",
 )
 SMOKE = (
     "import codex_jupyter as cj; "
