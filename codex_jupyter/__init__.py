@@ -69,6 +69,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'codex_jupyter' has no attribute {name!r}")
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Jupyter Server loads ``codex_jupyter.server`` (the ``/codex/api/`` handlers) when the extension is enabled.
+
+    Naming the module here imports nothing: ``import codex_jupyter`` stays free of jupyter_server.
+    """
+    return [{"module": "codex_jupyter.server"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register every magic: ``%load_ext codex_jupyter``."""
     from codex_jupyter.magics.geocode import GeocodeMagic

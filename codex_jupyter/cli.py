@@ -35,11 +35,12 @@ _POLL = 1.0
 
 def notebooks_dir() -> Path:
     """The curated notebooks: shipped in the wheel, or the source tree's ``notebooks/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "notebooks", here.parent / "notebooks"):
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("codex-jupyter: the curated notebooks are missing from this install; reinstall the package")
+    from codex_jupyter.pipelines.notebooks import NotebookNotFound, curated_dir
+
+    try:
+        return curated_dir()
+    except NotebookNotFound as exc:
+        raise SystemExit(f"codex-jupyter: {exc}") from None
 
 
 def voila_command(

@@ -9,6 +9,7 @@ heavy packages came along.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -31,6 +32,8 @@ EXTRA_ONLY = (
     "ortools",
     "jupysql",
     "matplotlib",
+    "papermill",
+    "jupyter-server",
 )
 SMOKE = (
     "import codex_jupyter as cj; "
@@ -81,3 +84,27 @@ def test_a_fresh_core_install_works_without_any_extra(dist: Path, tmp_path: Path
     installed = _run(UV, "pip", "list", "--python", python, "--format", "freeze").lower()
     grown_back = [name for name in EXTRA_ONLY if f"\n{name}==" in "\n" + installed]
     assert not grown_back, f"the core install pulled {grown_back}"
+
+
+def test_pip_install_enables_the_server_extension(dist: Path, tmp_path: Path) -> None:
+    """``jupyter server extension list`` in a fresh venv shows it enabled and loading, with no [jobs] extra."""
+    (wheel,) = dist.glob("*.whl")
+    python = _fresh_venv(tmp_path / "venv", wheel)
+    _run(UV, "pip", "install", "--quiet", "--python", python, "-c", ROOT / "constraints.txt", "jupyter_server")
+    home = tmp_path / "home"
+    home.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "PYTHONPATH"))}
+    env = {**clean, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"), "JUPYTER_PLATFORM_DIRS": "1"}
+    done = subprocess.run(
+        [tmp_path / "venv" / "bin" / "jupyter", "server", "extension", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # its colours
+    assert done.returncode == 0, listing
+    assert "codex_jupyter enabled" in listing, listing
+    assert re.search(r"codex_jupyter \S+ OK", listing), listing  # imported and loadable: the handlers need no papermill
+    assert (tmp_path / "venv" / "etc" / "jupyter" / "jupyter_server_config.d" / "codex_jupyter.json").is_file()

@@ -17,10 +17,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "codex_jupyter"
 #: What each layer may not import, even for type checking (a view takes plain data).
+_FRONT_DOORS = ("codex_jupyter.magics", "codex_jupyter.server", "codex_jupyter.cli")
 FORBIDDEN = {
-    "sources": ("codex_jupyter.analytics", "codex_jupyter.widgets", "codex_jupyter.magics", "codex_jupyter.pipelines"),
-    "analytics": ("codex_jupyter.sources", "codex_jupyter.widgets", "codex_jupyter.magics", "codex_jupyter.pipelines"),
-    "widgets": ("codex_jupyter.sources", "codex_jupyter.magics", "codex_jupyter.pipelines"),
+    "sources": ("codex_jupyter.analytics", "codex_jupyter.widgets", "codex_jupyter.pipelines", *_FRONT_DOORS),
+    "analytics": ("codex_jupyter.sources", "codex_jupyter.widgets", "codex_jupyter.pipelines", *_FRONT_DOORS),
+    "widgets": ("codex_jupyter.sources", "codex_jupyter.pipelines", *_FRONT_DOORS),
+    # long-running work knows no views (they subscribe) and no front door
+    "pipelines": ("codex_jupyter.widgets", *_FRONT_DOORS),
 }
 
 

@@ -1,0 +1,74 @@
+"""Which surfaces are configured, read from configuration only: nothing is contacted and no secret is shown.
+
+What ``GET /codex/api/health`` and ``codex-jupyter doctor``-style checks need:
+for each surface, a ``state`` (``configured``; ``embedded`` when the offline
+default serves; ``available`` when a stream client is installed with its
+default settings; ``missing-extra``; ``error`` when its configuration cannot
+be used) and a one-line ``detail``. Details name connections, accounts and providers, never
+a password, key or token; an error from a client library (whose message may
+quote a configuration file) is shown by its type only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codex_jupyter import config
+from codex_jupyter.errors import CodexError
+from codex_jupyter.extras import EXTRAS, installed
+
+
+def surfaces() -> dict[str, dict[str, Any]]:
+    """The state of each surface, by name (warehouse, geocoding, routing, kafka, mqtt, kinesis)."""
+    return {
+        "warehouse": _guarded("warehouse", _warehouse),
+        "geocoding": _guarded("geocoding", _geocoding),
+        "routing": _routing(),
+        "kafka": _stream("kafka", "CODEX_JUPYTER_KAFKA_"),
+        "mqtt": _stream("mqtt", "CODEX_JUPYTER_MQTT_"),
+        "kinesis": _stream("kinesis", "AWS_"),
+    }
+
+
+def extras() -> dict[str, bool]:
+    """Each optional install and whether it is there."""
+    return {name: installed(name) for name in EXTRAS}
+
+
+def _guarded(name: str, read: Any) -> dict[str, Any]:
+    try:
+        return read()
+    except CodexError as exc:  # our messages are one line and secret-free
+        return {"state": "error", "detail": str(exc)}
+    except Exception as exc:  # a client library's message may quote its configuration: type only
+        return {"state": "error", "detail": f"the {name} configuration could not be read ({type(exc).__name__})"}
+
+
+def _warehouse() -> dict[str, Any]:
+    settings = config.resolve_connection() if config.snowflake_may_be_configured() else None
+    if settings is None:
+        return {"state": "embedded", "backend": "local", "detail": "embedded local DuckDB warehouse (demo dataset)"}
+    return {"state": "configured", "backend": "snowflake", "connection": settings.name, "detail": settings.label}
+
+
+def _geocoding() -> dict[str, Any]:
+    from codex_jupyter.sources.geo.providers import specs_from_environment
+
+    names = [spec.name for spec in specs_from_environment()]
+    online = [n for n in names if n != "offline"]
+    state = "configured" if online else "embedded"
+    return {"state": state, "providers": names, "detail": "providers in order: " + ", ".join(names)}
+
+
+def _routing() -> dict[str, Any]:
+    if config.osrm_url():
+        return {"state": "configured", "detail": "road distances from the OSRM server in CODEX_JUPYTER_OSRM_URL"}
+    return {"state": "embedded", "detail": "great-circle distances (set CODEX_JUPYTER_OSRM_URL for road distances)"}
+
+
+def _stream(extra: str, prefix: str) -> dict[str, Any]:
+    if not installed(extra):
+        return {"state": "missing-extra", "detail": f"needs the [{extra}] extra: pip install 'codex-jupyter[{extra}]'"}
+    if config.prefixed(prefix):
+        return {"state": "configured", "detail": f"{extra}:// streams with settings from {prefix}* variables"}
+    return {"state": "available", "detail": f"{extra}:// streams with the client's default settings"}
