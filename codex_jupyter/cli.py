@@ -206,29 +206,53 @@ class _Server:
         psutil.wait_procs(alive, timeout=self.grace)
 
 
-def _doctor(_: argparse.Namespace) -> int:
+def _doctor(args: argparse.Namespace) -> int:
+    """Versions, extras and each surface's state; exit 1 when a configured surface is broken or unreachable."""
+    import json
+
     from codex_jupyter import config
+    from codex_jupyter.sources import status
 
-    print(f"codex-jupyter {_version()} on Python {sys.version.split()[0]}")
-    from codex_jupyter.errors import ConfigError
-    from codex_jupyter.extras import EXTRAS, installed
+    surfaces = status.surfaces()
+    for name, state in surfaces.items():
+        problem = status.reachability(name, state)
+        if state.get("state") == "configured":
+            state["reachable"] = problem is None
+        if problem:
+            state["detail"] = f"{state['detail']}: unreachable ({problem})"
+    report = {
+        "version": _version(),
+        "python": sys.version.split()[0],
+        "packages": {dist: _dist_version(dist) for dist in _DOCTOR_DISTS},
+        "extras": status.extras(),
+        "surfaces": surfaces,
+        "cache": str(config.cache_dir()),
+    }
+    healthy = all(s.get("state") != "error" and s.get("reachable", True) for s in surfaces.values())
+    if args.json:
+        print(json.dumps({**report, "healthy": healthy}, indent=1))
+        return 0 if healthy else 1
+    print(f"codex-jupyter {report['version']} on Python {report['python']}")
+    for dist, version in report["packages"].items():
+        print(f"  {dist:28} {version or 'missing'}")
+    for extra, present in report["extras"].items():
+        hint = "installed" if present else f"not installed: pip install 'codex-jupyter[{extra}]'"
+        print(f"  [{extra}] {hint}")
+    for name, state in surfaces.items():
+        mark = "ok " if state.get("state") != "error" and state.get("reachable", True) else "!! "
+        print(f"{mark}{name:10} {state['state']:14} {state['detail']}")
+    print(f"cache: {report['cache']}")
+    return 0 if healthy else 1
 
-    for dist in ("duckdb", "sqlglot", "pandas", "pyarrow", "snowflake-connector-python", "jupysql", "voila", "plotly"):
-        try:
-            print(f"  {dist:28} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            print(f"  {dist:28} missing")
-    for extra, (_, feature) in EXTRAS.items():
-        state = "installed" if installed(extra) else f"not installed: pip install 'codex-jupyter[{extra}]'"
-        print(f"  [{extra}] {feature}: {state}")
+
+_DOCTOR_DISTS = ("duckdb", "sqlglot", "pandas", "pyarrow", "snowflake-connector-python", "jupysql", "voila", "plotly")
+
+
+def _dist_version(dist: str) -> str | None:
     try:
-        settings = config.resolve_connection()
-    except ConfigError as exc:
-        print(f"warehouse: configuration problem: {exc}")
-        return 1
-    print(f"warehouse: {settings.label if settings else 'embedded local DuckDB (no Snowflake configured)'}")
-    print(f"cache: {config.cache_dir()}")
-    return 0
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _install_kernel(args: argparse.Namespace) -> int:
@@ -263,7 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         f"(default {PREHEAT}; about 0.7 GB each round; 0 turns it off; not with --notebooks)",
     )
     demo.set_defaults(func=_demo)
-    doctor = sub.add_parser("doctor", help="show versions and which warehouse a query would use")
+    doctor = sub.add_parser(
+        "doctor", help="versions, extras, and each surface's state; exits 1 when a configured one is broken"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON document, for scripts and health checks")
     doctor.set_defaults(func=_doctor)
     kernel = sub.add_parser(
         "install-kernel", help='install the "Codex Analytics (Python 3)" kernel, which loads the magics at start'

@@ -1,6 +1,8 @@
-"""Which surfaces are configured, read from configuration only: nothing is contacted and no secret is shown.
+"""Which surfaces are configured (read from configuration only), and whether a configured one answers.
 
-What ``GET /codex/api/health`` and ``codex-jupyter doctor``-style checks need:
+No secret is ever shown; only :func:`reachability` contacts anything.
+
+What ``GET /codex/api/health`` and ``codex-jupyter doctor`` show:
 for each surface, a ``state`` (``configured``; ``embedded`` when the offline
 default serves; ``available`` when a stream client is installed with its
 default settings; ``missing-extra``; ``error`` when its configuration cannot
@@ -72,3 +74,26 @@ def _stream(extra: str, prefix: str) -> dict[str, Any]:
     if config.prefixed(prefix):
         return {"state": "configured", "detail": f"{extra}:// streams with settings from {prefix}* variables"}
     return {"state": "available", "detail": f"{extra}:// streams with the client's default settings"}
+
+
+def reachability(surface: str, state: dict[str, Any]) -> str | None:
+    """Contact a configured surface that has one address: ``None`` when it answers, else why not (one line).
+
+    Only the warehouse (``select 1`` on the configured Snowflake connection) and
+    an OSRM server have one; streams are addressed per URL, and web geocoders
+    are not called for a check (they count requests against a quota).
+    """
+    if state.get("state") != "configured":
+        return None
+    try:
+        if surface == "warehouse":
+            from codex_jupyter.sources.warehouse import connect
+
+            connect(state.get("connection")).query("select 1")
+        elif surface == "routing":
+            from codex_jupyter.sources.geo.osrm import table_km
+
+            table_km([51.5, 51.6], [-0.1, -0.1], timeout=5.0)
+    except CodexError as exc:
+        return " ".join(str(exc).split())
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -65,7 +66,10 @@ def test_demo_flag_sets_the_pool_and_never_preheats_other_notebooks(
 def test_doctor_reports_the_embedded_warehouse(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "warehouse: embedded local DuckDB" in out and "duckdb" in out
+    assert "ok warehouse  embedded       embedded local DuckDB" in out and "duckdb" in out
+    assert cli.main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["healthy"] and report["surfaces"]["warehouse"]["state"] == "embedded"
 
 
 def test_unknown_command_is_a_usage_error() -> None:
