@@ -22,14 +22,6 @@ if TYPE_CHECKING:
         isolation_forest,
     )
 
-_DETECTORS = (
-    "AnomalyInputError",
-    "DetectorSettings",
-    "StreamingDetector",
-    "detect_anomalies",
-    "infer_period",
-    "isolation_forest",
-)
 __all__ = [
     "DEFAULT_THRESHOLD",
     "METHODS",
@@ -44,6 +36,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _DETECTORS:
+    if name in __all__:  # the names not imported above live in the detectors module
         return getattr(importlib.import_module("codex_jupyter.analytics.anomaly.detectors"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
