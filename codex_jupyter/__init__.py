@@ -69,6 +69,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'codex_jupyter' has no attribute {name!r}")
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built JupyterLab extension is, for ``jupyter labextension develop`` (wheels install it themselves)."""
+    return [{"src": "labextension", "dest": "codex-jupyter"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register every magic: ``%load_ext codex_jupyter``."""
     from codex_jupyter.magics.geocode import GeocodeMagic
