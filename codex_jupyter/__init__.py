@@ -75,7 +75,8 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register every magic: ``%load_ext codex_jupyter``."""
+    """Register every magic, and table/column completion in ``%%snowflake`` cells: ``%load_ext codex_jupyter``."""
+    from codex_jupyter.magics import completion
     from codex_jupyter.magics.geocode import GeocodeMagic
     from codex_jupyter.magics.iot import IotMagic
     from codex_jupyter.magics.snowflake import SnowflakeMagic
@@ -83,3 +84,4 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(SnowflakeMagic(ipython))
     ipython.register_magics(GeocodeMagic(ipython))
     ipython.register_magics(IotMagic(ipython))
+    completion.register(ipython)
