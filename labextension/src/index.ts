@@ -2,7 +2,9 @@
  * codex-jupyter's JupyterLab 4 extension: `%%snowflake` highlighting, the Codex sidebar, launcher cards and commands.
  *
  * Every plugin requires nothing beyond the application and takes JupyterLab's services as optional, so the same
- * bundle loads in Voila (which loads labextensions too) and simply adds nothing there.
+ * bundle loads in Voila (which loads labextensions too) and simply adds nothing there. Voila shares fewer packages
+ * than JupyterLab: CodeMirror is imported only once an editor registry exists, and @jupyterlab/launcher carries a
+ * bundled fallback (package.json `sharedPackages`) that only a host without a launcher ever loads.
  */
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, InputDialog } from '@jupyterlab/apputils';
@@ -14,7 +16,6 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { URLExt } from '@jupyterlab/coreutils';
 
 import { Fetcher, Loaded } from './api';
-import { snowflakeSql } from './highlight';
 import { Dashboard, NEW_ANALYSIS_CELLS, TableRef, notebookTitle, previewCell } from './model';
 import { CodexSidebar } from './sidebar';
 
@@ -55,6 +56,8 @@ const highlighting: JupyterFrontEndPlugin<void> = {
       console.warn('codex-jupyter: JupyterLab has no SQL language; %%snowflake cells stay Python');
       return;
     }
+    // loaded here, not at the top: CodeMirror's modules exist only where editors do (not in Voila)
+    const { snowflakeSql } = await import('./highlight');
     const extension = snowflakeSql(sql.support.language);
     extensions.addExtension({
       name: 'codex-jupyter:snowflake-sql',
