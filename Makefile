@@ -7,18 +7,33 @@ BIN    := $(VENV)/bin
 PORT   ?= 8866
 UV_VERSION := 0.13.9
 UV     := UV_PYTHON_DOWNLOADS=never $(BIN)/uv
+# The JupyterLab extension: built with the machine's Node.js from the npm registry (lockfile pins), shipped prebuilt.
+LABEXT := labextension
+LABEXT_DEPS  := $(LABEXT)/node_modules/.package-lock.json
+LABEXT_BUILT := codex_jupyter/labextension/static/style.js
 
-.PHONY: demo test install install-test system-deps lint bench constraints clean
+.PHONY: demo test install install-test labextension system-deps lint bench constraints clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-install: $(BIN)/uv
-	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[all]"
+# --reinstall-package: the editable install copies the built labextension into the venv, so refresh that copy
+install: $(BIN)/uv $(LABEXT_BUILT)
+	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt --reinstall-package codex-jupyter -e ".[all]"
 
-install-test: $(BIN)/uv
-	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[all,test,bench]"
+install-test: $(BIN)/uv $(LABEXT_BUILT)
+	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt --reinstall-package codex-jupyter \
+		-e ".[all,test,bench]"
+
+$(LABEXT_DEPS): $(LABEXT)/package-lock.json $(LABEXT)/package.json
+	cd $(LABEXT) && npm ci --no-audit --no-fund --loglevel=error
+
+$(LABEXT_BUILT): $(LABEXT_DEPS) $(LABEXT)/tsconfig.json $(wildcard $(LABEXT)/src/*.ts) $(wildcard $(LABEXT)/style/*)
+	cd $(LABEXT) && npm run --silent build:prod
+
+## labextension: build the JupyterLab extension into codex_jupyter/labextension (skipped when up to date)
+labextension: $(LABEXT_BUILT)
 
 system-deps:
 	./scripts/install-system-deps.sh
@@ -31,6 +46,7 @@ demo: install
 test: install-test system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd $(LABEXT) && npm test --silent
 	./scripts/kafka-jars.sh >/dev/null
 	$(BIN)/python -m pytest tests notebooks --nbval-lax
 	$(BIN)/python benchmarks/warehouse.py --quick
@@ -54,4 +70,4 @@ constraints: $(BIN)/uv
 	$(UV) pip compile pyproject.toml --extra test -c constraints.in --python-version 3.11 -o constraints.txt
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache
+	rm -rf $(VENV) artifacts .pytest_cache $(LABEXT)/node_modules $(LABEXT)/lib codex_jupyter/labextension

@@ -77,8 +77,14 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "codex_jupyter.server"}]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built JupyterLab extension is, for ``jupyter labextension develop`` (wheels install it themselves)."""
+    return [{"src": "labextension", "dest": "codex-jupyter"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """Register every magic: ``%load_ext codex_jupyter``."""
+    """Register every magic, and table/column completion in ``%%snowflake`` cells: ``%load_ext codex_jupyter``."""
+    from codex_jupyter.magics import completion
     from codex_jupyter.magics.geocode import GeocodeMagic
     from codex_jupyter.magics.iot import IotMagic
     from codex_jupyter.magics.snowflake import SnowflakeMagic
@@ -86,3 +92,4 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(SnowflakeMagic(ipython))
     ipython.register_magics(GeocodeMagic(ipython))
     ipython.register_magics(IotMagic(ipython))
+    completion.register(ipython)

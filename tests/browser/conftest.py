@@ -1,17 +1,24 @@
-"""Shared browser-test parts: one Voila server over notebooks/ (as `make demo` runs it) and Debian's Chromium.
+"""Shared browser-test parts: one Voila server over notebooks/ (as `make demo` runs it), one JupyterLab, and Chromium.
 
 `voila_command`'s defaults are the demo's, so the map and analytics dashboards come from preheated kernels here too.
+Both servers load this tree's built labextension (``codex_jupyter/labextension``, built by ``make``) and its kernels
+import this tree's ``codex_jupyter``, whatever copy the venv holds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +29,8 @@ from codex_jupyter.cli import voila_command
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 VOILA_LOG = ARTIFACTS / "voila.log"
+LAB_LOG = ARTIFACTS / "jupyterlab.log"
+BUILT_LABEXTENSION = ROOT / "codex_jupyter" / "labextension"
 
 
 def _free_port() -> int:
@@ -31,29 +40,38 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def voila_url() -> Iterator[str]:
-    port = _free_port()
+def this_tree(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment for servers that load this tree's labextension and ``codex_jupyter``."""
+    if not (BUILT_LABEXTENSION / "package.json").exists():
+        pytest.fail("the labextension is not built: run `make labextension` (make test does)")
+    jupyter_path = tmp_path_factory.mktemp("jupyter-path")
+    (jupyter_path / "labextensions").mkdir()
+    # a copy, as a wheel installs it (Voila's static handler refuses files reached through a symlink)
+    shutil.copytree(BUILT_LABEXTENSION, jupyter_path / "labextensions" / "codex-jupyter")
+    env = os.environ.copy()
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_path), env.get("JUPYTER_PATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+@contextmanager
+def _serving(cmd: list[str], url: str, log_path: Path, env: dict[str, str]) -> Iterator[str]:
+    """Start a server, wait until ``url`` answers, stop it (by its PID) afterwards."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(VOILA_LOG, "w")  # noqa: SIM115 - closed after the server stops
-    proc = subprocess.Popen(
-        voila_command(ROOT / "notebooks", port, "127.0.0.1", open_browser=False),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
-    )
-    url = f"http://127.0.0.1:{port}"
+    log = open(log_path, "w")  # noqa: SIM115 - closed after the server stops
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(url + "/", timeout=2)
+                urllib.request.urlopen(url, timeout=2)
                 break
             except OSError:
                 if proc.poll() is not None:
-                    pytest.fail(f"Voila exited with {proc.returncode}; see artifacts/voila.log")
+                    pytest.fail(f"{cmd[:3]} exited with {proc.returncode}; see artifacts/{log_path.name}")
                 time.sleep(0.5)
         else:
-            pytest.fail("Voila did not start within 60 s; see artifacts/voila.log")
+            pytest.fail(f"{cmd[:3]} did not start within 60 s; see artifacts/{log_path.name}")
         yield url
     finally:
         proc.terminate()
@@ -62,6 +80,70 @@ def voila_url() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def voila_url(this_tree: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    cmd = voila_command(ROOT / "notebooks", port, "127.0.0.1", open_browser=False)
+    with _serving(cmd, f"http://127.0.0.1:{port}/", VOILA_LOG, this_tree) as url:
+        yield url.rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """JupyterLab's root directory: tests write the notebooks they open here."""
+    return tmp_path_factory.mktemp("lab-root")
+
+
+@contextmanager
+def _jupyterlab(env: dict[str, str], root: Path, home: Path, extensions: dict[str, bool], log: Path) -> Iterator[str]:
+    """A JupyterLab 4 server behind a token (as users run it); the URL carries the token for the first page.
+
+    ``extensions`` switches server extensions on or off (``jpserver_extensions``) on top of the installed ones.
+    """
+    port, token = _free_port(), secrets.token_hex(16)
+    (home / "config").mkdir()
+    config = {"ServerApp": {"jpserver_extensions": extensions}}
+    (home / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
+    news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false"}))  # no "get notified about news?" toast over the screenshots
+    env = {**env, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--allow-root",  # CI runs as root in a container
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        f"--LabApp.user_settings_dir={home / 'settings'}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    with _serving(cmd, f"http://127.0.0.1:{port}/api/status?token={token}", log, env):
+        yield f"http://127.0.0.1:{port}/lab?token={token}"
+
+
+@pytest.fixture(scope="session")
+def lab_url(this_tree: dict[str, str], lab_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab without codex-jupyter's server API: the sidebar must say so."""
+    home = tmp_path_factory.mktemp("lab-home")
+    with _jupyterlab(this_tree, lab_root, home, {"codex_jupyter": False}, LAB_LOG) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def lab_with_api(this_tree: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """JupyterLab (URL, root) over a copy of notebooks/ with the server API (see ``codex_api_standin``)."""
+    root, home = tmp_path_factory.mktemp("lab-api-root"), tmp_path_factory.mktemp("lab-api-home")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    env = {**this_tree, "PYTHONPATH": os.pathsep.join((str(Path(__file__).parent), this_tree["PYTHONPATH"]))}
+    with _jupyterlab(env, root, home, {"codex_api_standin": True}, ARTIFACTS / "jupyterlab-api.log") as url:
+        yield url, root
 
 
 @pytest.fixture(scope="session")

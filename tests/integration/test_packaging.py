@@ -3,11 +3,13 @@
 Built with ``uv build`` as a user's ``python -m build`` would (hatchling, build
 isolation), installed with the project's pins, then used: the embedded
 warehouse answers, ``codex-jupyter doctor`` runs, and none of the extras'
-heavy packages came along.
+heavy packages came along. The wheel carries the prebuilt JupyterLab
+extension, and JupyterLab lists it enabled after a plain install.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +18,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from codex_jupyter import __version__
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +47,13 @@ SMOKE = (
 )
 
 
-def _run(*args: object, cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
+LABEXTENSION = f"codex_jupyter-{__version__}.data/data/share/jupyter/labextensions/codex-jupyter/"
+
+
+def _run(*args: object, cwd: Path = ROOT, env: dict[str, str] | None = None, stderr: bool = False) -> str:
     done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
+    return done.stdout + (done.stderr if stderr else "")
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +63,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _fresh_venv(where: Path, artifact: Path) -> Path:
+def _fresh_venv(where: Path, *requirements: object) -> Path:
     _run(UV, "venv", "--quiet", "--python", sys.executable, where)
     python = where / "bin" / "python"
-    _run(UV, "pip", "install", "--quiet", "--python", python, "-c", ROOT / "constraints.txt", artifact)
+    _run(UV, "pip", "install", "--quiet", "--python", python, "-c", ROOT / "constraints.txt", *requirements)
     return python
 
 
@@ -69,6 +76,26 @@ def test_the_wheel_ships_the_package_data_and_no_test_helpers(dist: Path) -> Non
     assert "codex_jupyter/py.typed" in names
     assert "codex_jupyter/notebooks/analytics.ipynb" in names
     assert not [n for n in names if n.startswith("tests/") or n.endswith(("testing.py", "conftest.py"))]
+
+
+def test_the_wheel_ships_the_prebuilt_labextension_at_the_package_version(dist: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        built = json.loads(zf.read(LABEXTENSION + "package.json"))
+    assert {LABEXTENSION + "static/style.js", LABEXTENSION + "install.json"} <= set(names)
+    assert [n for n in names if re.fullmatch(re.escape(LABEXTENSION) + r"static/remoteEntry\.\w+\.js", n)]
+    assert (built["name"], built["version"]) == ("codex-jupyter", __version__)
+    assert built["jupyterlab"]["_build"]["load"].startswith("static/remoteEntry.")
+    assert not [n for n in names if "node_modules/" in n or n.endswith(".ts")]
+
+
+def test_jupyterlab_lists_the_extension_enabled_after_a_plain_wheel_install(dist: Path, tmp_path: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    _fresh_venv(tmp_path / "venv", wheel, "jupyterlab")
+    listing = _run(tmp_path / "venv" / "bin" / "jupyter", "labextension", "list", cwd=tmp_path, stderr=True)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", listing)  # it colours "enabled" and "OK"
+    assert re.search(rf"codex-jupyter v{re.escape(__version__)} enabled\s+OK \(python, codex-jupyter\)", plain), plain
 
 
 @pytest.mark.parametrize("kind", ["whl", "tar.gz"])
