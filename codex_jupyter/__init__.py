@@ -73,8 +73,10 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register every magic: ``%load_ext codex_jupyter``."""
     from codex_jupyter.magics.geocode import GeocodeMagic
     from codex_jupyter.magics.iot import IotMagic
+    from codex_jupyter.magics.looker import LookerMagic
     from codex_jupyter.magics.snowflake import SnowflakeMagic
 
     ipython.register_magics(SnowflakeMagic(ipython))
     ipython.register_magics(GeocodeMagic(ipython))
     ipython.register_magics(IotMagic(ipython))
+    ipython.register_magics(LookerMagic(ipython))

@@ -23,6 +23,8 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "mqtt": ("paho.mqtt.client", "mqtt:// streams"),
     "routing": ("ortools", "route planning (plan_route)"),
     "dashboards": ("voila", "codex-jupyter demo (Voila dashboards)"),
+    # also pyjwt (Tableau tokens) and anywidget (the embedded view): require("bi", "jwt"), require("bi", "anywidget")
+    "bi": ("looker_sdk", "Tableau embedding and Looker (%tableau_embed, %looker)"),
 }
 
 
