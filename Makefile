@@ -8,16 +8,20 @@ PORT   ?= 8866
 UV_VERSION := 0.13.9
 UV     := UV_PYTHON_DOWNLOADS=never $(BIN)/uv
 
-.PHONY: demo test install install-test system-deps lint bench constraints clean
+.PHONY: demo test install install-test system-deps lint bench constraints clean widgets-js
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-install: $(BIN)/uv
+## widgets-js: the anywidget bundles (Tableau's Embedding API v3 from npm, bundled with esbuild into the package)
+widgets-js:
+	cd js && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
+install: $(BIN)/uv widgets-js
 	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[all]"
 
-install-test: $(BIN)/uv
+install-test: $(BIN)/uv widgets-js
 	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[all,test,bench]"
 
 system-deps:
