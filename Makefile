@@ -12,17 +12,21 @@ LABEXT := labextension
 LABEXT_DEPS  := $(LABEXT)/node_modules/.package-lock.json
 LABEXT_BUILT := codex_jupyter/labextension/static/style.js
 
-.PHONY: demo test install install-test labextension system-deps lint bench constraints clean
+.PHONY: demo test install install-test labextension widgets-js system-deps lint bench constraints clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+## widgets-js: the anywidget bundles (Tableau's Embedding API v3 from npm, bundled with esbuild into the package)
+widgets-js:
+	cd js && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
 # --reinstall-package: the editable install copies the built labextension into the venv, so refresh that copy
-install: $(BIN)/uv $(LABEXT_BUILT)
+install: $(BIN)/uv $(LABEXT_BUILT) widgets-js
 	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt --reinstall-package codex-jupyter -e ".[all]"
 
-install-test: $(BIN)/uv $(LABEXT_BUILT)
+install-test: $(BIN)/uv $(LABEXT_BUILT) widgets-js
 	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt --reinstall-package codex-jupyter \
 		-e ".[all,test,bench]"
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from codex_jupyter.analytics.forecast import backtest, forecast
     from codex_jupyter.analytics.location_fraud import location_fraud
     from codex_jupyter.analytics.spatial import nearest, plan_route
+    from codex_jupyter.magics.tableau import tableau_view
     from codex_jupyter.pipelines.tail import tail
     from codex_jupyter.sources.geo.geocoding import geocode_frame, reverse_frame
     from codex_jupyter.sources.streams.publish import publish
@@ -39,6 +40,7 @@ __all__ = [
     "plan_route",
     "publish",
     "reverse_frame",
+    "tableau_view",
     "tail",
 ]
 
@@ -57,6 +59,7 @@ _LAZY = {
     "backtest": "codex_jupyter.analytics.forecast",
     "clv": "codex_jupyter.analytics.clv",
     "MapView": "codex_jupyter.widgets.map",
+    "tableau_view": "codex_jupyter.magics.tableau",
 }
 
 
@@ -87,9 +90,13 @@ def load_ipython_extension(ipython: Any) -> None:
     from codex_jupyter.magics import completion
     from codex_jupyter.magics.geocode import GeocodeMagic
     from codex_jupyter.magics.iot import IotMagic
+    from codex_jupyter.magics.looker import LookerMagic
     from codex_jupyter.magics.snowflake import SnowflakeMagic
+    from codex_jupyter.magics.tableau import TableauMagic
 
     ipython.register_magics(SnowflakeMagic(ipython))
     ipython.register_magics(GeocodeMagic(ipython))
     ipython.register_magics(IotMagic(ipython))
+    ipython.register_magics(LookerMagic(ipython))
+    ipython.register_magics(TableauMagic(ipython))
     completion.register(ipython)

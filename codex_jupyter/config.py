@@ -212,3 +212,64 @@ def resolve_connection(name: str | None = None) -> SnowflakeSettings | None:
     if env is not None:
         return SnowflakeSettings("environment", env)
     return None
+
+
+#: ``TABLEAU_*`` variables a Connected App (direct trust) needs, by setting name.
+_TABLEAU_ENV = {
+    "server": "TABLEAU_SERVER",
+    "site": "TABLEAU_SITE",
+    "client_id": "TABLEAU_CLIENT_ID",
+    "secret_id": "TABLEAU_SECRET_ID",
+    "secret_value": "TABLEAU_SECRET_VALUE",
+}
+
+
+@dataclass(frozen=True)
+class TableauSettings:
+    """A Connected App (direct trust) on one Tableau site; ``repr`` never shows the secret value."""
+
+    server: str
+    site: str
+    client_id: str
+    secret_id: str
+    secret_value: str
+
+    def __repr__(self) -> str:
+        return f"TableauSettings(server={self.server!r}, site={self.site!r}, client_id={self.client_id!r})"
+
+    __str__ = __repr__
+
+
+def tableau_may_be_configured() -> bool:
+    """Cheap check: is any ``TABLEAU_*`` Connected App variable set? (Only then is a missing one an error.)"""
+    return any(os.environ.get(name) for name in _TABLEAU_ENV.values())
+
+
+def tableau_settings() -> TableauSettings:
+    """The Connected App from the ``TABLEAU_*`` variables, or a :class:`ConfigError` naming every missing one.
+
+    ``TABLEAU_SITE`` may be set to an empty string: that is the Default site of Tableau Server.
+    """
+    values = {key: os.environ.get(name) for key, name in _TABLEAU_ENV.items()}
+    missing = [_TABLEAU_ENV[k] for k, v in values.items() if v is None or (not v and k != "site")]
+    if missing:
+        raise ConfigError(
+            f"Tableau is not configured: set {', '.join(missing)} (a Connected App with direct trust on your site)"
+        )
+    settings = {k: str(v) for k, v in values.items()}
+    settings["server"] = settings["server"].rstrip("/")
+    return TableauSettings(**settings)
+
+
+def looker_ini() -> tuple[str, str | None]:
+    """Which ``looker.ini`` file and section looker-sdk reads (``CODEX_JUPYTER_LOOKER_INI`` / ``_SECTION``).
+
+    The defaults are looker-sdk's own: ``looker.ini`` in the working folder, its first section;
+    ``LOOKERSDK_*`` variables override whatever the file says (looker-sdk applies them).
+    """
+    return os.environ.get("CODEX_JUPYTER_LOOKER_INI", "looker.ini"), os.environ.get("CODEX_JUPYTER_LOOKER_SECTION")
+
+
+def looker_may_be_configured() -> bool:
+    """Cheap check: a ``LOOKERSDK_BASE_URL`` variable or a ``looker.ini`` file (before importing looker-sdk)."""
+    return bool(os.environ.get("LOOKERSDK_BASE_URL")) or Path(looker_ini()[0]).is_file()

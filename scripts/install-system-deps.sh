@@ -2,12 +2,14 @@
 # System packages the test suite needs, from Debian's archive (idempotent).
 #   chromium: the real browser the Voila/JupyterLab tests drive through Playwright.
 #   mosquitto: the MQTT broker the stream tests start on 127.0.0.1.
+#   npm: builds the widgets' JavaScript bundle (js/, `make widgets-js`) from the npm registry.
 #   maven + a JDK 17: fetch and run the Apache Kafka broker jars (scripts/kafka-jars.sh).
 set -euo pipefail
 
 packages=()
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 [ -x /usr/sbin/mosquitto ] || packages+=(mosquitto)
+command -v npm >/dev/null || packages+=(npm)
 command -v mvn >/dev/null || packages+=(maven)
 command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 

@@ -101,3 +101,10 @@ def user_errors() -> Iterator[None]:
         yield
     except CodexError as exc:
         raise UsageError(" ".join(str(exc).split())) from None
+
+
+def unquote(token: str) -> str:
+    """IPython's argument parser keeps the quotes around ``"orders.count desc"``: drop them."""
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
+        return token[1:-1]
+    return token
