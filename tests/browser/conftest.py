@@ -146,8 +146,14 @@ def lab_with_api(this_tree: dict[str, str], tmp_path_factory: pytest.TempPathFac
         yield url, root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module.
+
+    Not for the session: Playwright's sync API keeps an asyncio loop running in
+    the main thread while it is open, and the server tests that run after the
+    browser ones (pytest-jupyter) then fail with "Cannot close a running event loop".
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run `make test`, which installs it")
     from playwright.sync_api import sync_playwright
