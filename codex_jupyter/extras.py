@@ -24,7 +24,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "routing": ("ortools", "route planning (plan_route)"),
     "dashboards": ("voila", "codex-jupyter demo (Voila dashboards)"),
     "jobs": ("papermill", "headless notebook runs (POST /codex/api/jobs)"),
-    # also pyjwt (Tableau tokens) and anywidget (the embedded view): require("bi", "jwt"), require("bi", "anywidget")
+    # also pyjwt (Tableau tokens): require("bi", "jwt")
     "bi": ("looker_sdk", "Tableau embedding and Looker (%tableau_embed, %looker)"),
 }
 

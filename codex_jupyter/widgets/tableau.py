@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import anywidget
 import pandas as pd
 import traitlets
 
 from codex_jupyter.errors import ConfigError, InputError
-from codex_jupyter.extras import require
 
 BUNDLE = Path(__file__).parent / "static" / "tableau.js"
 #: The Embedding API's events this view forwards, and the handler method for each.
@@ -61,7 +61,7 @@ def _bundle() -> str:
     return BUNDLE.read_text()
 
 
-class TableauView(require("bi", "anywidget").AnyWidget):  # type: ignore[misc]
+class TableauView(anywidget.AnyWidget):
     """One embedded Tableau view; see the module docstring for tokens, events and commands."""
 
     attributes = traitlets.Dict().tag(sync=True)

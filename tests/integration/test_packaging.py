@@ -43,7 +43,9 @@ SMOKE = (
     "import codex_jupyter as cj; "
     "print(cj.connect('local').query('select count(*) as n from branches').df().n.iloc[0]); "
     "print(len(cj.detect_anomalies(cj.connect('local').query('select * from daily_sales').df(), "
-    "time='date', value='revenue', by='branch_id')))"
+    "time='date', value='revenue', by='branch_id'))); "
+    # the dashboards' live charts: plotly's FigureWidget needs anywidget, which the core must bring
+    "import plotly.graph_objects as go; go.FigureWidget()"
 )
 
 
