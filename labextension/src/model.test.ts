@@ -123,7 +123,8 @@ describe('dashboards and jobs', () => {
       path: 'notebooks/analytics.ipynb'
     };
     const answer = { dashboards: [analytics, { name: 'maps.ipynb', title: '', description: '', path: null }] };
-    expect(dashboardsFrom(answer)).toEqual([analytics, { name: 'maps.ipynb', title: 'maps', description: '', path: null }]);
+    const maps = { name: 'maps.ipynb', title: 'maps', description: '', path: null };
+    expect(dashboardsFrom(answer)).toEqual([analytics, maps]);
   });
 
   it('links to Voila and to a run output under the base URL', () => {
