@@ -193,6 +193,7 @@ export class CodexSidebar extends Widget {
 
   private dashboardRow(d: Dashboard): HTMLElement {
     const about = el('div', 'codex-hint codex-description', d.description);
+    about.title = d.description;
     if (d.path === null) {
       const title = el('span', 'codex-dashboard codex-unopenable', d.title);
       title.title = `${d.name} is outside this server's root: set --CodexJupyter.notebooks_dir to open it here`;
