@@ -154,8 +154,10 @@ def lab_with_api(this_tree: dict[str, str], tmp_path_factory: pytest.TempPathFac
         yield url, root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module: Playwright's sync API runs an event loop in this thread while it is open, which
+    pytest-jupyter's tests (tests/integration/server) cannot share, so it must close before the session moves on."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run `make test`, which installs it")
     from playwright.sync_api import sync_playwright
