@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import reprlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +146,67 @@ def _fits(kind: str, value: Any) -> bool:
     if isinstance(value, bool) and kind != "bool":
         return False  # JSON true is not the number 1
     return isinstance(value, _TYPES[kind])
+
+
+#: A Markdown ATX heading line (``# Title``, optionally closed by ``#``s).
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+#: Inline Markdown a one-line description drops: emphasis and code marks, and a link's target.
+_INLINE = [
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"(\*\*|__|`)"), ""),
+    (re.compile(r"\*([^*\s][^*]*)\*"), r"\1"),
+]
+
+
+def dashboards(root: Path, server_root: Path | None) -> list[dict[str, Any]]:
+    """Each notebook of ``root`` as the panel lists it: ``{name, title, description, path}``, sorted by name.
+
+    ``title`` is the first Markdown heading (else the name without ``.ipynb``),
+    ``description`` the first paragraph of text, as one plain line.
+    ``path`` is where Jupyter's contents API finds the notebook (relative to
+    ``server_root``, ``/``-separated), or ``None`` when ``root`` lies outside
+    the server's root and the notebook cannot be opened there.
+    """
+    listed = []
+    for name in names(root):
+        title, description = _title_and_description(read(root / name))
+        listed.append(
+            {
+                "name": name,
+                "title": title or name.removesuffix(".ipynb"),
+                "description": description,
+                "path": _contents_path(root / name, server_root),
+            }
+        )
+    return listed
+
+
+def _title_and_description(notebook: dict[str, Any]) -> tuple[str, str]:
+    title, paragraph = "", []
+    lines = [
+        line.strip()
+        for cell in notebook.get("cells", [])
+        if cell.get("cell_type") == "markdown"
+        for line in [*source(cell).splitlines(), ""]  # a cell ends a paragraph
+    ]
+    for line in lines:
+        heading = _HEADING.match(line)
+        if heading and not title:
+            title = heading.group(1)
+        elif line and not heading:
+            paragraph.append(line)
+        elif paragraph:
+            break
+    description = " ".join(paragraph)
+    for pattern, replacement in _INLINE:
+        description = pattern.sub(replacement, description)
+    return title, description
+
+
+def _contents_path(path: Path, server_root: Path | None) -> str | None:
+    if server_root is None:
+        return None
+    try:
+        return path.resolve().relative_to(server_root.resolve()).as_posix()
+    except ValueError:
+        return None

@@ -40,5 +40,6 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     jobs = Path(settings.jobs_dir) if settings.jobs_dir else config.cache_dir() / "jobs"
     runner = JobRunner(jobs, notebooks, max_concurrent=settings.max_concurrent_jobs, timeout=settings.job_timeout)
     atexit.register(runner.close)
-    setup_handlers(serverapp.web_app, Context(runner=runner, notebooks=notebooks))
+    root = Path(serverapp.root_dir).expanduser() if serverapp.root_dir else None
+    setup_handlers(serverapp.web_app, Context(runner=runner, notebooks=notebooks, server_root=root))
     serverapp.log.info("codex_jupyter: /codex/api/ serving the notebooks in %s, jobs in %s", notebooks, jobs)

@@ -40,10 +40,12 @@ REPORT_POLICY = "sandbox allow-scripts; frame-ancestors 'self'"
 
 @dataclass
 class Context:
-    """What the handlers share: the job runner, the notebooks folder, the warehouse's thread."""
+    """What the handlers share: the job runner, the notebooks folder, the server's root, the warehouse's thread."""
 
     runner: JobRunner
     notebooks: Path
+    #: Jupyter's root folder (contents API paths are relative to it); None when unknown.
+    server_root: Path | None = None
     warehouse_thread: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "codex-warehouse"))
 
 
@@ -154,6 +156,15 @@ class LineageHandler(CodexHandler):
             self.refuse(exc)
 
 
+class DashboardsHandler(CodexHandler):
+    """``GET /codex/api/dashboards``: the curated notebooks with their titles, for the panel to list and open."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        found = await self.call(notebooks.dashboards, self.codex.notebooks, self.codex.server_root)
+        self.reply({"dashboards": found})
+
+
 class JobsHandler(CodexHandler):
     """``POST /codex/api/jobs`` runs a notebook; ``GET`` lists the jobs, newest first."""
 
@@ -247,6 +258,7 @@ def setup_handlers(web_app: Any, context: Context) -> None:
             (url_path_join(api, "health"), HealthHandler),
             (url_path_join(api, "catalog"), CatalogHandler),
             (url_path_join(api, "lineage"), LineageHandler),
+            (url_path_join(api, "dashboards"), DashboardsHandler),
             (url_path_join(api, "jobs"), JobsHandler),
             (url_path_join(api, "jobs", job), JobHandler),
             (url_path_join(api, "jobs", job, "output"), JobOutputHandler),

@@ -6,7 +6,8 @@ What ``GET /codex/api/health`` and ``codex-jupyter doctor`` show:
 for each surface, a ``state`` (``configured``; ``embedded`` when the offline
 default serves; ``available`` when a stream client is installed with its
 default settings; ``missing-extra``; ``error`` when its configuration cannot
-be used) and a one-line ``detail``. Details name connections, accounts and providers, never
+be used) and a one-line ``detail``; the warehouse also lists the connection names a cell may pass to
+``-c`` (names only). Details name connections, accounts and providers, never
 a password, key or token; an error from a client library (whose message may
 quote a configuration file) is shown by its type only.
 """
@@ -48,9 +49,24 @@ def _guarded(name: str, read: Any) -> dict[str, Any]:
 
 def _warehouse() -> dict[str, Any]:
     settings = config.resolve_connection() if config.snowflake_may_be_configured() else None
+    names = _connection_names()
     if settings is None:
-        return {"state": "embedded", "backend": "local", "detail": "embedded local DuckDB warehouse (demo dataset)"}
-    return {"state": "configured", "backend": "snowflake", "connection": settings.name, "detail": settings.label}
+        detail = "embedded local DuckDB warehouse (demo dataset)"
+        return {"state": "embedded", "backend": "local", "connections": names, "detail": detail}
+    return {
+        "state": "configured",
+        "backend": "snowflake",
+        "connection": settings.name,
+        "connections": names,
+        "detail": settings.label,
+    }
+
+
+def _connection_names() -> list[str]:
+    """The names ``%%snowflake -c NAME`` takes: ``local``, then those of ``connections.toml`` (names only)."""
+    if not (config.snowflake_may_be_configured() and installed("snowflake")):
+        return [config.LOCAL_CONNECTION_NAME]
+    return [config.LOCAL_CONNECTION_NAME, *sorted(config.snowflake_connections())]
 
 
 def _geocoding() -> dict[str, Any]:

@@ -13,7 +13,10 @@ export const SERVER_MISSING =
   'Server extension not available: the Jupyter server has no /codex/api. Install codex-jupyter in the ' +
   "server's environment and restart it (jupyter server extension list shows codex_jupyter).";
 
-/** GET a JSON answer; a 404 means the server extension is missing rather than an error. */
+/**
+ * GET a JSON answer. A 404 from Jupyter itself means the server extension is missing; a 404 from codex-jupyter
+ * (JSON naming its `error`, e.g. an unknown connection) and every other failure is an error with the server's message.
+ */
 export async function getJson(fetcher: Fetcher, path: string): Promise<Loaded<unknown>> {
   let response: Response;
   try {
@@ -21,17 +24,22 @@ export async function getJson(fetcher: Fetcher, path: string): Promise<Loaded<un
   } catch (err) {
     return { state: 'error', message: `cannot reach the Jupyter server: ${String(err)}` };
   }
-  if (response.status === 404) {
+  const body: unknown = await response.json().catch(() => undefined);
+  const codexError = isCodexError(body) ? body : null;
+  if (response.status === 404 && !codexError) {
     return { state: 'missing' };
   }
   if (!response.ok) {
-    return { state: 'error', message: `${path} answered ${response.status} ${response.statusText}`.trim() };
+    const why = codexError?.message ?? `answered ${response.status} ${response.statusText}`.trim();
+    return { state: 'error', message: `${path}: ${why}` };
   }
-  try {
-    return { state: 'ok', value: await response.json() };
-  } catch {
-    return { state: 'error', message: `${path} did not answer JSON` };
-  }
+  return body === undefined ? { state: 'error', message: `${path} did not answer JSON` } : { state: 'ok', value: body };
+}
+
+/** codex-jupyter's error answer: `{message, reason, error}` (Jupyter's own errors carry no `error`). */
+function isCodexError(body: unknown): body is { message: string; error: string } {
+  const b = body as { message?: unknown; error?: unknown } | null;
+  return typeof b === 'object' && b !== null && typeof b.message === 'string' && typeof b.error === 'string';
 }
 
 /** Apply `read` to a loaded answer, keeping the missing and error states. */

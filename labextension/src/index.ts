@@ -15,12 +15,10 @@ import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { URLExt } from '@jupyterlab/coreutils';
 
-import { Fetcher, Loaded } from './api';
-import { Dashboard, NEW_ANALYSIS_CELLS, TableRef, notebookTitle, previewCell } from './model';
+import { Fetcher, SERVER_MISSING, getJson, mapLoaded } from './api';
+import { NEW_ANALYSIS_CELLS, TableRef, dashboardsFrom, previewCell } from './model';
 import { CodexSidebar } from './sidebar';
 
-/** Where the curated dashboards are looked for, relative to the server's root (`make demo`'s layout). */
-const DASHBOARDS_DIR = 'notebooks';
 const CONNECTION_KEY = 'codex-jupyter:connection';
 
 const codexIcon = new LabIcon({
@@ -66,28 +64,6 @@ const highlighting: JupyterFrontEndPlugin<void> = {
   }
 };
 
-/** The curated notebooks in the server's `notebooks/` folder, titled by their first heading. */
-async function listDashboards(app: JupyterFrontEnd): Promise<Loaded<Dashboard[]>> {
-  const contents = app.serviceManager.contents;
-  let folder;
-  try {
-    folder = await contents.get(DASHBOARDS_DIR, { content: true });
-  } catch {
-    return { state: 'error', message: `No ${DASHBOARDS_DIR}/ folder in this server's root: no dashboards to list.` };
-  }
-  const paths = (folder.content as { path: string; type: string }[])
-    .filter(item => item.type === 'notebook')
-    .map(item => item.path)
-    .sort();
-  const dashboards = await Promise.all(
-    paths.map(async path => {
-      const model = await contents.get(path, { content: true }).catch(() => null);
-      return { path, title: notebookTitle(path, model?.content) };
-    })
-  );
-  return { state: 'ok', value: dashboards };
-}
-
 /** Insert a `%%snowflake` preview of `table` below the active cell of the current notebook. */
 function insertPreview(tracker: INotebookTracker | null, table: TableRef, connection: string | null): void {
   const panel = tracker?.currentWidget;
@@ -113,13 +89,16 @@ async function newAnalysis(app: JupyterFrontEnd): Promise<void> {
   });
 }
 
-async function pickDashboard(app: JupyterFrontEnd): Promise<void> {
-  const loaded = await listDashboards(app);
-  if (loaded.state !== 'ok' || loaded.value.length === 0) {
-    await InputDialog.getText({ title: 'Codex: no dashboards', label: loaded.state === 'error' ? loaded.message : '' });
+/** Pick one of the curated dashboards the server API lists (those inside the server's root) and open it. */
+async function pickDashboard(app: JupyterFrontEnd, fetcher: Fetcher): Promise<void> {
+  const loaded = mapLoaded(await getJson(fetcher, 'codex/api/dashboards'), dashboardsFrom);
+  const openable = loaded.state === 'ok' ? loaded.value.filter(d => d.path !== null) : [];
+  if (openable.length === 0) {
+    const why = loaded.state === 'missing' ? SERVER_MISSING : loaded.state === 'error' ? loaded.message : '';
+    await InputDialog.getText({ title: 'Codex: no dashboards to open', label: why });
     return;
   }
-  const byTitle = new Map(loaded.value.map(d => [`${d.title} (${d.path})`, d.path]));
+  const byTitle = new Map(openable.map(d => [`${d.title} (${d.path})`, d.path]));
   const choice = await InputDialog.getItem({ title: 'Codex: open dashboard', items: [...byTitle.keys()] });
   const path = choice.button.accept && choice.value ? byTitle.get(choice.value) : undefined;
   if (path) {
@@ -149,7 +128,6 @@ const sidebar: JupyterFrontEndPlugin<void> = {
     const widget = new CodexSidebar({
       fetcher,
       baseUrl: settings.baseUrl,
-      dashboards: () => listDashboards(app),
       insertPreview: (table, connection) => insertPreview(tracker, table, connection),
       openNotebook: path => void app.commands.execute('docmanager:open', { path }),
       connection: {
@@ -180,7 +158,7 @@ const sidebar: JupyterFrontEndPlugin<void> = {
       label: args => (args.isLauncher ? 'Codex dashboard' : 'Codex: open dashboard...'),
       caption: 'Open one of the curated dashboards',
       icon: codexIcon,
-      execute: () => pickDashboard(app)
+      execute: () => pickDashboard(app, fetcher)
     });
     for (const command of Object.values(CommandIds)) {
       palette?.addItem({ command, category: 'Codex' });

@@ -2,62 +2,101 @@ import { describe, expect, it } from 'vitest';
 
 import { SERVER_MISSING, getJson, mapLoaded } from './api';
 import {
-  connectionsFrom,
+  dashboardsFrom,
+  finished,
   groupBySchema,
   jobOutputUrl,
   jobsFrom,
-  notebookTitle,
   previewCell,
   searchTables,
-  status,
+  shortTime,
+  surfacesFrom,
   tablesFrom,
   voilaUrl,
-  warehouses
+  warehousesFrom
 } from './model';
 
-const TABLES = [
-  { database: 'demo_bank', schema: 'main', name: 'branches', kind: 'table' },
-  { database: 'demo_bank', schema: 'main', name: 'daily_sales', kind: 'view' },
-  { database: 'memory', schema: 'main', name: 'My Table', kind: 'table' }
-];
+// Answers in the shapes codex_jupyter/server/handlers.py sends (see tests/integration/server/test_api.py).
+const HEALTH = {
+  status: 'ok',
+  version: '0.1.0',
+  surfaces: {
+    warehouse: {
+      state: 'configured',
+      backend: 'snowflake',
+      connection: 'prod',
+      connections: ['local', 'dev', 'prod'],
+      detail: "Snowflake acme (connection 'prod')",
+      password: 'hunter2'
+    },
+    geocoding: { state: 'embedded', providers: ['offline'], detail: 'providers in order: offline' },
+    routing: { state: 'embedded', detail: 'great-circle distances (set CODEX_JUPYTER_OSRM_URL for road distances)' },
+    kafka: { state: 'missing-extra', detail: "needs the [kafka] extra: pip install 'codex-jupyter[kafka]'" },
+    mqtt: { state: 'available', detail: "mqtt:// streams with the client's default settings" },
+    kinesis: { state: 'error', detail: 'the kinesis configuration could not be read (ValueError)' }
+  },
+  extras: { kafka: false, jobs: true },
+  jobs: { available: true, max_concurrent: 2, timeout_seconds: 3600, queued: 0, running: 0, succeeded: 1, failed: 0 }
+};
 
-describe('connectionsFrom', () => {
-  it('reads a list, keeps only status and hint, and marks the active one', () => {
-    const health = {
-      active_connection: 'local',
-      connections: [
-        { name: 'local', kind: 'warehouse', configured: true, reachable: true, hint: 'embedded DuckDB' },
-        { name: 'prod', kind: 'snowflake', configured: true, reachable: false, hint: 'timed out', password: 'hunter2' },
-        { name: 'kafka', kind: 'kafka', configured: false, hint: 'set KAFKA_BOOTSTRAP_SERVERS' }
-      ]
-    };
-    const rows = connectionsFrom(health);
-    expect(rows.map(r => [r.name, status(r), r.active])).toEqual([
-      ['local', 'ready', true],
-      ['prod', 'unreachable', false],
-      ['kafka', 'not configured', false]
+const column = (name: string, type: string, nullable = true) => ({ name, type, nullable });
+const CATALOG = {
+  warehouse: 'embedded local DuckDB warehouse',
+  kind: 'local',
+  tables: [
+    {
+      database: 'demo_bank',
+      schema: 'main',
+      name: 'branches',
+      kind: 'table',
+      columns: [column('branch_id', 'VARCHAR', false), column('lat', 'DOUBLE')]
+    },
+    { database: 'demo_bank', schema: 'main', name: 'daily_sales', kind: 'view', columns: [column('day', 'DATE')] },
+    { database: 'memory', schema: 'main', name: 'My Table', kind: 'table', columns: [] }
+  ]
+};
+const TABLES = tablesFrom(CATALOG);
+
+describe('health', () => {
+  it('gives one row per surface with its state and detail, and never a field it does not name', () => {
+    const rows = surfacesFrom(HEALTH);
+    expect(rows.map(r => [r.name, r.state])).toEqual([
+      ['warehouse', 'configured'],
+      ['geocoding', 'embedded'],
+      ['routing', 'embedded'],
+      ['kafka', 'missing-extra'],
+      ['mqtt', 'available'],
+      ['kinesis', 'error']
     ]);
+    expect(rows[3].detail).toBe("needs the [kafka] extra: pip install 'codex-jupyter[kafka]'");
     expect(JSON.stringify(rows)).not.toContain('hunter2');
-    expect(warehouses(rows).map(r => r.name)).toEqual(['local', 'prod']);
+    expect(surfacesFrom('not json')).toEqual([]);
+    expect(surfacesFrom({ surfaces: { bad: 3, odd: {} } })).toEqual([{ name: 'odd', state: 'unknown', detail: '' }]);
   });
 
-  it('reads a map keyed by name and tolerates junk', () => {
-    const rows = connectionsFrom({ connections: { looker: { kind: 'looker', configured: true }, bad: 3 } });
-    expect(rows).toEqual([
-      { name: 'looker', kind: 'looker', configured: true, reachable: null, hint: '', active: false }
-    ]);
-    expect(status(rows[0])).toBe('configured');
-    expect(connectionsFrom('not json')).toEqual([]);
+  it('offers the connection names and knows the active one', () => {
+    expect(warehousesFrom(HEALTH)).toEqual({ names: ['local', 'dev', 'prod'], active: 'prod' });
+    const local = { state: 'embedded', backend: 'local', connections: ['local', 'fake'] };
+    expect(warehousesFrom({ surfaces: { warehouse: local } })).toEqual({ names: ['local', 'fake'], active: 'local' });
+    // a warehouse whose configuration failed lists nothing: the embedded one stays
+    expect(warehousesFrom({ surfaces: { warehouse: { state: 'error', detail: 'bad toml' } } })).toEqual({
+      names: ['local'],
+      active: 'local'
+    });
   });
 });
 
 describe('catalog', () => {
-  it('reads flat records and a databases > schemas > tables tree alike', () => {
-    const tree = {
-      databases: [{ name: 'demo_bank', schemas: [{ name: 'main', tables: [{ name: 'branches' }, 'junk'] }] }]
-    };
-    expect(tablesFrom(tree)).toEqual([TABLES[0]]);
-    expect(tablesFrom({ tables: TABLES })).toEqual(TABLES);
+  it('reads the tables with their columns from one answer', () => {
+    expect(TABLES.map(t => [t.name, t.kind, t.columns.length])).toEqual([
+      ['branches', 'table', 2],
+      ['daily_sales', 'view', 1],
+      ['My Table', 'table', 0]
+    ]);
+    expect(TABLES[0].columns[0]).toEqual({ name: 'branch_id', type: 'VARCHAR', nullable: false });
+    expect(tablesFrom({ tables: [{ name: 't' }, 'junk'] })).toEqual([
+      { database: '', schema: '', name: 't', kind: 'table', columns: [] }
+    ]);
   });
 
   it('searches every word across database, schema and name', () => {
@@ -76,15 +115,16 @@ describe('catalog', () => {
 });
 
 describe('dashboards and jobs', () => {
-  it('titles a notebook by its first heading, else its file name', () => {
-    const nb = {
-      cells: [
-        { cell_type: 'code', source: '# not markdown' },
-        { cell_type: 'markdown', source: ['Intro\n', '## Branch **analytics** ##\n'] }
-      ]
+  it('reads the dashboards, with no path where Jupyter cannot open one', () => {
+    const analytics = {
+      name: 'analytics.ipynb',
+      title: 'Demo Bank — analytics',
+      description: 'SQL',
+      path: 'notebooks/analytics.ipynb'
     };
-    expect(notebookTitle('notebooks/analytics.ipynb', nb)).toBe('Branch **analytics**');
-    expect(notebookTitle('notebooks/maps.ipynb', { cells: [] })).toBe('maps');
+    const answer = { dashboards: [analytics, { name: 'maps.ipynb', title: '', description: '', path: null }] };
+    const maps = { name: 'maps.ipynb', title: 'maps', description: '', path: null };
+    expect(dashboardsFrom(answer)).toEqual([analytics, maps]);
   });
 
   it('links to Voila and to a run output under the base URL', () => {
@@ -92,20 +132,42 @@ describe('dashboards and jobs', () => {
     expect(jobOutputUrl('/', 'j 1')).toBe('/codex/api/jobs/j%201/output');
   });
 
-  it('reads jobs from a list or a {jobs} answer', () => {
-    const job = { id: 'j1', notebook: 'analytics.ipynb', state: 'succeeded', created: '2026-01-01T00:00:00Z' };
-    expect(jobsFrom({ jobs: [job] })).toEqual([job]);
-    expect(jobsFrom([{ id: 'j2', status: 'running' }])).toEqual([
-      { id: 'j2', notebook: '', state: 'running', created: '' }
-    ]);
+  it('reads jobs with their creation time, and knows which have an output', () => {
+    const job = {
+      id: 'j1',
+      notebook: 'analytics.ipynb',
+      parameters: { country: 'US' },
+      idempotency_key: null,
+      state: 'failed',
+      created_at: '2026-01-31T06:00:01.250000+00:00',
+      started_at: '2026-01-31T06:00:02+00:00',
+      finished_at: '2026-01-31T06:00:09+00:00',
+      queued_seconds: 0.75,
+      run_seconds: 7,
+      error: 'cell 3 raised ValueError: no rows'
+    };
+    const [read] = jobsFrom({ jobs: [job] });
+    expect(read).toEqual({
+      id: 'j1',
+      notebook: 'analytics.ipynb',
+      state: 'failed',
+      createdAt: job.created_at,
+      error: job.error
+    });
+    expect(shortTime(read.createdAt)).toBe('2026-01-31 06:00 UTC');
+    expect(finished(read)).toBe(true);
+    expect(finished({ ...read, state: 'running' })).toBe(false);
+    expect(jobsFrom({ jobs: [{ id: 'j2', state: 'queued', error: null }] })[0]).toMatchObject({ error: '' });
   });
 });
 
 describe('getJson', () => {
   const answering = (body: string, status: number) => async () => new Response(body, { status });
 
-  it('tells a missing server extension (404) from an error', async () => {
-    expect(await getJson(answering('not found', 404), 'codex/api/health')).toEqual({ state: 'missing' });
+  it('tells a missing server extension (Jupyter 404) from an error', async () => {
+    expect(await getJson(answering('<html>404 : Not Found</html>', 404), 'codex/api/health')).toEqual({
+      state: 'missing'
+    });
     expect(await getJson(answering('boom', 500), 'codex/api/health')).toMatchObject({ state: 'error' });
     expect(await getJson(answering('<html>', 200), 'codex/api/health')).toEqual({
       state: 'error',
@@ -118,8 +180,17 @@ describe('getJson', () => {
     expect(SERVER_MISSING).toContain('Server extension not available');
   });
 
+  it("shows codex-jupyter's own error message, a 404 included (not a missing API)", async () => {
+    const error = { message: "unknown connection 'gone'", reason: 'Not Found', error: 'UnknownConnectionError' };
+    const unknown = JSON.stringify(error);
+    expect(await getJson(answering(unknown, 404), 'codex/api/catalog?connection=gone')).toEqual({
+      state: 'error',
+      message: "codex/api/catalog?connection=gone: unknown connection 'gone'"
+    });
+  });
+
   it('reads a JSON answer', async () => {
-    const loaded = await getJson(answering('{"connections": []}', 200), 'codex/api/health');
-    expect(mapLoaded(loaded, connectionsFrom)).toEqual({ state: 'ok', value: [] });
+    const loaded = await getJson(answering(JSON.stringify(HEALTH), 200), 'codex/api/health');
+    expect(mapLoaded(loaded, surfacesFrom)).toMatchObject({ state: 'ok', value: { length: 6 } });
   });
 });

@@ -1,38 +1,48 @@
 /**
  * The sidebar's logic, free of JupyterLab and the DOM so it is unit-tested on its own: reading the server API's JSON
- * into rows, searching the catalog, and writing the cells the sidebar inserts.
+ * (codex_jupyter/server/handlers.py is the contract) into rows, searching the catalog, and writing the cells the
+ * sidebar inserts.
  *
  * Only fields named here are ever read from the API's answers, so whatever else a payload carries (a stray
  * credential included) never reaches the page.
  */
 
-/** One configured or configurable connection, as the health API reports it: a status and a hint, never a secret. */
-export interface Connection {
+/** One surface of `GET /codex/api/health` (warehouse, geocoding, routing, kafka, mqtt, kinesis). */
+export interface Surface {
   name: string;
-  kind: string;
-  configured: boolean;
-  reachable: boolean | null;
-  hint: string;
-  active: boolean;
+  /** configured, embedded, available, missing-extra or error */
+  state: string;
+  /** one line: what serves it, or what to do about it */
+  detail: string;
 }
 
-/** A table or view of the active warehouse. */
-export interface TableRef {
-  database: string;
-  schema: string;
-  name: string;
-  kind: string;
+/** The connection names `%%snowflake -c` takes, and the one a cell without `-c` uses. */
+export interface Warehouses {
+  names: string[];
+  active: string;
 }
 
 export interface Column {
   name: string;
   type: string;
+  nullable: boolean;
 }
 
-/** A curated notebook shown under Dashboards. */
+/** A table or view of the warehouse, with its columns (the catalog sends both in one answer). */
+export interface TableRef {
+  database: string;
+  schema: string;
+  name: string;
+  kind: string;
+  columns: Column[];
+}
+
+/** A curated notebook from `GET /codex/api/dashboards`; `path` is null when Jupyter cannot open it. */
 export interface Dashboard {
-  path: string;
+  name: string;
   title: string;
+  description: string;
+  path: string | null;
 }
 
 /** One run from the jobs API. */
@@ -40,11 +50,12 @@ export interface Job {
   id: string;
   notebook: string;
   state: string;
-  created: string;
+  createdAt: string;
+  error: string;
 }
 
-/** Kinds that answer `%%snowflake`: the selector offers these. */
-const WAREHOUSE_KINDS = new Set(['warehouse', 'snowflake', 'local', 'duckdb']);
+/** The embedded warehouse's connection name. */
+export const LOCAL = 'local';
 
 type Json = Record<string, unknown>;
 
@@ -56,82 +67,41 @@ function text(value: unknown, fallback = ''): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : fallback;
 }
 
-function flag(value: unknown): boolean | null {
-  return typeof value === 'boolean' ? value : null;
-}
-
 function records(value: unknown): Json[] {
-  if (Array.isArray(value)) {
-    return value.filter(isObject);
-  }
-  if (isObject(value)) {
-    // `{name: {...}}` maps: the key is the name
-    return Object.entries(value)
-      .filter(([, v]) => isObject(v))
-      .map(([name, v]) => ({ name, ...(v as Json) }));
-  }
-  return [];
+  return Array.isArray(value) ? value.filter(isObject) : [];
 }
 
-/** The connections in a health answer (`connections` as a list of records or a map by name). */
-export function connectionsFrom(health: unknown): Connection[] {
-  if (!isObject(health)) {
-    return [];
+function surfaceMap(health: unknown): Json {
+  return isObject(health) && isObject(health.surfaces) ? health.surfaces : {};
+}
+
+/** Each surface of a health answer, in the server's order. */
+export function surfacesFrom(health: unknown): Surface[] {
+  return Object.entries(surfaceMap(health))
+    .filter(([, s]) => isObject(s))
+    .map(([name, s]) => ({ name, state: text((s as Json).state, 'unknown'), detail: text((s as Json).detail) }));
+}
+
+/** The warehouse connections of a health answer: `local` at least; the active one is Snowflake's when configured. */
+export function warehousesFrom(health: unknown): Warehouses {
+  const warehouse = surfaceMap(health).warehouse;
+  if (!isObject(warehouse)) {
+    return { names: [LOCAL], active: LOCAL };
   }
-  const active = text(health.active_connection ?? health.active);
-  return records(health.connections).map(c => {
-    const name = text(c.name, '?');
-    return {
-      name,
-      kind: text(c.kind ?? c.type, 'service'),
-      configured: flag(c.configured) ?? false,
-      reachable: flag(c.reachable),
-      hint: text(c.hint ?? c.detail ?? c.message),
-      active: flag(c.active) ?? (active !== '' && active === name)
-    };
-  });
+  const listed = Array.isArray(warehouse.connections) ? warehouse.connections.filter(n => typeof n === 'string') : [];
+  const active = warehouse.backend === 'snowflake' ? text(warehouse.connection, LOCAL) : LOCAL;
+  return { names: listed.length ? listed : [LOCAL], active };
 }
 
-/** Connections a `%%snowflake` cell can name with `-c`. */
-export function warehouses(connections: Connection[]): Connection[] {
-  return connections.filter(c => WAREHOUSE_KINDS.has(c.kind.toLowerCase()));
-}
-
-/** One word for a connection's state: what a reader scans the list for. */
-export function status(c: Connection): 'ready' | 'unreachable' | 'not configured' | 'configured' {
-  if (!c.configured) {
-    return 'not configured';
-  }
-  return c.reachable === true ? 'ready' : c.reachable === false ? 'unreachable' : 'configured';
-}
-
-/** The tables in a catalog answer: flat `tables` records, or a `databases > schemas > tables` tree. */
+/** The tables of a catalog answer, each with its columns. */
 export function tablesFrom(catalog: unknown): TableRef[] {
-  if (!isObject(catalog)) {
-    return [];
-  }
-  if (catalog.tables !== undefined) {
-    return records(catalog.tables).map(t => ({
-      database: text(t.database),
-      schema: text(t.schema),
-      name: text(t.name),
-      kind: text(t.kind, 'table')
-    }));
-  }
-  return records(catalog.databases).flatMap(db =>
-    records(db.schemas).flatMap(schema =>
-      records(schema.tables).map(t => ({
-        database: text(db.name),
-        schema: text(schema.name),
-        name: text(t.name),
-        kind: text(t.kind, 'table')
-      }))
-    )
-  );
-}
-
-export function columnsFrom(answer: unknown): Column[] {
-  return isObject(answer) ? records(answer.columns).map(c => ({ name: text(c.name), type: text(c.type) })) : [];
+  return records(isObject(catalog) ? catalog.tables : undefined).map(t => ({
+    database: text(t.database),
+    schema: text(t.schema),
+    name: text(t.name),
+    kind: text(t.kind, 'table'),
+    columns: records(t.columns).map(c => ({ name: text(c.name), type: text(c.type), nullable: c.nullable !== false }))
+  }));
 }
 
 /** `database.schema.table`, leaving out empty parts. */
@@ -169,20 +139,17 @@ export function previewCell(table: TableRef, connection: string | null, rows = 1
   return `%%snowflake${options}\nselect *\nfrom ${qualifiedName(table)}\nlimit ${rows}`;
 }
 
-/** A notebook's title: its first Markdown heading, else its file name without `.ipynb`. */
-export function notebookTitle(path: string, notebook: unknown): string {
-  const cells = isObject(notebook) && Array.isArray(notebook.cells) ? notebook.cells.filter(isObject) : [];
-  for (const cell of cells) {
-    if (cell.cell_type !== 'markdown') {
-      continue;
-    }
-    const source = Array.isArray(cell.source) ? cell.source.join('') : text(cell.source);
-    const heading = /^#{1,6}\s+(.+?)\s*#*\s*$/m.exec(source);
-    if (heading) {
-      return heading[1];
-    }
-  }
-  return (path.split('/').pop() ?? path).replace(/\.ipynb$/, '');
+/** The curated notebooks of a dashboards answer, in the server's order. */
+export function dashboardsFrom(answer: unknown): Dashboard[] {
+  return records(isObject(answer) ? answer.dashboards : undefined).map(d => {
+    const name = text(d.name);
+    return {
+      name,
+      title: text(d.title) || name.replace(/\.ipynb$/, ''),
+      description: text(d.description),
+      path: typeof d.path === 'string' && d.path ? d.path : null
+    };
+  });
 }
 
 /** Where Voila renders a notebook of the server's root (`voila/render/...`, each path segment escaped). */
@@ -191,15 +158,26 @@ export function voilaUrl(baseUrl: string, path: string): string {
   return `${base}voila/render/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-/** The runs in a jobs answer (`jobs` list, or the list itself), newest first as the API sends them. */
+/** The runs of a jobs answer, newest first as the API sends them. */
 export function jobsFrom(answer: unknown): Job[] {
-  const list = Array.isArray(answer) ? answer : isObject(answer) ? answer.jobs : [];
-  return records(list).map(j => ({
+  return records(isObject(answer) ? answer.jobs : undefined).map(j => ({
     id: text(j.id),
-    notebook: text(j.notebook ?? j.name),
-    state: text(j.state ?? j.status, 'unknown'),
-    created: text(j.created ?? j.created_at ?? j.submitted)
+    notebook: text(j.notebook),
+    state: text(j.state, 'unknown'),
+    createdAt: text(j.created_at),
+    error: text(j.error)
   }));
+}
+
+/** Whether a run has an executed notebook to download (the API answers 409 before it has finished). */
+export function finished(job: Job): boolean {
+  return job.state === 'succeeded' || job.state === 'failed';
+}
+
+/** An API time (ISO 8601, UTC) as `YYYY-MM-DD HH:MM UTC`; anything else as it came. */
+export function shortTime(iso: string): string {
+  const match = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)/.exec(iso);
+  return match ? `${match[1]} ${match[2]} UTC` : iso;
 }
 
 /** Where the jobs API serves a run's executed notebook. */

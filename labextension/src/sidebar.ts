@@ -7,28 +7,29 @@ import { Widget } from '@lumino/widgets';
 
 import { Fetcher, Loaded, SERVER_MISSING, getJson, mapLoaded } from './api';
 import {
-  Connection,
   Dashboard,
   Job,
+  Surface,
   TableRef,
-  columnsFrom,
-  connectionsFrom,
+  Warehouses,
+  dashboardsFrom,
+  finished,
   groupBySchema,
   jobOutputUrl,
   jobsFrom,
   qualifiedName,
   searchTables,
-  status,
+  shortTime,
+  surfacesFrom,
   tablesFrom,
   voilaUrl,
-  warehouses
+  warehousesFrom
 } from './model';
 
 /** What the sidebar needs from JupyterLab, passed in so the widget knows no application object. */
 export interface ISidebarHost {
   fetcher: Fetcher;
   baseUrl: string;
-  dashboards(): Promise<Loaded<Dashboard[]>>;
   insertPreview(table: TableRef, connection: string | null): void;
   openNotebook(path: string): void;
   /** The connection new `%%snowflake` cells use (null: the default). */
@@ -92,29 +93,34 @@ export class CodexSidebar extends Widget {
   }
 
   private async loadConnections(): Promise<void> {
-    const loaded = mapLoaded(await getJson(this.host.fetcher, 'codex/api/health'), connectionsFrom);
+    const health = await getJson(this.host.fetcher, 'codex/api/health');
     const section = this.sections.connections;
     this.heading(section, 'Connections');
-    const problem = notice(loaded);
-    if (problem || loaded.state !== 'ok') {
+    const problem = notice(health);
+    if (problem || health.state !== 'ok') {
       section.append(problem ?? '');
       return;
     }
-    section.append(this.selector(loaded.value), el('ul', 'codex-list', '', ...loaded.value.map(connectionRow)));
+    const rows = surfacesFrom(health.value).map(surfaceRow);
+    section.append(this.selector(warehousesFrom(health.value)), el('ul', 'codex-list', '', ...rows));
   }
 
-  private selector(connections: Connection[]): HTMLElement {
+  /** The connection new `%%snowflake` cells (and the catalog) use: changing it reloads the catalog. */
+  private selector(warehouses: Warehouses): HTMLElement {
     const select = el('select', 'jp-mod-styled codex-connection-select');
-    const chosen = this.host.connection.get() ?? connections.find(c => c.active)?.name ?? null;
-    select.append(el('option', '', 'default connection'));
+    const chosen = this.host.connection.get();
+    select.append(el('option', '', `default (${warehouses.active})`));
     select.options[0].value = '';
-    for (const c of warehouses(connections)) {
-      const option = el('option', '', `${c.name} (${status(c)})`);
-      option.value = c.name;
-      option.selected = c.name === chosen;
+    for (const name of warehouses.names) {
+      const option = el('option', '', name);
+      option.value = name;
+      option.selected = name === chosen;
       select.append(option);
     }
-    select.onchange = () => this.host.connection.set(select.value || null);
+    select.onchange = () => {
+      this.host.connection.set(select.value || null);
+      void this.loadCatalog();
+    };
     return el('label', 'codex-connection-picker', 'New %%snowflake cells use ', select);
   }
 
@@ -162,35 +168,18 @@ export class CodexSidebar extends Widget {
     const insert = el('button', 'codex-table', table.name);
     insert.title = `Insert a %%snowflake preview of ${qualifiedName(table)} below the active cell`;
     insert.onclick = () => this.host.insertPreview(table, this.host.connection.get());
-    const columns = el('details', 'codex-columns', '', el('summary', '', 'columns'));
+    const columns = el('details', 'codex-columns', '', el('summary', '', `${table.columns.length} columns`));
     columns.ontoggle = () => {
+      // drawn on first open only: the catalog already holds them, a long catalog need not draw them all
       if (columns.open && columns.childElementCount === 1) {
-        void this.loadColumns(table, columns);
+        columns.append(el('ul', 'codex-list codex-column-list', '', ...table.columns.map(columnRow)));
       }
     };
     return el('li', 'codex-table-row', '', insert, el('span', 'codex-kind', table.kind), columns);
   }
 
-  private async loadColumns(table: TableRef, into: HTMLElement): Promise<void> {
-    const name = [table.schema, table.name].filter(Boolean).join('.');
-    const loaded = mapLoaded(
-      await getJson(this.host.fetcher, `codex/api/catalog?table=${encodeURIComponent(name)}`),
-      columnsFrom
-    );
-    const problem = notice(loaded);
-    into.append(
-      problem ??
-        el(
-          'ul',
-          'codex-list codex-column-list',
-          '',
-          ...(loaded.state === 'ok' ? loaded.value : []).map(c => el('li', '', `${c.name} `, el('code', '', c.type)))
-        )
-    );
-  }
-
   private async loadDashboards(): Promise<void> {
-    const loaded = await this.host.dashboards();
+    const loaded = mapLoaded(await getJson(this.host.fetcher, 'codex/api/dashboards'), dashboardsFrom);
     const section = this.sections.dashboards;
     this.heading(section, 'Dashboards');
     const problem = notice(loaded);
@@ -198,17 +187,27 @@ export class CodexSidebar extends Widget {
       section.append(problem ?? '');
       return;
     }
-    const rows = loaded.value.map(d => {
-      const open = el('button', 'codex-dashboard', d.title);
-      open.title = `Open ${d.path} as a notebook`;
-      open.onclick = () => this.host.openNotebook(d.path);
-      const voila = el('a', 'codex-voila', 'Voila');
-      voila.href = voilaUrl(this.host.baseUrl, d.path);
-      voila.target = '_blank';
-      voila.rel = 'noopener';
-      return el('li', 'codex-dashboard-row', '', open, voila);
-    });
+    const rows = loaded.value.map(d => this.dashboardRow(d));
     section.append(rows.length ? el('ul', 'codex-list', '', ...rows) : el('p', 'codex-notice', 'No dashboards.'));
+  }
+
+  private dashboardRow(d: Dashboard): HTMLElement {
+    const about = el('div', 'codex-hint codex-description', d.description);
+    about.title = d.description;
+    if (d.path === null) {
+      const title = el('span', 'codex-dashboard codex-unopenable', d.title);
+      title.title = `${d.name} is outside this server's root: set --CodexJupyter.notebooks_dir to open it here`;
+      return el('li', 'codex-dashboard-row', '', title, about);
+    }
+    const path = d.path;
+    const open = el('button', 'codex-dashboard', d.title);
+    open.title = `Open ${path} as a notebook`;
+    open.onclick = () => this.host.openNotebook(path);
+    const voila = el('a', 'codex-voila', 'Voila');
+    voila.href = voilaUrl(this.host.baseUrl, path);
+    voila.target = '_blank';
+    voila.rel = 'noopener';
+    return el('li', 'codex-dashboard-row', '', open, voila, about);
   }
 
   private async loadJobs(): Promise<void> {
@@ -225,30 +224,40 @@ export class CodexSidebar extends Widget {
   }
 
   private jobRow(job: Job): HTMLElement {
-    const output = el('a', 'codex-job-output', 'output');
-    output.href = jobOutputUrl(this.host.baseUrl, job.id);
-    output.target = '_blank';
-    output.rel = 'noopener';
-    return el(
+    const row = el(
       'li',
       'codex-job-row',
       '',
       el('span', 'codex-job-notebook', job.notebook || job.id),
       el('span', `codex-state codex-state-${job.state.toLowerCase()}`, job.state),
-      output
+      el('span', 'codex-job-created', shortTime(job.createdAt))
     );
+    if (finished(job)) {
+      const output = el('a', 'codex-job-output', 'output');
+      output.href = jobOutputUrl(this.host.baseUrl, job.id);
+      output.target = '_blank';
+      output.rel = 'noopener';
+      row.append(output);
+    }
+    if (job.error) {
+      row.append(el('div', 'codex-hint codex-job-error', job.error));
+    }
+    return row;
   }
 }
 
-function connectionRow(c: Connection): HTMLElement {
-  const state = status(c);
+/** A surface: its name, its state (configured, embedded, available, missing-extra, error) and what serves it. */
+function surfaceRow(s: Surface): HTMLElement {
   return el(
     'li',
-    `codex-connection${c.active ? ' codex-active' : ''}`,
+    `codex-connection codex-surface-${s.name}`,
     '',
-    el('span', 'codex-connection-name', c.name),
-    el('span', 'codex-kind', c.kind),
-    el('span', `codex-state codex-state-${state.replace(' ', '-')}`, state),
-    el('div', 'codex-hint', c.hint)
+    el('span', 'codex-connection-name', s.name),
+    el('span', `codex-state codex-state-${s.state}`, s.state),
+    el('div', 'codex-hint', s.detail)
   );
+}
+
+function columnRow(c: { name: string; type: string; nullable: boolean }): HTMLElement {
+  return el('li', '', `${c.name} `, el('code', '', c.nullable ? c.type : `${c.type} not null`));
 }

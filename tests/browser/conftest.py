@@ -97,14 +97,14 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def _jupyterlab(env: dict[str, str], root: Path, home: Path, extensions: dict[str, bool], log: Path) -> Iterator[str]:
+def _jupyterlab(env: dict[str, str], root: Path, home: Path, config: dict[str, object], log: Path) -> Iterator[str]:
     """A JupyterLab 4 server behind a token (as users run it); the URL carries the token for the first page.
 
-    ``extensions`` switches server extensions on or off (``jpserver_extensions``) on top of the installed ones.
+    ``config`` is its Jupyter Server configuration (e.g. ``ServerApp.jpserver_extensions`` switches server
+    extensions on or off on top of the installed ones).
     """
     port, token = _free_port(), secrets.token_hex(16)
     (home / "config").mkdir()
-    config = {"ServerApp": {"jpserver_extensions": extensions}}
     (home / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
     news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
@@ -132,17 +132,25 @@ def _jupyterlab(env: dict[str, str], root: Path, home: Path, extensions: dict[st
 def lab_url(this_tree: dict[str, str], lab_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """JupyterLab without codex-jupyter's server API: the sidebar must say so."""
     home = tmp_path_factory.mktemp("lab-home")
-    with _jupyterlab(this_tree, lab_root, home, {"codex_jupyter": False}, LAB_LOG) as url:
+    config = {"ServerApp": {"jpserver_extensions": {"codex_jupyter": False}}}
+    with _jupyterlab(this_tree, lab_root, home, config, LAB_LOG) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def lab_with_api(this_tree: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """JupyterLab (URL, root) over a copy of notebooks/ with the server API (see ``codex_api_standin``)."""
+    """JupyterLab (URL, root) with codex-jupyter's server API, serving a copy of notebooks/ from its root.
+
+    The Snowflake home is the test session's (one connection, ``fake``, and no default): the embedded warehouse
+    serves, and health lists ``fake`` among the connection names.
+    """
     root, home = tmp_path_factory.mktemp("lab-api-root"), tmp_path_factory.mktemp("lab-api-home")
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    env = {**this_tree, "PYTHONPATH": os.pathsep.join((str(Path(__file__).parent), this_tree["PYTHONPATH"]))}
-    with _jupyterlab(env, root, home, {"codex_api_standin": True}, ARTIFACTS / "jupyterlab-api.log") as url:
+    config = {
+        "ServerApp": {"jpserver_extensions": {"codex_jupyter": True}},
+        "CodexJupyter": {"notebooks_dir": str(root / "notebooks"), "jobs_dir": str(home / "jobs")},
+    }
+    with _jupyterlab(this_tree, root, home, config, ARTIFACTS / "jupyterlab-api.log") as url:
         yield url, root
 
 

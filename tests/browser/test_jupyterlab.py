@@ -85,47 +85,55 @@ def test_without_the_server_api_the_sidebar_says_so(
 ) -> None:
     page, errors = _open(browser, lab_url, _notebook(lab_root / "no-api.ipynb", "1 + 1"))
     sidebar = _open_sidebar(page)
-    for section in ("connections", "catalog", "jobs"):
+    for section in ("connections", "catalog", "dashboards", "jobs"):
         missing = sidebar.locator(f".codex-{section} .codex-server-missing")
         missing.wait_for(timeout=30_000)
         assert "Server extension not available" in missing.inner_text()
-    assert "No notebooks/ folder" in sidebar.locator(".codex-dashboards").inner_text()
     page.screenshot(path=str(artifacts / "jupyterlab-sidebar-no-api.png"))
     assert not [e for e in _codex_errors(errors) if "404" not in e], errors
     page.close()
 
 
-def test_sidebar_lists_connections_tables_and_dashboards_and_inserts_a_preview(
+def test_sidebar_lists_surfaces_tables_and_dashboards_from_the_server_api_and_inserts_a_preview(
     browser: object, lab_with_api: tuple[str, Path], artifacts: Path
 ) -> None:
     url, root = lab_with_api
     page, errors = _open(browser, url, _notebook(root / "scratch.ipynb", "%load_ext codex_jupyter"))
     sidebar = _open_sidebar(page)
 
-    sidebar.locator(".codex-connection").nth(1).wait_for(timeout=30_000)
-    local = sidebar.locator(".codex-connection", has_text="local")
-    assert "codex-active" in local.get_attribute("class") and "ready" in local.inner_text()
-    assert "not configured" in sidebar.locator(".codex-connection", has_text="kafka").inner_text()
-    assert sidebar.locator(".codex-connection-select option").all_inner_texts() == [
-        "default connection",
-        "local (ready)",
-    ]
+    # one row per surface of GET /codex/api/health, with its state and detail
+    sidebar.locator(".codex-connection").nth(5).wait_for(timeout=30_000)
+    names = sidebar.locator(".codex-connection-name").all_inner_texts()
+    assert names == ["warehouse", "geocoding", "routing", "kafka", "mqtt", "kinesis"], names
+    warehouse = sidebar.locator(".codex-surface-warehouse")
+    assert warehouse.locator(".codex-state").inner_text() == "embedded"
+    assert "embedded local DuckDB warehouse" in warehouse.locator(".codex-hint").inner_text()
+    assert "great-circle" in sidebar.locator(".codex-surface-routing .codex-hint").inner_text()
+    states = set(sidebar.locator(".codex-connection .codex-state").all_inner_texts())
+    assert states <= {"configured", "embedded", "available", "missing-extra"}, states
+    # the connection names of connections.toml, never its settings
+    options = sidebar.locator(".codex-connection-select option").all_inner_texts()
+    assert options == ["default (local)", "local", "fake"], options
+    assert "s3cr3t" not in sidebar.inner_text()
 
     dashboards = sidebar.locator(".codex-dashboard")
     dashboards.nth(4).wait_for(timeout=30_000)
     titles = dashboards.all_inner_texts()
-    assert len(titles) == 5 and not [t for t in titles if t.endswith(".ipynb")], titles
+    assert titles[0] == "Demo Bank — analytics" and len(titles) == 5, titles
+    about = sidebar.locator(".codex-dashboard-row .codex-description").first.inner_text()
+    assert about.startswith("SQL over the bank's warehouse with %%snowflake."), about
     voila = sidebar.locator(".codex-voila").first.get_attribute("href")
     assert voila.endswith("/voila/render/notebooks/analytics.ipynb"), voila
+    assert sidebar.locator(".codex-jobs").inner_text().endswith("No runs yet.")
 
     branches = sidebar.locator(".codex-table", has_text="branches").first
-    branches.wait_for(timeout=30_000)
+    branches.wait_for(timeout=60_000)
     sidebar.locator(".codex-catalog-search").fill("daily sales")
     assert sidebar.locator(".codex-table").all_inner_texts() == ["daily_sales"]
     sidebar.locator(".codex-catalog-search").fill("")
     row = sidebar.locator(".codex-table-row", has=page.locator(".codex-table", has_text="branches")).first
-    row.locator(".codex-columns summary").click()
-    row.locator(".codex-column-list li", has_text="branch_id").wait_for(timeout=30_000)
+    row.locator(".codex-columns summary").click()  # the columns came with the catalog: drawn on the spot
+    row.locator(".codex-column-list li", has_text="branch_id").wait_for(timeout=5_000)
 
     branches.click()
     editors = page.locator(".jp-Notebook .jp-Cell .cm-content")
@@ -133,5 +141,11 @@ def test_sidebar_lists_connections_tables_and_dashboards_and_inserts_a_preview(
     preview = editors.nth(1).inner_text()
     assert preview.startswith("%%snowflake\nselect *\nfrom ") and "branches\nlimit 100" in preview, preview
     page.screenshot(path=str(artifacts / "jupyterlab-sidebar.png"))
+
+    # a dashboard opens as a notebook in JupyterLab
+    dashboards.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "jupyterlab-sidebar-dashboards.png"))
+    dashboards.first.click()
+    page.locator("#jp-main-dock-panel .lm-TabBar-tabLabel", has_text="analytics.ipynb").wait_for(timeout=30_000)
     assert not _codex_errors(errors), errors
     page.close()

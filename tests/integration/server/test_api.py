@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stand_in_notebooks import write_notebooks
+from stand_in_notebooks import NOTEBOOKS, write_notebooks
 from traitlets.config import Config
 
 pytestmark = [
@@ -31,6 +31,7 @@ ENDPOINTS = [
     ("GET", "health"),
     ("GET", "catalog"),
     ("GET", "lineage"),
+    ("GET", "dashboards"),
     ("GET", "jobs"),
     ("POST", "jobs"),
     ("GET", "jobs/0123abcd"),
@@ -40,17 +41,13 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def stand_ins(tmp_path: Path) -> Path:
-    return write_notebooks(tmp_path / "notebooks")
-
-
-@pytest.fixture
-def jp_server_config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
-    """The extension alone, authentication required; the stand-in notebooks unless a test asks for the curated ones."""
+def jp_server_config(tmp_path: Path, jp_root_dir: Path, request: pytest.FixtureRequest) -> Config:
+    """The extension alone, authentication required; the stand-in notebooks (in the server's root, under
+    ``notebooks/``) unless a test asks for the curated ones (outside the root, as an installed package's are)."""
     curated = request.node.get_closest_marker("curated") is not None
     codex: dict[str, Any] = {"jobs_dir": str(tmp_path / "jobs"), "job_timeout": JOB_TIMEOUT}
     if not curated:
-        codex["notebooks_dir"] = str(write_notebooks(tmp_path / "notebooks"))
+        codex["notebooks_dir"] = str(write_notebooks(jp_root_dir / "notebooks"))
     return Config(
         {
             "ServerApp": {
@@ -119,6 +116,17 @@ async def test_health_shows_each_surface_and_never_the_password(jp_fetch: Any, s
     assert health["jobs"]["available"] is True and health["jobs"]["max_concurrent"] == 2
 
 
+async def test_health_lists_the_connection_names_a_cell_may_use_without_their_settings(
+    jp_fetch: Any, secrets: Any
+) -> None:
+    password = secrets.add(os.environ["CODEX_JUPYTER_TEST_SECRET"])  # the `fake` connection's, in connections.toml
+    response = await jp_fetch("codex", "api", "health")
+    secrets.scan(response.body, "GET /codex/api/health")
+    warehouse = json.loads(response.body)["surfaces"]["warehouse"]
+    assert warehouse["connections"] == ["local", "fake"]  # connections.toml has no default: the embedded one serves
+    assert warehouse["state"] == "embedded" and password not in response.body.decode()
+
+
 async def test_health_without_snowflake_settings_says_the_embedded_warehouse_serves(jp_fetch: Any) -> None:
     code, health = await _json(jp_fetch, "health")
     assert code == 200 and health["surfaces"]["warehouse"]["state"] == "embedded"
@@ -150,6 +158,30 @@ async def test_lineage_lists_the_tables_each_curated_notebook_reads(jp_fetch: An
     assert code == 200 and [c["cell"] for c in one["cells"]] == [5, 8, 12]
     code, error = await _json(jp_fetch, "lineage", params={"notebook": "nope"})
     assert code == 404 and "analytics.ipynb" in error["message"]
+
+
+async def test_dashboards_have_titles_and_the_path_jupyter_opens_them_by(jp_fetch: Any) -> None:
+    code, answer = await _json(jp_fetch, "dashboards")
+    assert code == 200
+    echo = next(d for d in answer["dashboards"] if d["name"] == "echo.ipynb")
+    assert echo == {"name": "echo.ipynb", "title": "echo", "description": "", "path": "notebooks/echo.ipynb"}
+    assert [d["name"] for d in answer["dashboards"]] == sorted(f"{n}.ipynb" for n in NOTEBOOKS)
+
+
+@pytest.mark.curated
+async def test_the_curated_dashboards_are_titled_by_their_first_heading_and_paragraph(jp_fetch: Any) -> None:
+    code, answer = await _json(jp_fetch, "dashboards")
+    assert code == 200
+    by_name = {d["name"]: d for d in answer["dashboards"]}
+    assert set(by_name) == {"analytics.ipynb", "anomalies.ipynb", "forecasting.ipynb", "iot.ipynb", "maps.ipynb"}
+    analytics = by_name["analytics.ipynb"]
+    assert analytics["title"] == "Demo Bank — analytics"
+    # one plain line: the paragraph under the heading, Markdown marks dropped
+    assert analytics["description"].startswith("SQL over the bank's warehouse with %%snowflake. With no Snowflake")
+    assert "**" not in analytics["description"] and "\n" not in analytics["description"]
+    assert by_name["maps.ipynb"]["description"].count("*") == 0
+    # the package's notebooks lie outside the server's root: nothing there to open them by
+    assert {d["path"] for d in by_name.values()} == {None}
 
 
 async def test_a_job_runs_end_to_end_with_its_parameters(jp_fetch: Any) -> None:
