@@ -23,6 +23,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "mqtt": ("paho.mqtt.client", "mqtt:// streams"),
     "routing": ("ortools", "route planning (plan_route)"),
     "dashboards": ("voila", "codex-jupyter demo (Voila dashboards)"),
+    "text": ("yake", "text insights (keywords with YAKE, entities with spaCy)"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Text insights: sentiment, entities, keywords, topics and summaries (pure computation, no network)."""
