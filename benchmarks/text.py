@@ -93,6 +93,45 @@ def sentiment_quality(folds: int) -> None:
         print(f"   {name:<10} accuracy {acc:.3f}  F1 {f1:.3f}")
 
 
+def entity_quality() -> None:
+    """Precision and recall of GPE entities on the demo feedback, whose city is known from the generator."""
+    from codex_jupyter.analytics.text.entities import extract_entities
+    from codex_jupyter.sources.demo import bank
+
+    branches = bank.branches()
+    customers = bank.customers(branches)
+    feedback = bank.feedback(customers)
+    city = customers.set_index("customer_id").home_city
+    truth = [{city[c]} if city[c] in t else set() for c, t in zip(feedback.customer_id, feedback.text, strict=True)]
+    found = extract_entities(feedback.text.tolist(), places=branches.city.tolist())
+    predicted = [{e for e, label in f if label == "GPE"} for f in found]
+    hits = sum(len(p & t) for p, t in zip(predicted, truth, strict=True))
+    n_pred, n_true = sum(map(len, predicted)), sum(map(len, truth))
+    print(f"\n2. entities (GPE) on the {len(feedback):,} demo feedback texts: {n_true:,} known city mentions")
+    print(f"   precision {hits / max(n_pred, 1):.3f}  recall {hits / max(n_true, 1):.3f}")
+
+
+def topic_quality(k: int = 8) -> None:
+    """NPMI of our topics (k chosen in 3..10) against LDA with the same k, on the UCI sentences."""
+    from sklearn.decomposition import LatentDirichletAllocation
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from codex_jupyter.analytics.text import topics
+
+    texts = read_sentences()[0]
+    ours = topics.find_topics(texts, (3, 10))
+    counts = CountVectorizer(stop_words="english", min_df=2, max_df=0.9, token_pattern=topics.TOKEN)
+    matrix = counts.fit_transform(texts)
+    binary = (matrix > 0).astype(np.float32).tocsr()
+    vocab = {w: i for i, w in enumerate(counts.get_feature_names_out())}
+    ours_npmi = topics.npmi([[vocab[w] for w in terms if w in vocab] for terms in ours.terms.values()], binary)
+    k = len(ours.terms)
+    lda = LatentDirichletAllocation(n_components=k, random_state=0, learning_method="batch").fit(matrix)
+    lda_npmi = topics.npmi([np.argsort(-row)[:10] for row in lda.components_], binary)
+    print(f"\n3. topics on the UCI sentences: NPMI of the top 10 terms (higher is more coherent), k = {k}")
+    print(f"   ours (TF-IDF + NMF) {ours_npmi:.3f}   LDA {lda_npmi:.3f}")
+
+
 def short_texts(n: int) -> list[str]:
     """``n`` distinct short texts: pairs of UCI sentences (deterministic)."""
     texts = read_sentences()[0]
@@ -113,6 +152,21 @@ def throughput(n: int) -> None:
     rate = n / (time.perf_counter() - start)
     print(f"\n4. throughput on {n:,} distinct short texts (mean {np.mean([len(t) for t in texts]):.0f} characters)")
     print(f"   sentiment                 {rate:>9,.0f} texts/s")
+    from codex_jupyter.analytics.text import analyze_text, keywords
+
+    frame = {"text": texts}
+    import pandas as pd
+
+    start = time.perf_counter()
+    analyze_text(pd.DataFrame(frame), "text", entities=False, topics=False, keyword_method="tfidf")
+    print(f"   sentiment + keywords (TF-IDF), analyze_text {n / (time.perf_counter() - start):>9,.0f} texts/s")
+    sample = texts[:2_000]
+    start = time.perf_counter()
+    keywords.keywords(sample, "yake")
+    print(f"   keywords (YAKE) alone     {len(sample) / (time.perf_counter() - start):>9,.0f} texts/s (2,000 texts)")
+    start = time.perf_counter()
+    analyze_text(pd.DataFrame(frame), "text", keyword_method="tfidf")
+    print(f"   full pipeline (TF-IDF keywords) {n / (time.perf_counter() - start):>9,.0f} texts/s")
 
 
 def main() -> None:
@@ -121,6 +175,8 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     sentiment_quality(folds=3 if args.quick else 10)
+    entity_quality()
+    topic_quality()
     throughput(5_000 if args.quick else 100_000)
     print(f"\ndone in {time.perf_counter() - start:.0f} s")
 
