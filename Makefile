@@ -59,6 +59,7 @@ test: install-test system-deps
 	$(BIN)/python benchmarks/forecast.py --quick
 	$(BIN)/python benchmarks/clv.py --quick
 	$(BIN)/python benchmarks/streams.py --quick
+	$(BIN)/python benchmarks/text.py --quick
 
 ## bench: the full benchmarks (figures quoted in the notes)
 bench: install-test
@@ -68,6 +69,7 @@ bench: install-test
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/clv.py
 	$(BIN)/python benchmarks/streams.py
+	$(BIN)/python benchmarks/text.py
 
 ## constraints: re-resolve the pins after changing pyproject.toml or constraints.in
 constraints: $(BIN)/uv

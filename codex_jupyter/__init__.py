@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from codex_jupyter.analytics.forecast import backtest, forecast
     from codex_jupyter.analytics.location_fraud import location_fraud
     from codex_jupyter.analytics.spatial import nearest, plan_route
+    from codex_jupyter.analytics.text import analyze_text
     from codex_jupyter.magics.tableau import tableau_view
     from codex_jupyter.pipelines.tail import tail
     from codex_jupyter.sources.geo.geocoding import geocode_frame, reverse_frame
@@ -28,6 +29,7 @@ __all__ = [
     "MapView",
     "StreamingDetector",
     "__version__",
+    "analyze_text",
     "backtest",
     "clv",
     "connect",
@@ -59,6 +61,7 @@ _LAZY = {
     "backtest": "codex_jupyter.analytics.forecast",
     "clv": "codex_jupyter.analytics.clv",
     "MapView": "codex_jupyter.widgets.map",
+    "analyze_text": "codex_jupyter.analytics.text",
     "tableau_view": "codex_jupyter.magics.tableau",
 }
 

@@ -56,6 +56,19 @@ def cache_dir() -> Path:
     return path
 
 
+def user_database_path() -> Path:
+    """The writable DuckDB file that ``connect().write(...)`` fills on the local warehouse.
+
+    ``CODEX_JUPYTER_USER_DB`` overrides it; by default it sits in the cache
+    folder next to the read-only demo file (so tests and Binder keep it in
+    their scratch folder too).
+    """
+    override = os.environ.get("CODEX_JUPYTER_USER_DB")
+    path = Path(override) if override else cache_dir() / "user_warehouse.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def environment() -> Mapping[str, str]:
     """The process environment, for settings read by name (geocoding provider keys and URLs).
 

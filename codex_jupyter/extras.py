@@ -26,6 +26,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "jobs": ("papermill", "headless notebook runs (POST /codex/api/jobs)"),
     # also pyjwt (Tableau tokens): require("bi", "jwt")
     "bi": ("looker_sdk", "Tableau embedding and Looker (%tableau_embed, %looker)"),
+    "text": ("yake", "text insights (keywords with YAKE, entities with spaCy)"),
 }
 
 

@@ -6,6 +6,14 @@ so jupysql sees the same names). Many processes (Voila runs a kernel per page, n
 can then read the same file at once -- DuckDB allows only one writer per file
 -- while ``CREATE TABLE`` in a notebook still works, in memory.
 
+:meth:`LocalWarehouse.write` stores frames (text insights, forecasts,
+anomaly flags) in a second, writable DuckDB file, the *user database*
+(:func:`codex_jupyter.config.user_database_path`), attached as ``user_data``
+with a view per table in the session, so ``select ... from feedback_insights``
+finds it like a demo table. It is attached at start when it exists and the
+first write otherwise; DuckDB lets one process write a file at a time, so a
+second kernel that writes is told which file is busy.
+
 Snowflake-dialect SQL is accepted: each statement is transpiled with sqlglot
 (``read="snowflake", write="duckdb"``) so one cell runs on both warehouses. A
 statement sqlglot cannot parse (DuckDB's own ``SUMMARIZE``, ``PRAGMA`` ...)
@@ -14,6 +22,7 @@ runs as written.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,6 +30,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
+from codex_jupyter import config
 from codex_jupyter.extras import require
 from codex_jupyter.sources.demo import bank as demo_data
 from codex_jupyter.sources.warehouse import params as sql_params
@@ -28,11 +38,19 @@ from codex_jupyter.sources.warehouse.base import (
     ExplainResult,
     QueryResult,
     WarehouseError,
+    WriteError,
+    check_mode,
+    check_table,
     one_line,
+    prepare_frame,
     timed,
 )
 
+log = logging.getLogger(__name__)
+
 LABEL = "local DuckDB (embedded demo warehouse)"
+#: The catalog name of the writable user database.
+USER_CATALOG = "user_data"
 
 _HINTS = {
     duckdb.ParserException: "fix the SQL syntax and run the cell again",
@@ -83,8 +101,82 @@ class LocalWarehouse:
             "AND table_name NOT LIKE '\\_%' ESCAPE '\\'"
         ).fetchall():
             self._con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM demo_bank.main."{name}"')
+        self._demo_names = {
+            n.lower()
+            for (n,) in self._con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
+        self._user_attached = False
         self._open = True
         self._engine: Any = None
+        self._attach_user_database(required=False)
+
+    def _attach_user_database(self, *, required: bool) -> None:
+        """Attach the writable user database and give each of its tables a view; once per connection.
+
+        At start (``required=False``) a missing or busy file is skipped; for a
+        write it must open, or the user learns which file is busy.
+        """
+        if self._user_attached:
+            return
+        path = config.user_database_path()
+        if not required and not path.exists():
+            return
+        quoted = path.as_posix().replace("'", "''")
+        try:
+            self._con.execute(f"ATTACH '{quoted}' AS {USER_CATALOG}")
+        except duckdb.Error as exc:
+            if not required:
+                log.info("user database %s not attached: %s", path, one_line(str(exc)))
+                return
+            raise WriteError(
+                f"cannot open the user database {path}: {one_line(str(exc))} -- close the other kernel writing "
+                "to it, or set CODEX_JUPYTER_USER_DB to another file"
+            ) from None
+        self._user_attached = True
+        for (name,) in self._con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [USER_CATALOG]
+        ).fetchall():
+            if name.lower() not in self._demo_names:
+                self._con.execute(
+                    f'CREATE OR REPLACE VIEW memory.main."{name}" AS SELECT * FROM {USER_CATALOG}.main."{name}"'
+                )
+
+    def write(self, frame: pd.DataFrame, table: str, mode: str = "append") -> int:
+        """Store ``frame`` as ``table`` in the user database (``append`` or ``replace``); return rows written.
+
+        The frame is checked first (:func:`.base.prepare_frame`) and written in one
+        transaction, so a bad frame or a failed insert leaves the table as it was.
+        """
+        name = check_table(table)[0]
+        check_mode(mode)
+        data = prepare_frame(frame)
+        if name.lower() in self._demo_names:
+            raise WriteError(f"{name!r} is a read-only demo table -- write to another name, e.g. {name}_insights")
+        self._attach_user_database(required=True)
+        target = f'{USER_CATALOG}.main."{name}"'
+        exists = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND lower(table_name) = lower(?)",
+            [USER_CATALOG, name],
+        ).fetchall()[0][0]
+        statement = (
+            f"INSERT INTO {target} BY NAME SELECT * FROM _codex_write"
+            if mode == "append" and exists
+            else f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _codex_write"
+        )
+        self._con.register("_codex_write", data)
+        try:
+            self._con.execute("BEGIN TRANSACTION")
+            self._con.execute(statement)
+            self._con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self._con.execute("ROLLBACK")
+            raise WriteError(
+                f"{one_line(str(exc))} -- nothing was written; match the table's columns or use mode='replace'"
+            ) from None
+        finally:
+            self._con.unregister("_codex_write")
+        self._con.execute(f'CREATE OR REPLACE VIEW memory.main."{name}" AS SELECT * FROM {target}')
+        return len(data)
 
     @property
     def dbapi_connection(self) -> duckdb.DuckDBPyConnection:
@@ -184,7 +276,7 @@ class LocalWarehouse:
             WHERE table_schema NOT IN ('information_schema', 'pg_catalog')
               AND table_name NOT LIKE '\\_%' ESCAPE '\\'
               AND NOT (table_catalog = 'memory' AND table_type = 'VIEW' AND table_name IN (
-                  SELECT table_name FROM information_schema.tables WHERE table_catalog = 'demo_bank'))
+                  SELECT table_name FROM information_schema.tables WHERE table_catalog IN ('demo_bank', 'user_data')))
             ORDER BY table_catalog = 'memory', table_catalog, table_schema, table_name
             """
         ).df()
