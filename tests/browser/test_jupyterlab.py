@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+CURATED = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
 pytestmark = pytest.mark.browser
 
 
@@ -119,7 +121,7 @@ def test_sidebar_lists_surfaces_tables_and_dashboards_from_the_server_api_and_in
     dashboards = sidebar.locator(".codex-dashboard")
     dashboards.nth(4).wait_for(timeout=30_000)
     titles = dashboards.all_inner_texts()
-    assert titles[0] == "Demo Bank — analytics" and len(titles) == 5, titles
+    assert titles[0] == "Demo Bank — analytics" and len(titles) == len(CURATED), titles
     about = sidebar.locator(".codex-dashboard-row .codex-description").first.inner_text()
     assert about.startswith("SQL over the bank's warehouse with %%snowflake."), about
     voila = sidebar.locator(".codex-voila").first.get_attribute("href")

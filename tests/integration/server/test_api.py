@@ -173,7 +173,14 @@ async def test_the_curated_dashboards_are_titled_by_their_first_heading_and_para
     code, answer = await _json(jp_fetch, "dashboards")
     assert code == 200
     by_name = {d["name"]: d for d in answer["dashboards"]}
-    assert set(by_name) == {"analytics.ipynb", "anomalies.ipynb", "forecasting.ipynb", "iot.ipynb", "maps.ipynb"}
+    assert set(by_name) == {
+        "analytics.ipynb",
+        "anomalies.ipynb",
+        "feedback.ipynb",
+        "forecasting.ipynb",
+        "iot.ipynb",
+        "maps.ipynb",
+    }
     analytics = by_name["analytics.ipynb"]
     assert analytics["title"] == "Demo Bank — analytics"
     # one plain line: the paragraph under the heading, Markdown marks dropped
