@@ -29,6 +29,7 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,9 +38,17 @@ from typing import Any
 import bottleneck as bn
 import numpy as np
 import pandas as pd
-from scipy.special import erf, erfinv
 
 import codex_jupyter.analytics.anomaly.rolling as rl
+from codex_jupyter.analytics.anomaly.calibration import (
+    CalibrationSettings,
+    calibrate,
+    exclusive_cumsum,
+    log10_from_score,
+    normal_surprise,
+    score_from_log10,
+)
+from codex_jupyter.analytics.anomaly.episodes import EpisodeState, track
 from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, METHODS, STREAMING_METHODS
 from codex_jupyter.errors import InputError, require_columns
 
@@ -63,6 +72,9 @@ class DetectorSettings:
     period: int | str | None = "auto"
     threshold: float = DEFAULT_THRESHOLD
     flag_missing: bool = True
+    clear: float = 2.5  # calibrated -log10 P at which a reading still counts as part of an episode
+    quiet: int = 12  # readings below ``clear`` that close an episode
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
 
     def __post_init__(self) -> None:
         if self.method not in STREAMING_METHODS:
@@ -74,6 +86,8 @@ class DetectorSettings:
             raise AnomalyInputError("need 2 <= shift_window < window")
         if not 0 < self.threshold < 1:
             raise AnomalyInputError("threshold is a score between 0 and 1 (default 0.99999)")
+        if not 0 < self.clear <= log10_from_score(self.threshold) or self.quiet < 1:
+            raise AnomalyInputError("need 0 < clear <= the threshold's -log10 P, and quiet >= 1 reading")
         if not (self.period in (None, "auto") or (isinstance(self.period, int) and self.period >= 2)):
             raise AnomalyInputError("period is 'auto', None or a whole number of readings >= 2")
 
@@ -87,9 +101,11 @@ class _SeriesState:
     run_len: int = 0
     run_start: int = 0
     run_p_repeat: float = 0.5
+    calib: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
 
     def nbytes(self) -> int:
-        return self.values.nbytes + self.times.nbytes + 3 * 8
+        return self.values.nbytes + self.times.nbytes + 3 * 8 + self.calib.nbytes + self.missing.nbytes
 
 
 def infer_period(step_seconds: float) -> int | None:
@@ -148,6 +164,8 @@ class StreamingDetector:
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
         self._states: dict[tuple[str, Any], _SeriesState] = {}
+        self._episodes: dict[Any, EpisodeState] = {}
+        self._alarm = log10_from_score(self.settings.threshold)
 
     @property
     def period(self) -> int | None:
@@ -178,7 +196,7 @@ class StreamingDetector:
             self._period_resolved = True
 
     def update(self, batch: pd.DataFrame) -> pd.DataFrame:
-        """Score a batch of readings; returns one row per input row, same index."""
+        """Score a batch of readings; returns one row per input row, same index (see :data:`RESULT_COLUMNS`)."""
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         n = len(batch)
         if n == 0:
@@ -186,88 +204,94 @@ class StreamingDetector:
         keys = _series_keys(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None
         self._resolve_period(keys, times)
-        best_score = np.full(n, np.nan)
-        best_reason = np.full(n, "", dtype=object)
-        for metric in self.values:
-            values = _numeric(batch[metric], metric)
-            score, reason = self._score_metric(metric, keys, values, times)
-            if len(self.values) > 1:
-                reason = np.where(reason != "", metric + ": " + reason.astype(str), "")
-            better = np.nan_to_num(score, nan=-1.0) > np.nan_to_num(best_score, nan=-1.0)
-            best_score = np.where(better, score, best_score)
-            best_reason = np.where(better, reason, best_reason)
-        flagged = np.nan_to_num(best_score, nan=0.0) >= self.settings.threshold
-        return pd.DataFrame(
-            {
-                "anomaly_score": best_score,
-                "is_anomaly": flagged,
-                "reason": np.where(flagged, best_reason, ""),
-            },
-            index=batch.index,
-        )
-
-    # -- one metric, all series ------------------------------------------------------------------
-    def _score_metric(
-        self, metric: str, keys: np.ndarray, values: np.ndarray, times: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        s = self.settings
-        depth = self._depth()
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         uniq, starts = np.unique(sorted_keys, return_index=True)
-        bounds = [*starts[1:], len(order)]
-        t_all = times if times is not None else np.arange(len(keys), dtype=np.int64)
-        states, news, new_times = [], [], []
-        for key, start, stop in zip(uniq, starts, bounds, strict=True):
-            st = self._states.setdefault((metric, key), _SeriesState())
-            states.append(st)
-            idx = order[start:stop]
-            news.append(values[idx])
-            new_times.append(t_all[idx])
+        seg = np.repeat(np.arange(len(uniq)), np.diff(np.r_[starts, n]))
+        best = np.full(n, np.nan)  # calibrated -log10 P, in series order
+        best_reason = np.full(n, "", dtype=object)
+        for metric in self.values:
+            values = _numeric(batch[metric], metric)[order]
+            level, reason = self._score_metric(metric, uniq, starts, values, None if times is None else times[order])
+            if len(self.values) > 1:
+                reason = np.where(reason != "", metric + ": " + reason.astype(str), "")
+            better = np.nan_to_num(level, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf)
+            best = np.where(better, level, best)
+            best_reason = np.where(better, reason, best_reason)
+        s = self.settings
+        ep_states = [self._episodes.setdefault(key, EpisodeState()) for key in uniq]
+        ep = track(best, None if times is None else times[order], seg, ep_states, self._alarm, s.clear, s.quiet)
+        return self._result(batch.index, order, best, best_reason, ep)
+
+    def _result(
+        self, index: pd.Index, order: np.ndarray, level: np.ndarray, reason: np.ndarray, ep: Any
+    ) -> pd.DataFrame:
+        """Put the series-ordered results back in the batch's row order."""
+        columns = {
+            "anomaly_score": score_from_log10(level),
+            "surprise": level,
+            "is_anomaly": ep.onset,
+            "episode_id": ep.episode_id,
+            "episode_start": np.where(ep.episode_id > 0, ep.start, _NO_TIME),
+            "episode_end": np.where(ep.closed, ep.end, _NO_TIME),
+            "reason": np.where(ep.onset, reason, ""),
+        }
+        out = {}
+        for name, col in columns.items():
+            back = np.empty(len(order), dtype=col.dtype)
+            back[order] = col
+            out[name] = back
+        for name in ("episode_start", "episode_end"):
+            out[name] = _as_time(out[name], self.time is not None)
+        return pd.DataFrame(out, index=index)
+
+    # -- one metric, all series ------------------------------------------------------------------
+    def _score_metric(
+        self, metric: str, uniq: np.ndarray, starts: np.ndarray, values: np.ndarray, times: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated -log10 P and reasons for one metric's readings, given sorted by series."""
+        s = self.settings
+        depth = self._depth()
+        bounds = np.r_[starts, len(values)]
+        t_all = times if times is not None else np.zeros(len(values), dtype=np.int64)
+        states = [self._states.setdefault((metric, key), _SeriesState()) for key in uniq]
+        news = [values[a:b] for a, b in itertools.pairwise(bounds)]
+        new_times = [t_all[a:b] for a, b in itertools.pairwise(bounds)]
         lay = rl.build_layout([st.values for st in states], [st.times for st in states], news, new_times, depth)
         pos = lay.new_pos
-        nothing = (np.full(len(pos), np.nan), np.full(len(pos), "", dtype=object))
-        if s.method == "stuck":
-            comp = {}
-            point_score = level_score = nothing[0]
-        else:
+        nan = np.full(len(pos), np.nan)
+        comp: dict[str, np.ndarray] = {}
+        point = level = nan
+        if s.method != "stuck":
             comp = _components(lay.values, s, self._period)
-            point_score, level_score = _score(comp["point_z"][pos]), _score(comp["level_z"][pos])
-        if s.method in ("auto", "stuck"):
-            stuck_z, stuck_reason = _stuck(lay, states, s, times is not None)
-            stuck_score = _score(stuck_z)
-        else:
-            stuck_score, stuck_reason = nothing
-        candidates = {"point": point_score, "level": level_score, "stuck": stuck_score}
-        used = {
-            "auto": ["point", "level", "stuck"],
-            "zscore": ["point"],
-            "seasonal": ["point"],
-            "level_shift": ["level"],
-            "stuck": ["stuck"],
-        }[s.method]
-        stacked = np.stack([np.nan_to_num(candidates[name], nan=-1.0) for name in used])
-        winner = np.argmax(stacked, axis=0)
-        score = np.where(stacked.max(axis=0) < 0, np.nan, stacked.max(axis=0))
+            point, level = np.abs(comp["point_z"][pos]), np.abs(comp["level_z"][pos])
+            if s.method in ("zscore", "seasonal"):
+                level = nan
+            elif s.method == "level_shift":
+                point = nan
+        stuck, stuck_reason = _stuck(lay, states, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
+        # Raw surprise (-ln P under the normal model), calibrated per series. Runs of repeats are already judged
+        # against the series' own rate of repeats: they bypass the calibrator (and so do not teach it).
+        z = np.fmax(point, level)
+        calib = np.stack([st.calib for st in states])
+        normal_log10, calib = calibrate(normal_surprise(z), lay.seg_of_new, calib, s.calibration)
+        stuck_log10 = stuck / math.log(10.0)
+        log10_p = np.fmax(normal_log10, stuck_log10)
         reason = np.full(len(pos), "", dtype=object)
-        for i in np.flatnonzero(np.nan_to_num(score, nan=0.0) >= s.threshold):
-            which, p = used[winner[i]], pos[i]
-            if which == "point":
-                reason[i] = _point_reason(p, comp, lay.values, s, self._period)
-            elif which == "level":
-                reason[i] = _level_reason(p, comp, s)
-            else:
+        for i in np.flatnonzero(np.nan_to_num(log10_p, nan=0.0) >= self._alarm):
+            p = pos[i]
+            if np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(normal_log10[i], nan=-1.0):
                 reason[i] = stuck_reason[i]
+            elif point[i] >= np.nan_to_num(level[i], nan=-1.0):
+                reason[i] = _point_reason(p, comp, lay.values, s, self._period)
+            else:
+                reason[i] = _level_reason(p, comp, s)
         if s.flag_missing:
-            missing = np.isnan(lay.values[pos])
-            score = np.where(missing, 1.0, score)
-            reason = np.where(missing, "missing reading", reason)
+            log10_p, reason = _missing(lay, states, log10_p, reason)
+        for st, c in zip(states, calib, strict=True):
+            st.calib = c
         self._remember(lay, states, depth)
-        out_score = np.empty(len(keys))
-        out_reason = np.empty(len(keys), dtype=object)
-        out_score[order] = score
-        out_reason[order] = reason
-        return out_score, out_reason
+        return log10_p, reason
 
     def _remember(self, lay: rl.Layout, states: list[_SeriesState], depth: int) -> None:
         """Keep the last ``depth`` readings of each series for the next batch."""
@@ -319,9 +343,8 @@ def _stuck(
         p[needs] = np.fmax(p[needs], share[inverse])
     p = np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
     with np.errstate(invalid="ignore", divide="ignore"):
-        tail = np.where(run > 0, p**run, np.where(np.isnan(rate[pos]), np.nan, 1.0))
-        # The run's tail probability as an equivalent |z|, so it is calibrated like the other detectors.
-        z = np.sqrt(2.0) * erfinv(1.0 - tail)
+        # The run's -ln P: each repeat has probability p under the series' usual rate of repeats.
+        surprise = np.where(run > 0, -run * np.log(p), np.where(np.isnan(rate[pos]), np.nan, 0.0))
     # Carry the run into the next batch.
     last_of_seg = np.r_[seg[1:] != seg[:-1], True]
     for i in np.flatnonzero(last_of_seg):
@@ -331,12 +354,54 @@ def _stuck(
         st.run_p_repeat = float(p[i])
     reason = np.full(len(pos), "", dtype=object)
     # Reasons for long enough runs only (the caller keeps them where the calibrated score flags).
-    stuck_at = np.flatnonzero(np.nan_to_num(z, nan=0.0) >= 3.0)
-    for i in stuck_at:
+    for i in np.flatnonzero(np.nan_to_num(surprise, nan=0.0) >= 4.0):
         span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
         readings = f"{int(run[i]) + 1} readings"
         reason[i] = f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({readings})"
-    return z, reason
+    return surprise, reason
+
+
+def _missing(
+    lay: rl.Layout, states: list[_SeriesState], log10_p: np.ndarray, reason: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score runs of missing readings against how often the series missed a reading before.
+
+    A run of ``r`` missing readings in a series that misses a share ``q`` of
+    its readings has probability about ``q ** r``; ``q`` starts from a prior of
+    half a missing reading, so a series that often has gaps is not flagged for
+    them, and a burst in one that never has is flagged within a few readings.
+    """
+    missing = np.isnan(lay.values[lay.new_pos])
+    if not missing.any() and all(st.missing[2] == 0 for st in states):
+        _count_missing(states, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
+        return log10_p, reason
+    seg = lay.seg_of_new
+    carried = np.stack([st.missing for st in states])
+    readings = exclusive_cumsum(np.ones(len(missing), dtype=np.int64), seg, carried[:, 0])
+    misses = exclusive_cumsum(missing.astype(np.int64), seg, carried[:, 1])
+    rate = (misses + 0.5) / (readings + 1.0)
+    # Run length of missing readings ending at each reading (carried across batches).
+    first = np.r_[True, seg[1:] != seg[:-1]]
+    breaks = ~missing | first
+    last_break = np.maximum.accumulate(np.where(breaks, np.arange(len(missing)), 0))
+    run = np.where(missing, np.arange(len(missing)) - last_break + missing[last_break], 0)
+    from_carry = missing & first[last_break] & missing[last_break]
+    run = np.where(from_carry, run + carried[:, 2][seg], run)
+    level = run * -np.log10(rate)
+    out = np.where(missing, level, log10_p)
+    why = reason.copy()
+    for i in np.flatnonzero(missing & (level >= 2.0)):  # reasons only where a run could alarm
+        why[i] = f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})"
+    _count_missing(states, seg, missing, run)
+    return out, why
+
+
+def _count_missing(states: list[_SeriesState], seg: np.ndarray, missing: np.ndarray, run: np.ndarray) -> None:
+    counts = np.bincount(seg, minlength=len(states))
+    misses = np.bincount(seg, weights=missing, minlength=len(states)).astype(np.int64)
+    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1] if len(seg) else np.empty(0, dtype=np.int64)
+    for st, c, m, i in zip(states, counts, misses, last, strict=True):
+        st.missing = np.array([st.missing[0] + c, st.missing[1] + m, run[i]], dtype=np.int64)
 
 
 def _duration(ns: int) -> str:
@@ -443,12 +508,6 @@ def _level_reason(i: int, comp: dict[str, np.ndarray], s: DetectorSettings) -> s
     )
 
 
-def _score(z: np.ndarray) -> np.ndarray:
-    """Two-sided normal probability of a less extreme |z|: the calibrated score."""
-    with np.errstate(invalid="ignore"):
-        return erf(np.abs(z) / math.sqrt(2.0))
-
-
 def detect_anomalies(
     data: pd.Series | pd.DataFrame,
     time: str | None = None,
@@ -508,7 +567,7 @@ def detect_anomalies(
             in_order[positions] = raw[column].to_numpy()
             scored[column] = in_order
     out = frame.copy()
-    for column in ("anomaly_score", "is_anomaly", "reason"):
+    for column in scored.columns:
         out[column] = scored[column].to_numpy()
     return out
 
@@ -600,11 +659,25 @@ def _series_keys(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     return frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
 
 
+_NO_TIME = np.iinfo(np.int64).min
+
+
+def _as_time(values: np.ndarray, timed: bool) -> np.ndarray:
+    """Episode times as timestamps (NaT: none), or as reading numbers (NaN: none) for a stream without time."""
+    if timed:
+        return values.astype(np.int64).view("datetime64[ns]")
+    return np.where(values == _NO_TIME, np.nan, values.astype(float))
+
+
 def _empty_result(index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "anomaly_score": pd.Series(dtype=float),
+            "surprise": pd.Series(dtype=float),
             "is_anomaly": pd.Series(dtype=bool),
+            "episode_id": pd.Series(dtype=np.int64),
+            "episode_start": pd.Series(dtype="datetime64[ns]"),
+            "episode_end": pd.Series(dtype="datetime64[ns]"),
             "reason": pd.Series(dtype=object),
         },
         index=index,
