@@ -177,6 +177,8 @@ def false_alarms(series: dict, detectors: dict[str, Detector]) -> pd.DataFrame:
         flags = run_by_period(detector, series)
         for part in ("tuning", "evaluation"):
             keys = [k for k in series if half(k) == part]
+            if not keys:
+                continue
             n = sum(len(flags[k]) for k in keys)
             alerts = sum(int(flags[k].sum()) for k in keys)
             quiet = sum(1 for k in keys if not flags[k].any())

@@ -17,9 +17,12 @@ normal" while the history is short. The calibrated tail probability is
     P(S > s) = P(S > u) * exp(-(s - u) / mean_excess)        for s > u
     P(S > s) = P(S > u) ** (s / u)                           for s <= u
 
-Three integers per series (readings, exceedances, summed excess in 1/4096
-units) are the whole state: bounded memory, exact sums, and therefore the
-same calibration however a stream is split into batches. The excess a reading
+Four integers per series (readings, exceedances, summed excess and squared
+excess, in fixed units) plus the last ``lag`` readings' contributions are the
+whole state: bounded memory, exact sums, and therefore the same calibration
+however a stream is split into batches. A reading is judged on the readings
+at least ``lag`` before it, so an anomalous stretch does not calibrate itself
+away while it happens. The excess a reading
 adds is capped (``excess_cap``) so one long anomaly does not teach the series
 that anything goes.
 
@@ -41,8 +44,8 @@ from scipy.special import log_ndtr
 _LN10 = math.log(10.0)
 _Q = 4096  # excess is summed in 1/4096 units of a nat, as integers: exact, order-independent sums
 _Q2 = 16  # squared excess in 1/16 units
-KNEE_LOG10 = 5.0  # the score equals 1 - P down to P = 1e-5 ...
-SCORE_KNEE = 1.0 - 10.0**-KNEE_LOG10  # ... i.e. up to the default threshold 0.99999
+KNEE_LOG10 = 9.0  # the score equals 1 - P down to P = 1e-9 (thresholds mean what they say) ...
+SCORE_KNEE = 1.0 - 10.0**-KNEE_LOG10  # ... i.e. up to a score of 0.999999999
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class CalibrationSettings:
     prior_excess: float = 1.5  # the prior's mean excess above u (1.0 = exactly normal)
     excess_cap: float = 30.0  # the most one reading adds to the summed excess, in nats
     max_shape: float = 0.45  # the heaviest tail the fit may choose (GPD shape)
+    lag: int = 48  # a reading is calibrated on readings at least this many readings older
 
 
 def normal_surprise(z: np.ndarray) -> np.ndarray:
@@ -75,22 +79,25 @@ def exclusive_cumsum(x: np.ndarray, seg: np.ndarray, carried: np.ndarray) -> np.
 
 
 def calibrate(
-    surprise: np.ndarray, seg: np.ndarray, state: np.ndarray, cs: CalibrationSettings
-) -> tuple[np.ndarray, np.ndarray]:
+    surprise: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: list[np.ndarray], cs: CalibrationSettings
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Calibrated ``-log10 P`` for each reading, and the updated per-series state.
 
-    ``state`` is an int64 array (series, 4): readings, exceedances of ``u``,
-    summed capped excess and summed squared excess (integers in fixed units).
-    A reading is judged with the counts of the readings before it; NaN
-    surprise (no score yet, or a missing reading) neither gets a value nor
-    counts.
+    The state per series is ``totals`` (a row of an int64 array (series, 4):
+    readings, exceedances of ``u``, summed capped excess, summed squared
+    excess, in fixed integer units) over readings older than the last
+    ``cs.lag``, and ``pending``, those last ``lag`` readings' contributions. A
+    reading is judged with the counts of the readings at least ``lag``
+    before it, so an anomalous stretch cannot calibrate itself away while it
+    happens. NaN surprise (no score yet, or a missing reading) neither gets a
+    value nor counts.
     """
     known = ~np.isnan(surprise)
     s = np.where(known, surprise, 0.0)
     over = known & (s > cs.level)
     capped = np.where(over, np.minimum(s - cs.level, cs.excess_cap), 0.0)
     inputs = np.stack([known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2)], axis=1).astype(np.int64)
-    seen = np.stack([exclusive_cumsum(inputs[:, j], seg, state[:, j]) for j in range(4)], axis=1)
+    seen, totals, pending = _lagged_counts(inputs, seg, totals, pending, cs.lag)
     n0 = cs.prior_readings
     prior_over = n0 * math.exp(-cs.level)
     m0 = cs.prior_excess
@@ -101,17 +108,35 @@ def calibrate(
     # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, 0.45].
     ratio = mean * mean / var
     shape = np.clip(0.5 * (1.0 - ratio), 0.0, cs.max_shape)
-    scale = 0.5 * mean * (1.0 + ratio)
-    scale = np.where(shape > 0, mean * (1.0 - shape), mean)
+    scale = mean * (1.0 - shape)  # a GPD's mean excess is scale / (1 - shape)
     t = np.maximum(s - cs.level, 0.0) / scale
     with np.errstate(divide="ignore", invalid="ignore"):
         log_tail = np.where(shape > 1e-6, -np.log1p(shape * t) / np.maximum(shape, 1e-6), -t)
     ln_p_over = np.log(p_over)
     ln_p = np.where(s > cs.level, ln_p_over + log_tail, ln_p_over * s / cs.level)
-    new_state = state + np.stack(
-        [np.bincount(seg, weights=inputs[:, j], minlength=len(state)) for j in range(4)], axis=1
-    ).astype(np.int64)
-    return np.where(known, -ln_p / _LN10, np.nan), new_state
+    return np.where(known, -ln_p / _LN10, np.nan), totals, pending
+
+
+def _lagged_counts(
+    inputs: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: list[np.ndarray], lag: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it."""
+    bounds = np.r_[0, np.cumsum(np.bincount(seg, minlength=len(pending)))]
+    rows = np.concatenate([part for i, old in enumerate(pending) for part in (old, inputs[bounds[i] : bounds[i + 1]])])
+    sizes = np.array([len(old) + bounds[i + 1] - bounds[i] for i, old in enumerate(pending)])
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    cum = np.cumsum(np.vstack([np.zeros((1, 4), dtype=np.int64), rows]), axis=0)  # cum[q]: sum of rows[:q]
+    old_len = np.array([len(old) for old in pending])
+    owner = np.repeat(np.arange(len(pending)), sizes)
+    q = np.arange(len(rows)) - starts[owner]  # position within [pending, new] of the series
+    is_new = q >= old_len[owner]
+    upto = starts[owner] + np.maximum(q - lag, 0)  # readings at least `lag` before this one
+    seen = (totals[owner] + cum[upto] - cum[starts[owner]])[is_new]
+    keep = np.minimum(sizes, lag)
+    drop_to = starts + sizes - keep
+    new_totals = totals + cum[drop_to] - cum[starts]
+    new_pending = [rows[a:b].copy() for a, b in zip(drop_to, starts + sizes, strict=True)]
+    return seen, new_totals, new_pending
 
 
 def score_from_log10(log10_inv_p: np.ndarray) -> np.ndarray:

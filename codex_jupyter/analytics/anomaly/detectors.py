@@ -1,16 +1,19 @@
 """Anomaly detection for one or many series: batch (`detect_anomalies`) and streaming (`StreamingDetector`).
 
 Every detector is *causal*: a point is judged only against readings before it,
-so the streaming detector and the batch path give the same flags, and a score
-never changes once given. All series are scored together with vectorised
-rolling medians (see :mod:`.rolling`), which keeps the streaming path above a
-million points per second on one core with bounded memory per series.
+so the streaming detector and the batch path give the same results however a
+stream is split, and a score never changes once given. All series are scored
+together with vectorised rolling medians (see :mod:`.rolling`), with bounded
+memory per series.
 
-Scores are calibrated: each detector turns its statistic into the probability
-that normal behaviour would produce something less extreme, using the
-series' own recent spread. So one threshold (``DEFAULT_THRESHOLD``, about one
-false alarm per 100,000 normal readings per detector) means the same for a
-temperature, a request count or a price, with no per-series tuning.
+Scores are calibrated in two steps: each statistic becomes a raw surprise
+(``-ln P`` under a normal model, scaled by the series' own recent spread),
+then :mod:`.calibration` judges that surprise against the series' own past
+surprises (a peaks-over-threshold tail fit with a prior), because real series
+are not normal. ``surprise`` is the calibrated ``-log10 P``; ``anomaly_score``
+is ``1 - P``, rising without saturating beyond ``P = 1e-9``. Alerts are
+episodes (:mod:`.episodes`): ``is_anomaly`` marks the first reading of an
+unusual stretch only.
 
 Detectors (the choice follows what leaders of public streaming benchmarks do:
 robust, self-normalising statistics with few knobs rather than fitted models):
@@ -23,7 +26,8 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 - ``level_shift``: the median of the last few readings against the baseline.
 - ``stuck``: a run of identical readings, scored against how often the series
   repeated a value before the run (so integer counts are not flagged for it).
-- missing readings (NaN) are flagged as ``missing reading`` (``flag_missing``).
+- missing readings (NaN): a run of them, against how often the series missed
+  a reading before (``flag_missing``).
 - ``iforest``: IsolationForest over several columns at once (batch only).
 """
 
@@ -72,6 +76,7 @@ class DetectorSettings:
     period: int | str | None = "auto"
     threshold: float = DEFAULT_THRESHOLD
     flag_missing: bool = True
+    pick_lag: int = 24  # readings: a model is chosen on its error this long ago
     clear: float = 2.5  # calibrated -log10 P at which a reading still counts as part of an episode
     quiet: int = 12  # readings below ``clear`` that close an episode
     calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
@@ -85,7 +90,7 @@ class DetectorSettings:
         if not 2 <= self.shift_window < self.window:
             raise AnomalyInputError("need 2 <= shift_window < window")
         if not 0 < self.threshold < 1:
-            raise AnomalyInputError("threshold is a score between 0 and 1 (default 0.99999)")
+            raise AnomalyInputError(f"threshold is a score between 0 and 1 (default {DEFAULT_THRESHOLD})")
         if not 0 < self.clear <= log10_from_score(self.threshold) or self.quiet < 1:
             raise AnomalyInputError("need 0 < clear <= the threshold's -log10 P, and quiet >= 1 reading")
         if not (self.period in (None, "auto") or (isinstance(self.period, int) and self.period >= 2)):
@@ -101,11 +106,19 @@ class _SeriesState:
     run_len: int = 0
     run_start: int = 0
     run_p_repeat: float = 0.5
-    calib: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    calib: np.ndarray = field(default_factory=lambda: np.zeros((2, 4), dtype=np.int64))  # point, level
+    calib_pending: list[np.ndarray] = field(default_factory=lambda: [np.zeros((0, 4), dtype=np.int64)] * 2)
     missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
 
     def nbytes(self) -> int:
-        return self.values.nbytes + self.times.nbytes + 3 * 8 + self.calib.nbytes + self.missing.nbytes
+        return (
+            self.values.nbytes
+            + self.times.nbytes
+            + 3 * 8
+            + self.calib.nbytes
+            + sum(p.nbytes for p in self.calib_pending)
+            + self.missing.nbytes
+        )
 
 
 def infer_period(step_seconds: float) -> int | None:
@@ -174,7 +187,7 @@ class StreamingDetector:
 
     def _depth(self) -> int:
         s = self.settings
-        return 2 * s.window + s.shift_window + 2 + (3 * self._period if self._period else 0)
+        return 2 * s.window + s.shift_window + s.pick_lag + 2 + (3 * self._period if self._period else 0)
 
     def memory_bytes(self) -> int:
         """Bytes of state held for all series (bounded by the window, whatever the stream length)."""
@@ -270,11 +283,19 @@ class StreamingDetector:
             elif s.method == "level_shift":
                 point = nan
         stuck, stuck_reason = _stuck(lay, states, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
-        # Raw surprise (-ln P under the normal model), calibrated per series. Runs of repeats are already judged
-        # against the series' own rate of repeats: they bypass the calibrator (and so do not teach it).
-        z = np.fmax(point, level)
-        calib = np.stack([st.calib for st in states])
-        normal_log10, calib = calibrate(normal_surprise(z), lay.seg_of_new, calib, s.calibration)
+        # Raw surprise (-ln P under the normal model), calibrated per series and per statistic: a series whose
+        # level statistic is often large (a smooth, autocorrelated one) must not make its spikes look usual.
+        # Runs of repeats are already judged against the series' own rate of repeats: they bypass the calibrator.
+        calibrated = []
+        for j, stat in enumerate((point, level)):
+            totals = np.stack([st.calib[j] for st in states])
+            pending = [st.calib_pending[j] for st in states]
+            log10, totals, pending = calibrate(normal_surprise(stat), lay.seg_of_new, totals, pending, s.calibration)
+            for st, c, q in zip(states, totals, pending, strict=True):
+                st.calib[j], st.calib_pending[j] = c, q
+            calibrated.append(log10)
+        point_log10, level_log10 = calibrated
+        normal_log10 = np.fmax(point_log10, level_log10)
         stuck_log10 = stuck / math.log(10.0)
         log10_p = np.fmax(normal_log10, stuck_log10)
         reason = np.full(len(pos), "", dtype=object)
@@ -282,14 +303,12 @@ class StreamingDetector:
             p = pos[i]
             if np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(normal_log10[i], nan=-1.0):
                 reason[i] = stuck_reason[i]
-            elif point[i] >= np.nan_to_num(level[i], nan=-1.0):
+            elif np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
                 reason[i] = _point_reason(p, comp, lay.values, s, self._period)
             else:
                 reason[i] = _level_reason(p, comp, s)
         if s.flag_missing:
             log10_p, reason = _missing(lay, states, log10_p, reason)
-        for st, c in zip(states, calib, strict=True):
-            st.calib = c
         self._remember(lay, states, depth)
         return log10_p, reason
 
@@ -379,7 +398,6 @@ def _missing(
     carried = np.stack([st.missing for st in states])
     readings = exclusive_cumsum(np.ones(len(missing), dtype=np.int64), seg, carried[:, 0])
     misses = exclusive_cumsum(missing.astype(np.int64), seg, carried[:, 1])
-    rate = (misses + 0.5) / (readings + 1.0)
     # Run length of missing readings ending at each reading (carried across batches).
     first = np.r_[True, seg[1:] != seg[:-1]]
     breaks = ~missing | first
@@ -387,6 +405,9 @@ def _missing(
     run = np.where(missing, np.arange(len(missing)) - last_break + missing[last_break], 0)
     from_carry = missing & first[last_break] & missing[last_break]
     run = np.where(from_carry, run + carried[:, 2][seg], run)
+    # The share of missed readings before this run began (the run itself is what is being judged).
+    before = np.maximum(run - 1, 0)
+    rate = (misses - before + 0.5) / (readings - before + 1.0)
     level = run * -np.log10(rate)
     out = np.where(missing, level, log10_p)
     why = reason.copy()
@@ -476,7 +497,10 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
     if s.method == "auto":
         previous = rl.lag(x, 1)
         candidates.append(_baseline("previous", x - previous, previous, s))
-    spreads = np.stack([np.where(np.isnan(c.point_z), np.inf, c.spread) for c in candidates])
+    # The model is chosen on its error before the last `pick_lag` readings, so an anomalous stretch (a ramp, a
+    # level shift) cannot switch the detector to the model that explains it away while it happens.
+    lagged = [_prefer_lagged(c.spread, s.pick_lag) for c in candidates]
+    spreads = np.stack([np.where(np.isnan(c.point_z), np.inf, sp) for c, sp in zip(candidates, lagged, strict=True)])
     if s.method == "seasonal" and len(candidates) > 1:
         spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
     pick = np.argmin(np.nan_to_num(spreads, nan=np.inf), axis=0)
@@ -486,6 +510,14 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[pick]
     return out
+
+
+def _prefer_lagged(spread: np.ndarray, lag: int) -> np.ndarray:
+    """The spread ``lag`` readings ago where known, else the current one (early in a series)."""
+    if lag == 0:
+        return spread
+    old = rl.lag(spread, lag)
+    return np.where(np.isnan(old), spread, old)
 
 
 def _point_reason(i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None) -> str:
@@ -518,9 +550,12 @@ def detect_anomalies(
 ) -> pd.DataFrame:
     """Flag unusual readings in one or many series; returns the input plus three columns.
 
-    ``anomaly_score`` (0..1, calibrated: the same threshold suits every
-    series), ``is_anomaly`` (score >= ``threshold``, default 0.99999) and a short
-    human ``reason``. Rows keep their order and index. ``by`` names the
+    ``anomaly_score`` (0..1, ``1 - P`` of the calibrated tail probability,
+    monotone and unsaturated), ``surprise`` (``-log10 P``), ``is_anomaly``
+    (True at the first reading of an episode whose score reached
+    ``threshold``, default 0.9999999), ``episode_id`` (per series, 0 outside
+    episodes), ``episode_start``, ``episode_end`` (on the reading where the
+    episode closed) and a short human ``reason`` at each onset. Rows keep their order and index. ``by`` names the
     column(s) that identify a series (e.g. a device); ``value`` the metric
     column(s) (default: every numeric column); ``time`` orders readings within
     a series and lets ``auto`` find the daily cycle. Without ``time`` the
@@ -530,8 +565,8 @@ def detect_anomalies(
     ``stuck`` -- all causal, identical to :class:`StreamingDetector` on the
     same data -- and ``iforest`` (IsolationForest over the value columns
     together, for multivariate rows). Documented behaviour on awkward input:
-    NaN readings are flagged ``missing reading`` (``flag_missing=False`` turns
-    that off); the first ``min_history`` readings of a series have no score
+    runs of NaN readings are judged against how often the series misses
+    readings (``flag_missing=False`` turns that off); the first ``min_history`` readings of a series have no score
     (NaN, never flagged); duplicated timestamps are kept in their row order;
     a constant series flags any change; time-zone-aware timestamps are
     compared in UTC, and mixing aware and naive ones is an error.
@@ -553,7 +588,7 @@ def detect_anomalies(
     if method not in METHODS:
         raise AnomalyInputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if method == "iforest":
-        scored = isolation_forest(frame, values, threshold=settings.get("threshold", DEFAULT_THRESHOLD))
+        scored = isolation_forest(frame, values, threshold=settings.get("threshold", 0.99999))
     else:
         detector = StreamingDetector(values, by=by_cols or None, time=time, method=method, **settings)
         positions = np.arange(len(frame))
@@ -573,7 +608,7 @@ def detect_anomalies(
 
 
 def isolation_forest(
-    frame: pd.DataFrame, columns: list[str], threshold: float = DEFAULT_THRESHOLD, seed: int = 0
+    frame: pd.DataFrame, columns: list[str], threshold: float = 0.99999, seed: int = 0
 ) -> pd.DataFrame:
     """IsolationForest over several columns: for rows unusual as a combination.
 
