@@ -342,7 +342,7 @@ def simulator_quality(records: int) -> tuple[pd.DataFrame, float]:
     handle.wait()
     rate = records / (time.perf_counter() - start)
     frame = pd.concat(seen, ignore_index=True).sort_values(["device", "ts"], kind="stable")
-    labels = frame.fault.notna().to_numpy()
+    labels = frame["fault"].notna().to_numpy() if "fault" in frame else np.zeros(len(frame), bool)
     quality = alert_quality(frame.is_anomaly.to_numpy(), labels, frame.device.to_numpy())
     return pd.DataFrame({"sim:// tail, default detector": quality}).T, rate
 

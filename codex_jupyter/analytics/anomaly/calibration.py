@@ -79,8 +79,8 @@ def exclusive_cumsum(x: np.ndarray, seg: np.ndarray, carried: np.ndarray) -> np.
 
 
 def calibrate(
-    surprise: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: list[np.ndarray], cs: CalibrationSettings
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    surprise: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: np.ndarray, cs: CalibrationSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calibrated ``-log10 P`` for each reading, and the updated per-series state.
 
     The state per series is ``totals`` (a row of an int64 array (series, 4):
@@ -118,24 +118,30 @@ def calibrate(
 
 
 def _lagged_counts(
-    inputs: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: list[np.ndarray], lag: int
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it."""
-    bounds = np.r_[0, np.cumsum(np.bincount(seg, minlength=len(pending)))]
-    rows = np.concatenate([part for i, old in enumerate(pending) for part in (old, inputs[bounds[i] : bounds[i + 1]])])
-    sizes = np.array([len(old) + bounds[i + 1] - bounds[i] for i, old in enumerate(pending)])
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    cum = np.cumsum(np.vstack([np.zeros((1, 4), dtype=np.int64), rows]), axis=0)  # cum[q]: sum of rows[:q]
-    old_len = np.array([len(old) for old in pending])
-    owner = np.repeat(np.arange(len(pending)), sizes)
-    q = np.arange(len(rows)) - starts[owner]  # position within [pending, new] of the series
-    is_new = q >= old_len[owner]
-    upto = starts[owner] + np.maximum(q - lag, 0)  # readings at least `lag` before this one
-    seen = (totals[owner] + cum[upto] - cum[starts[owner]])[is_new]
-    keep = np.minimum(sizes, lag)
-    drop_to = starts + sizes - keep
-    new_totals = totals + cum[drop_to] - cum[starts]
-    new_pending = [rows[a:b].copy() for a, b in zip(drop_to, starts + sizes, strict=True)]
+    inputs: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: np.ndarray, lag: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it.
+
+    ``pending`` (series, lag, 4) holds each series' last ``lag`` inputs, zero
+    rows in front while it has fewer; ``totals`` the sums of everything older.
+    Each series is laid out as [its pending rows, its new rows] in one flat
+    array, so one cumulative sum serves all series.
+    """
+    n_series = len(totals)
+    counts = np.bincount(seg, minlength=n_series)
+    starts = np.r_[0, np.cumsum(counts + lag)[:-1]]  # where each series' block begins
+    rows = np.empty((n_series * lag + len(seg), 4), dtype=np.int64)
+    old_at = (starts[:, None] + np.arange(lag)).ravel()
+    rows[old_at] = pending.reshape(-1, 4)
+    within = np.arange(len(seg)) - np.r_[0, np.cumsum(counts)][seg]
+    new_at = starts[seg] + lag + within
+    rows[new_at] = inputs
+    cum = np.vstack([np.zeros((1, 4), dtype=np.int64), np.cumsum(rows, axis=0)])  # cum[q]: sum of rows[:q]
+    # New reading at block position lag + w: readings at least `lag` before it are block rows [0, w + 1).
+    seen = totals[seg] + cum[starts[seg] + within + 1] - cum[starts[seg]]
+    ends = starts + lag + counts
+    new_totals = totals + cum[ends - lag] - cum[starts]
+    new_pending = rows[(ends[:, None] - lag + np.arange(lag)).ravel()].reshape(n_series, lag, 4).astype(np.int32)
     return seen, new_totals, new_pending
 
 

@@ -107,7 +107,7 @@ class _SeriesState:
     run_start: int = 0
     run_p_repeat: float = 0.5
     calib: np.ndarray = field(default_factory=lambda: np.zeros((2, 4), dtype=np.int64))  # point, level
-    calib_pending: list[np.ndarray] = field(default_factory=lambda: [np.zeros((0, 4), dtype=np.int64)] * 2)
+    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((2, 0, 4), dtype=np.int32))
     missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
 
     def nbytes(self) -> int:
@@ -116,7 +116,7 @@ class _SeriesState:
             + self.times.nbytes
             + 3 * 8
             + self.calib.nbytes
-            + sum(p.nbytes for p in self.calib_pending)
+            + self.calib_pending.nbytes
             + self.missing.nbytes
         )
 
@@ -217,10 +217,10 @@ class StreamingDetector:
         keys = _series_keys(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None
         self._resolve_period(keys, times)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        uniq, starts = np.unique(sorted_keys, return_index=True)
-        seg = np.repeat(np.arange(len(uniq)), np.diff(np.r_[starts, n]))
+        codes, uniq = pd.factorize(keys)  # hashing, not sorting strings: series in order of first appearance
+        order = np.argsort(codes, kind="stable")
+        seg = codes[order]
+        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
         best = np.full(n, np.nan)  # calibrated -log10 P, in series order
         best_reason = np.full(n, "", dtype=object)
         for metric in self.values:
@@ -289,9 +289,11 @@ class StreamingDetector:
         calibrated = []
         for j, stat in enumerate((point, level)):
             totals = np.stack([st.calib[j] for st in states])
-            pending = [st.calib_pending[j] for st in states]
+            pending = np.stack([_pending(st.calib_pending[j], s.calibration.lag) for st in states])
             log10, totals, pending = calibrate(normal_surprise(stat), lay.seg_of_new, totals, pending, s.calibration)
             for st, c, q in zip(states, totals, pending, strict=True):
+                if st.calib_pending.shape[1] != len(q):
+                    st.calib_pending = np.zeros((2, *q.shape), dtype=np.int32)
                 st.calib[j], st.calib_pending[j] = c, q
             calibrated.append(log10)
         point_log10, level_log10 = calibrated
@@ -320,6 +322,11 @@ class StreamingDetector:
             keep = min(depth, len(st.values) + int(counts[i]))
             st.values = lay.values[end - keep : end].copy()
             st.times = lay.times[end - keep : end].copy()
+
+
+def _pending(rows: np.ndarray, lag: int) -> np.ndarray:
+    """A series' last ``lag`` calibration inputs, zero rows in front while it has fewer (zeros add nothing)."""
+    return rows if len(rows) == lag else np.zeros((lag, 4), dtype=np.int32)
 
 
 def _stuck(
@@ -436,7 +443,9 @@ def _duration(ns: int) -> str:
     return f"{seconds / 86_400:.3g} days"
 
 
-def _level_shift(x: np.ndarray, sigma: np.ndarray, s: DetectorSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _level_shift(
+    x: np.ndarray, base: np.ndarray, sigma: np.ndarray, s: DetectorSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """z of the last ``shift_window`` readings against the baseline before them.
 
     A shift must show in both the median (so one spike is not a shift) and
@@ -448,7 +457,7 @@ def _level_shift(x: np.ndarray, sigma: np.ndarray, s: DetectorSettings) -> tuple
     k, w = s.shift_window, s.window
     sd = rl.lag(sigma, k - 1)
     med_k = rl.move_median(x, k, k // 2 + 1)
-    base_k = rl.lag(rl.move_median(x, w, s.min_history), k)
+    base_k = rl.lag(base, k - 1)  # the median of the `window` readings before the last k
     # The median of k normal readings has a spread of about 1.2533 sigma / sqrt(k); the mean, sigma / sqrt(k).
     z_median = (med_k - base_k) / sd * math.sqrt(k) / 1.2533
     mean_k = bn.move_mean(x, k, min_count=k // 2 + 1)
@@ -473,7 +482,7 @@ class _Baseline:
 def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings) -> _Baseline:
     base, scale, spread = _robust_scale(resid, s.window, s.min_history)
     if s.method in ("auto", "level_shift"):
-        level_z, now, before = _level_shift(resid, spread, s)
+        level_z, now, before = _level_shift(resid, base, spread, s)
     else:  # the other methods never look at level shifts: skip four rolling passes
         level_z = now = before = np.full(len(resid), np.nan)
     return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before)
