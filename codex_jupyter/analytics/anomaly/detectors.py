@@ -106,8 +106,8 @@ class _SeriesState:
     run_len: int = 0
     run_start: int = 0
     run_p_repeat: float = 0.5
-    calib: np.ndarray = field(default_factory=lambda: np.zeros((2, 4), dtype=np.int64))  # point, level
-    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((2, 0, 4), dtype=np.int32))
+    calib: np.ndarray = field(default_factory=lambda: np.zeros((2, 5), dtype=np.int64))  # point, level
+    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((2, 0, 5), dtype=np.int32))
     missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
 
     def nbytes(self) -> int:
@@ -326,7 +326,7 @@ class StreamingDetector:
 
 def _pending(rows: np.ndarray, lag: int) -> np.ndarray:
     """A series' last ``lag`` calibration inputs, zero rows in front while it has fewer (zeros add nothing)."""
-    return rows if len(rows) == lag else np.zeros((lag, 4), dtype=np.int32)
+    return rows if len(rows) == lag else np.zeros((lag, 5), dtype=np.int32)
 
 
 def _stuck(

@@ -13,7 +13,7 @@ stretch's last hot reading: that closing reading carries ``episode_end``
 (the time of the last hot reading). A level shift that persists stops being
 hot once the rolling baseline has moved to it (about ``window / 2``
 readings), so the detector has learnt the new normal ``quiet`` readings
-later. State per series is five numbers, carried between batches, so
+later. State per series is six numbers, carried between batches, so
 episodes are the same however a stream is split.
 """
 
