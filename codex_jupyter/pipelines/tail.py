@@ -33,7 +33,7 @@ from codex_jupyter.sources.streams.base import Stream, StreamConfigError, Stream
 
 log = logging.getLogger(__name__)
 
-#: Anomalies and bad records kept for review (the newest); older ones are counted, not kept.
+#: Alert episodes and bad records kept for review (the newest); older ones are counted, not kept.
 MAX_ALERTS = 5_000
 MAX_BAD = 1_000
 BACKOFF_START, BACKOFF_MAX = 0.5, 10.0
@@ -104,6 +104,7 @@ class TailHandle:
         self._frames: list[pd.DataFrame] = []
         self._buffered = 0
         self._alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
+        self._open: dict[tuple[Any, int], dict[str, Any]] = {}  # alerts whose episode has not ended yet
         self._bad: deque[dict[str, Any]] = deque(maxlen=MAX_BAD)
         self._listeners: list[Callable[[TailEvent], None]] = []
         self._lock = threading.RLock()
@@ -151,7 +152,12 @@ class TailHandle:
             return self._frames[0].copy() if self._frames else pd.DataFrame()
 
     def anomalies(self) -> pd.DataFrame:
-        """Flagged readings, newest first (the last 5,000)."""
+        """Alerts, newest first (the last 5,000): one per episode, raised at its onset.
+
+        Each row is the onset reading with its score and reason, plus
+        ``episode_id``, ``episode_start`` and ``episode_end`` (NaT while the
+        episode is still open; filled in when the series is back to normal).
+        """
         with self._lock:
             return pd.DataFrame(list(self._alerts)[::-1])
 
@@ -250,7 +256,7 @@ class TailHandle:
                 self._buffered += len(rows)
                 if self._buffered > 4 * self.window * max(rows.device.nunique(), 1) + 50_000:
                     self._compact()
-            self._alerts.extend(alerts.to_dict("records"))
+            self._record_alerts(rows, alerts)
             self._bad.extend(decoded.bad)
             c = self._counters
             c.records += len(batch)
@@ -278,6 +284,19 @@ class TailHandle:
         scored = self._detector.update(rows)
         rows = pd.concat([rows, scored], axis=1)
         return rows, rows[rows.is_anomaly]
+
+    def _record_alerts(self, rows: pd.DataFrame, alerts: pd.DataFrame) -> None:
+        """Add new episodes' alerts and close the ones whose episode ended in this batch (under the lock)."""
+        for alert in alerts.to_dict("records"):
+            self._alerts.append(alert)
+            self._open[(alert["device"], alert["episode_id"])] = alert
+        if "episode_end" not in rows or not self._open:
+            return
+        ended = rows[rows.episode_end.notna()]
+        for device, episode, end in zip(ended.device, ended.episode_id, ended.episode_end, strict=True):
+            alert = self._open.pop((device, episode), None)
+            if alert is not None:
+                alert["episode_end"] = end
 
     def _compact(self) -> None:
         """Keep the last ``window`` rows per device (called under the lock)."""

@@ -1,4 +1,7 @@
-"""The anomaly chart: each series as a line, flagged readings as markers with their reason on hover.
+"""The anomaly chart: each series as a line, alerts (episode onsets) as markers with their reason on hover.
+
+Readings inside an alert's episode (after its onset, until the series is back
+to normal) are drawn as small markers, so one alert visibly covers its stretch.
 
 Many series become small multiples (one row each, shared time axis), capped
 at ``max_series`` -- the series with the most flags first -- so a fleet of
@@ -17,6 +20,7 @@ from codex_jupyter.errors import require_columns
 
 _LINE = "#5b6b8c"
 _FLAG = "#d62728"
+_EPISODE = "#ff9f6e"
 
 
 def anomaly_chart(
@@ -58,6 +62,22 @@ def anomaly_chart(
             row=row,
             col=1,
         )
+        if "episode_id" in frame:
+            inside = frame[(frame.episode_id > 0) & ~frame.is_anomaly]
+            fig.add_trace(
+                go.Scattergl(
+                    x=inside[time],
+                    y=inside[value],
+                    mode="markers",
+                    marker={"color": _EPISODE, "size": 4},
+                    name="in an episode",
+                    hoverinfo="skip",
+                    showlegend=row == 1,
+                    legendgroup="episode",
+                ),
+                row=row,
+                col=1,
+            )
         hits = frame[frame.is_anomaly]
         fig.add_trace(
             go.Scattergl(
@@ -65,7 +85,7 @@ def anomaly_chart(
                 y=hits[value],
                 mode="markers",
                 marker={"color": _FLAG, "size": 7},
-                name="anomaly",
+                name="alert",
                 text=hits.reason,
                 hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
                 showlegend=row == 1,
@@ -75,7 +95,7 @@ def anomaly_chart(
             col=1,
         )
     fig.update_layout(
-        title=title or f"{value}: flagged readings",
+        title=title or f"{value}: alerts",
         template="plotly_white",
         height=max(320, 170 * len(groups) + 80),
         margin={"l": 50, "r": 20, "t": 70, "b": 40},

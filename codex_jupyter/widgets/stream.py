@@ -55,7 +55,7 @@ class LiveTailView(widgets.VBox):
                 self.metric,
                 self.chart,
                 self.device_map,
-                widgets.HBox([widgets.HTML("<b>Alerts</b> (newest first)"), self.ack_button]),
+                widgets.HBox([widgets.HTML("<b>Alerts</b> (one per episode, newest first)"), self.ack_button]),
                 self.alerts,
                 self.errors,
             ]
@@ -201,12 +201,12 @@ class LiveTailView(widgets.VBox):
             return "<i>all alerts acknowledged</i>"
         rows = "".join(
             f"<tr><td>{escape(str(r.ts))}</td><td>{escape(str(r.device))}</td>"
-            f"<td>{r.anomaly_score:.5f}</td><td>{escape(str(r.reason))}</td></tr>"
+            f"<td>{r.anomaly_score:.7f}</td><td>{escape(_episode_status(r))}</td><td>{escape(str(r.reason))}</td></tr>"
             for r in shown.itertuples()
         )
         return (
-            "<table class='codex-alerts' style='font-size:12px'><tr><th>time</th><th>device</th><th>score</th>"
-            f"<th>reason</th></tr>{rows}</table>"
+            "<table class='codex-alerts' style='font-size:12px'><tr><th>onset</th><th>device</th><th>score</th>"
+            f"<th>episode</th><th>reason</th></tr>{rows}</table>"
         )
 
     def _acknowledge(self, _: Any) -> None:
@@ -214,11 +214,22 @@ class LiveTailView(widgets.VBox):
         self.redraw(force=True)
 
 
+def _episode_status(alert: Any) -> str:
+    """ "open", or when the series was last unusual and for how long (one alert stands for its whole episode)."""
+    end = getattr(alert, "episode_end", None)
+    if end is None or pd.isna(end):
+        return "open"
+    return f"ended {pd.Timestamp(end):%H:%M:%S} ({pd.Timestamp(end) - pd.Timestamp(alert.episode_start)})"
+
+
 def _alert_keys(alerts: pd.DataFrame) -> list[tuple[str, str]]:
     return list(zip(alerts.device.astype(str), alerts.ts.astype(str), strict=True))
 
 
-_NOT_METRICS = {"ts", "device", "lat", "lon", "latitude", "longitude", "anomaly_score", "is_anomaly", "reason"}
+_NOT_METRICS = {
+    *("ts", "device", "lat", "lon", "latitude", "longitude", "anomaly_score", "surprise", "is_anomaly", "reason"),
+    *("episode_id", "episode_start", "episode_end"),
+}
 
 
 def _counters_html(stats: dict[str, Any]) -> str:

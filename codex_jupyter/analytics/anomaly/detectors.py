@@ -1,16 +1,19 @@
 """Anomaly detection for one or many series: batch (`detect_anomalies`) and streaming (`StreamingDetector`).
 
 Every detector is *causal*: a point is judged only against readings before it,
-so the streaming detector and the batch path give the same flags, and a score
-never changes once given. All series are scored together with vectorised
-rolling medians (see :mod:`.rolling`), which keeps the streaming path above a
-million points per second on one core with bounded memory per series.
+so the streaming detector and the batch path give the same results however a
+stream is split, and a score never changes once given. All series are scored
+together with vectorised rolling medians (see :mod:`.rolling`), with bounded
+memory per series.
 
-Scores are calibrated: each detector turns its statistic into the probability
-that normal behaviour would produce something less extreme, using the
-series' own recent spread. So one threshold (``DEFAULT_THRESHOLD``, about one
-false alarm per 100,000 normal readings per detector) means the same for a
-temperature, a request count or a price, with no per-series tuning.
+Scores are calibrated in two steps: each statistic becomes a raw surprise
+(``-ln P`` under a normal model, scaled by the series' own recent spread),
+then :mod:`.calibration` judges that surprise against the series' own past
+surprises (a peaks-over-threshold tail fit with a prior), because real series
+are not normal. ``surprise`` is the calibrated ``-log10 P``; ``anomaly_score``
+is ``1 - P``, rising without saturating beyond ``P = 1e-9``. Alerts are
+episodes (:mod:`.episodes`): ``is_anomaly`` marks the first reading of an
+unusual stretch only.
 
 Detectors (the choice follows what leaders of public streaming benchmarks do:
 robust, self-normalising statistics with few knobs rather than fitted models):
@@ -23,12 +26,14 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 - ``level_shift``: the median of the last few readings against the baseline.
 - ``stuck``: a run of identical readings, scored against how often the series
   repeated a value before the run (so integer counts are not flagged for it).
-- missing readings (NaN) are flagged as ``missing reading`` (``flag_missing``).
+- missing readings (NaN): a run of them, against how often the series missed
+  a reading before (``flag_missing``).
 - ``iforest``: IsolationForest over several columns at once (batch only).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,9 +42,17 @@ from typing import Any
 import bottleneck as bn
 import numpy as np
 import pandas as pd
-from scipy.special import erf, erfinv
 
 import codex_jupyter.analytics.anomaly.rolling as rl
+from codex_jupyter.analytics.anomaly.calibration import (
+    CalibrationSettings,
+    calibrate,
+    exclusive_cumsum,
+    log10_from_score,
+    normal_surprise,
+    score_from_log10,
+)
+from codex_jupyter.analytics.anomaly.episodes import EpisodeState, track
 from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, METHODS, STREAMING_METHODS
 from codex_jupyter.errors import InputError, require_columns
 
@@ -63,6 +76,10 @@ class DetectorSettings:
     period: int | str | None = "auto"
     threshold: float = DEFAULT_THRESHOLD
     flag_missing: bool = True
+    pick_lag: int = 24  # readings: a model is chosen on its error this long ago
+    clear: float = 2.5  # calibrated -log10 P at which a reading still counts as part of an episode
+    quiet: int = 12  # readings below ``clear`` that close an episode
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
 
     def __post_init__(self) -> None:
         if self.method not in STREAMING_METHODS:
@@ -73,7 +90,9 @@ class DetectorSettings:
         if not 2 <= self.shift_window < self.window:
             raise AnomalyInputError("need 2 <= shift_window < window")
         if not 0 < self.threshold < 1:
-            raise AnomalyInputError("threshold is a score between 0 and 1 (default 0.99999)")
+            raise AnomalyInputError(f"threshold is a score between 0 and 1 (default {DEFAULT_THRESHOLD})")
+        if not 0 < self.clear <= log10_from_score(self.threshold) or self.quiet < 1:
+            raise AnomalyInputError("need 0 < clear <= the threshold's -log10 P, and quiet >= 1 reading")
         if not (self.period in (None, "auto") or (isinstance(self.period, int) and self.period >= 2)):
             raise AnomalyInputError("period is 'auto', None or a whole number of readings >= 2")
 
@@ -87,9 +106,19 @@ class _SeriesState:
     run_len: int = 0
     run_start: int = 0
     run_p_repeat: float = 0.5
+    calib: np.ndarray = field(default_factory=lambda: np.zeros((2, 5), dtype=np.int64))  # point, level
+    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((2, 0, 5), dtype=np.int32))
+    missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
 
     def nbytes(self) -> int:
-        return self.values.nbytes + self.times.nbytes + 3 * 8
+        return (
+            self.values.nbytes
+            + self.times.nbytes
+            + 3 * 8
+            + self.calib.nbytes
+            + self.calib_pending.nbytes
+            + self.missing.nbytes
+        )
 
 
 def infer_period(step_seconds: float) -> int | None:
@@ -148,6 +177,8 @@ class StreamingDetector:
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
         self._states: dict[tuple[str, Any], _SeriesState] = {}
+        self._episodes: dict[Any, EpisodeState] = {}
+        self._alarm = log10_from_score(self.settings.threshold)
 
     @property
     def period(self) -> int | None:
@@ -156,7 +187,7 @@ class StreamingDetector:
 
     def _depth(self) -> int:
         s = self.settings
-        return 2 * s.window + s.shift_window + 2 + (3 * self._period if self._period else 0)
+        return 2 * s.window + s.shift_window + s.pick_lag + 2 + (3 * self._period if self._period else 0)
 
     def memory_bytes(self) -> int:
         """Bytes of state held for all series (bounded by the window, whatever the stream length)."""
@@ -178,7 +209,7 @@ class StreamingDetector:
             self._period_resolved = True
 
     def update(self, batch: pd.DataFrame) -> pd.DataFrame:
-        """Score a batch of readings; returns one row per input row, same index."""
+        """Score a batch of readings; returns one row per input row, same index (see :data:`RESULT_COLUMNS`)."""
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         n = len(batch)
         if n == 0:
@@ -186,88 +217,102 @@ class StreamingDetector:
         keys = _series_keys(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None
         self._resolve_period(keys, times)
-        best_score = np.full(n, np.nan)
+        codes, uniq = pd.factorize(keys)  # hashing, not sorting strings: series in order of first appearance
+        order = np.argsort(codes, kind="stable")
+        seg = codes[order]
+        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+        best = np.full(n, np.nan)  # calibrated -log10 P, in series order
         best_reason = np.full(n, "", dtype=object)
         for metric in self.values:
-            values = _numeric(batch[metric], metric)
-            score, reason = self._score_metric(metric, keys, values, times)
+            values = _numeric(batch[metric], metric)[order]
+            level, reason = self._score_metric(metric, uniq, starts, values, None if times is None else times[order])
             if len(self.values) > 1:
                 reason = np.where(reason != "", metric + ": " + reason.astype(str), "")
-            better = np.nan_to_num(score, nan=-1.0) > np.nan_to_num(best_score, nan=-1.0)
-            best_score = np.where(better, score, best_score)
+            better = np.nan_to_num(level, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf)
+            best = np.where(better, level, best)
             best_reason = np.where(better, reason, best_reason)
-        flagged = np.nan_to_num(best_score, nan=0.0) >= self.settings.threshold
-        return pd.DataFrame(
-            {
-                "anomaly_score": best_score,
-                "is_anomaly": flagged,
-                "reason": np.where(flagged, best_reason, ""),
-            },
-            index=batch.index,
-        )
+        s = self.settings
+        ep_states = [self._episodes.setdefault(key, EpisodeState()) for key in uniq]
+        ep = track(best, None if times is None else times[order], seg, ep_states, self._alarm, s.clear, s.quiet)
+        return self._result(batch.index, order, best, best_reason, ep)
+
+    def _result(
+        self, index: pd.Index, order: np.ndarray, level: np.ndarray, reason: np.ndarray, ep: Any
+    ) -> pd.DataFrame:
+        """Put the series-ordered results back in the batch's row order."""
+        columns = {
+            "anomaly_score": score_from_log10(level),
+            "surprise": level,
+            "is_anomaly": ep.onset,
+            "episode_id": ep.episode_id,
+            "episode_start": np.where(ep.episode_id > 0, ep.start, _NO_TIME),
+            "episode_end": np.where(ep.closed, ep.end, _NO_TIME),
+            "reason": np.where(ep.onset, reason, ""),
+        }
+        out = {}
+        for name, col in columns.items():
+            back = np.empty(len(order), dtype=col.dtype)
+            back[order] = col
+            out[name] = back
+        for name in ("episode_start", "episode_end"):
+            out[name] = _as_time(out[name], self.time is not None)
+        return pd.DataFrame(out, index=index)
 
     # -- one metric, all series ------------------------------------------------------------------
     def _score_metric(
-        self, metric: str, keys: np.ndarray, values: np.ndarray, times: np.ndarray | None
+        self, metric: str, uniq: np.ndarray, starts: np.ndarray, values: np.ndarray, times: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated -log10 P and reasons for one metric's readings, given sorted by series."""
         s = self.settings
         depth = self._depth()
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        uniq, starts = np.unique(sorted_keys, return_index=True)
-        bounds = [*starts[1:], len(order)]
-        t_all = times if times is not None else np.arange(len(keys), dtype=np.int64)
-        states, news, new_times = [], [], []
-        for key, start, stop in zip(uniq, starts, bounds, strict=True):
-            st = self._states.setdefault((metric, key), _SeriesState())
-            states.append(st)
-            idx = order[start:stop]
-            news.append(values[idx])
-            new_times.append(t_all[idx])
+        bounds = np.r_[starts, len(values)]
+        t_all = times if times is not None else np.zeros(len(values), dtype=np.int64)
+        states = [self._states.setdefault((metric, key), _SeriesState()) for key in uniq]
+        news = [values[a:b] for a, b in itertools.pairwise(bounds)]
+        new_times = [t_all[a:b] for a, b in itertools.pairwise(bounds)]
         lay = rl.build_layout([st.values for st in states], [st.times for st in states], news, new_times, depth)
         pos = lay.new_pos
-        nothing = (np.full(len(pos), np.nan), np.full(len(pos), "", dtype=object))
-        if s.method == "stuck":
-            comp = {}
-            point_score = level_score = nothing[0]
-        else:
+        nan = np.full(len(pos), np.nan)
+        comp: dict[str, np.ndarray] = {}
+        point = level = nan
+        if s.method != "stuck":
             comp = _components(lay.values, s, self._period)
-            point_score, level_score = _score(comp["point_z"][pos]), _score(comp["level_z"][pos])
-        if s.method in ("auto", "stuck"):
-            stuck_z, stuck_reason = _stuck(lay, states, s, times is not None)
-            stuck_score = _score(stuck_z)
-        else:
-            stuck_score, stuck_reason = nothing
-        candidates = {"point": point_score, "level": level_score, "stuck": stuck_score}
-        used = {
-            "auto": ["point", "level", "stuck"],
-            "zscore": ["point"],
-            "seasonal": ["point"],
-            "level_shift": ["level"],
-            "stuck": ["stuck"],
-        }[s.method]
-        stacked = np.stack([np.nan_to_num(candidates[name], nan=-1.0) for name in used])
-        winner = np.argmax(stacked, axis=0)
-        score = np.where(stacked.max(axis=0) < 0, np.nan, stacked.max(axis=0))
+            point, level = np.abs(comp["point_z"][pos]), np.abs(comp["level_z"][pos])
+            if s.method in ("zscore", "seasonal"):
+                level = nan
+            elif s.method == "level_shift":
+                point = nan
+        stuck, stuck_reason = _stuck(lay, states, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
+        # Raw surprise (-ln P under the normal model), calibrated per series and per statistic: a series whose
+        # level statistic is often large (a smooth, autocorrelated one) must not make its spikes look usual.
+        # Runs of repeats are already judged against the series' own rate of repeats: they bypass the calibrator.
+        calibrated = []
+        for j, stat in enumerate((point, level)):
+            totals = np.stack([st.calib[j] for st in states])
+            pending = np.stack([_pending(st.calib_pending[j], s.calibration.lag) for st in states])
+            log10, totals, pending = calibrate(normal_surprise(stat), lay.seg_of_new, totals, pending, s.calibration)
+            for st, c, q in zip(states, totals, pending, strict=True):
+                if st.calib_pending.shape[1] != len(q):
+                    st.calib_pending = np.zeros((2, *q.shape), dtype=np.int32)
+                st.calib[j], st.calib_pending[j] = c, q
+            calibrated.append(log10)
+        point_log10, level_log10 = calibrated
+        normal_log10 = np.fmax(point_log10, level_log10)
+        stuck_log10 = stuck / math.log(10.0)
+        log10_p = np.fmax(normal_log10, stuck_log10)
         reason = np.full(len(pos), "", dtype=object)
-        for i in np.flatnonzero(np.nan_to_num(score, nan=0.0) >= s.threshold):
-            which, p = used[winner[i]], pos[i]
-            if which == "point":
-                reason[i] = _point_reason(p, comp, lay.values, s, self._period)
-            elif which == "level":
-                reason[i] = _level_reason(p, comp, s)
-            else:
+        for i in np.flatnonzero(np.nan_to_num(log10_p, nan=0.0) >= self._alarm):
+            p = pos[i]
+            if np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(normal_log10[i], nan=-1.0):
                 reason[i] = stuck_reason[i]
+            elif np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
+                reason[i] = _point_reason(p, comp, lay.values, s, self._period)
+            else:
+                reason[i] = _level_reason(p, comp, s)
         if s.flag_missing:
-            missing = np.isnan(lay.values[pos])
-            score = np.where(missing, 1.0, score)
-            reason = np.where(missing, "missing reading", reason)
+            log10_p, reason = _missing(lay, states, log10_p, reason)
         self._remember(lay, states, depth)
-        out_score = np.empty(len(keys))
-        out_reason = np.empty(len(keys), dtype=object)
-        out_score[order] = score
-        out_reason[order] = reason
-        return out_score, out_reason
+        return log10_p, reason
 
     def _remember(self, lay: rl.Layout, states: list[_SeriesState], depth: int) -> None:
         """Keep the last ``depth`` readings of each series for the next batch."""
@@ -277,6 +322,11 @@ class StreamingDetector:
             keep = min(depth, len(st.values) + int(counts[i]))
             st.values = lay.values[end - keep : end].copy()
             st.times = lay.times[end - keep : end].copy()
+
+
+def _pending(rows: np.ndarray, lag: int) -> np.ndarray:
+    """A series' last ``lag`` calibration inputs, zero rows in front while it has fewer (zeros add nothing)."""
+    return rows if len(rows) == lag else np.zeros((lag, 5), dtype=np.int32)
 
 
 def _stuck(
@@ -319,9 +369,8 @@ def _stuck(
         p[needs] = np.fmax(p[needs], share[inverse])
     p = np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
     with np.errstate(invalid="ignore", divide="ignore"):
-        tail = np.where(run > 0, p**run, np.where(np.isnan(rate[pos]), np.nan, 1.0))
-        # The run's tail probability as an equivalent |z|, so it is calibrated like the other detectors.
-        z = np.sqrt(2.0) * erfinv(1.0 - tail)
+        # The run's -ln P: each repeat has probability p under the series' usual rate of repeats.
+        surprise = np.where(run > 0, -run * np.log(p), np.where(np.isnan(rate[pos]), np.nan, 0.0))
     # Carry the run into the next batch.
     last_of_seg = np.r_[seg[1:] != seg[:-1], True]
     for i in np.flatnonzero(last_of_seg):
@@ -331,12 +380,56 @@ def _stuck(
         st.run_p_repeat = float(p[i])
     reason = np.full(len(pos), "", dtype=object)
     # Reasons for long enough runs only (the caller keeps them where the calibrated score flags).
-    stuck_at = np.flatnonzero(np.nan_to_num(z, nan=0.0) >= 3.0)
-    for i in stuck_at:
+    for i in np.flatnonzero(np.nan_to_num(surprise, nan=0.0) >= 4.0):
         span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
         readings = f"{int(run[i]) + 1} readings"
         reason[i] = f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({readings})"
-    return z, reason
+    return surprise, reason
+
+
+def _missing(
+    lay: rl.Layout, states: list[_SeriesState], log10_p: np.ndarray, reason: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score runs of missing readings against how often the series missed a reading before.
+
+    A run of ``r`` missing readings in a series that misses a share ``q`` of
+    its readings has probability about ``q ** r``; ``q`` starts from a prior of
+    half a missing reading, so a series that often has gaps is not flagged for
+    them, and a burst in one that never has is flagged within a few readings.
+    """
+    missing = np.isnan(lay.values[lay.new_pos])
+    if not missing.any() and all(st.missing[2] == 0 for st in states):
+        _count_missing(states, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
+        return log10_p, reason
+    seg = lay.seg_of_new
+    carried = np.stack([st.missing for st in states])
+    readings = exclusive_cumsum(np.ones(len(missing), dtype=np.int64), seg, carried[:, 0])
+    misses = exclusive_cumsum(missing.astype(np.int64), seg, carried[:, 1])
+    # Run length of missing readings ending at each reading (carried across batches).
+    first = np.r_[True, seg[1:] != seg[:-1]]
+    breaks = ~missing | first
+    last_break = np.maximum.accumulate(np.where(breaks, np.arange(len(missing)), 0))
+    run = np.where(missing, np.arange(len(missing)) - last_break + missing[last_break], 0)
+    from_carry = missing & first[last_break] & missing[last_break]
+    run = np.where(from_carry, run + carried[:, 2][seg], run)
+    # The share of missed readings before this run began (the run itself is what is being judged).
+    before = np.maximum(run - 1, 0)
+    rate = (misses - before + 0.5) / (readings - before + 1.0)
+    level = run * -np.log10(rate)
+    out = np.where(missing, level, log10_p)
+    why = reason.copy()
+    for i in np.flatnonzero(missing & (level >= 2.0)):  # reasons only where a run could alarm
+        why[i] = f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})"
+    _count_missing(states, seg, missing, run)
+    return out, why
+
+
+def _count_missing(states: list[_SeriesState], seg: np.ndarray, missing: np.ndarray, run: np.ndarray) -> None:
+    counts = np.bincount(seg, minlength=len(states))
+    misses = np.bincount(seg, weights=missing, minlength=len(states)).astype(np.int64)
+    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1] if len(seg) else np.empty(0, dtype=np.int64)
+    for st, c, m, i in zip(states, counts, misses, last, strict=True):
+        st.missing = np.array([st.missing[0] + c, st.missing[1] + m, run[i]], dtype=np.int64)
 
 
 def _duration(ns: int) -> str:
@@ -350,7 +443,9 @@ def _duration(ns: int) -> str:
     return f"{seconds / 86_400:.3g} days"
 
 
-def _level_shift(x: np.ndarray, sigma: np.ndarray, s: DetectorSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _level_shift(
+    x: np.ndarray, base: np.ndarray, sigma: np.ndarray, s: DetectorSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """z of the last ``shift_window`` readings against the baseline before them.
 
     A shift must show in both the median (so one spike is not a shift) and
@@ -362,7 +457,7 @@ def _level_shift(x: np.ndarray, sigma: np.ndarray, s: DetectorSettings) -> tuple
     k, w = s.shift_window, s.window
     sd = rl.lag(sigma, k - 1)
     med_k = rl.move_median(x, k, k // 2 + 1)
-    base_k = rl.lag(rl.move_median(x, w, s.min_history), k)
+    base_k = rl.lag(base, k - 1)  # the median of the `window` readings before the last k
     # The median of k normal readings has a spread of about 1.2533 sigma / sqrt(k); the mean, sigma / sqrt(k).
     z_median = (med_k - base_k) / sd * math.sqrt(k) / 1.2533
     mean_k = bn.move_mean(x, k, min_count=k // 2 + 1)
@@ -387,7 +482,7 @@ class _Baseline:
 def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings) -> _Baseline:
     base, scale, spread = _robust_scale(resid, s.window, s.min_history)
     if s.method in ("auto", "level_shift"):
-        level_z, now, before = _level_shift(resid, spread, s)
+        level_z, now, before = _level_shift(resid, base, spread, s)
     else:  # the other methods never look at level shifts: skip four rolling passes
         level_z = now = before = np.full(len(resid), np.nan)
     return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before)
@@ -411,7 +506,10 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
     if s.method == "auto":
         previous = rl.lag(x, 1)
         candidates.append(_baseline("previous", x - previous, previous, s))
-    spreads = np.stack([np.where(np.isnan(c.point_z), np.inf, c.spread) for c in candidates])
+    # The model is chosen on its error before the last `pick_lag` readings, so an anomalous stretch (a ramp, a
+    # level shift) cannot switch the detector to the model that explains it away while it happens.
+    lagged = [_prefer_lagged(c.spread, s.pick_lag) for c in candidates]
+    spreads = np.stack([np.where(np.isnan(c.point_z), np.inf, sp) for c, sp in zip(candidates, lagged, strict=True)])
     if s.method == "seasonal" and len(candidates) > 1:
         spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
     pick = np.argmin(np.nan_to_num(spreads, nan=np.inf), axis=0)
@@ -421,6 +519,14 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[pick]
     return out
+
+
+def _prefer_lagged(spread: np.ndarray, lag: int) -> np.ndarray:
+    """The spread ``lag`` readings ago where known, else the current one (early in a series)."""
+    if lag == 0:
+        return spread
+    old = rl.lag(spread, lag)
+    return np.where(np.isnan(old), spread, old)
 
 
 def _point_reason(i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None) -> str:
@@ -443,12 +549,6 @@ def _level_reason(i: int, comp: dict[str, np.ndarray], s: DetectorSettings) -> s
     )
 
 
-def _score(z: np.ndarray) -> np.ndarray:
-    """Two-sided normal probability of a less extreme |z|: the calibrated score."""
-    with np.errstate(invalid="ignore"):
-        return erf(np.abs(z) / math.sqrt(2.0))
-
-
 def detect_anomalies(
     data: pd.Series | pd.DataFrame,
     time: str | None = None,
@@ -459,9 +559,12 @@ def detect_anomalies(
 ) -> pd.DataFrame:
     """Flag unusual readings in one or many series; returns the input plus three columns.
 
-    ``anomaly_score`` (0..1, calibrated: the same threshold suits every
-    series), ``is_anomaly`` (score >= ``threshold``, default 0.99999) and a short
-    human ``reason``. Rows keep their order and index. ``by`` names the
+    ``anomaly_score`` (0..1, ``1 - P`` of the calibrated tail probability,
+    monotone and unsaturated), ``surprise`` (``-log10 P``), ``is_anomaly``
+    (True at the first reading of an episode whose score reached
+    ``threshold``, default 0.9999999), ``episode_id`` (per series, 0 outside
+    episodes), ``episode_start``, ``episode_end`` (on the reading where the
+    episode closed) and a short human ``reason`` at each onset. Rows keep their order and index. ``by`` names the
     column(s) that identify a series (e.g. a device); ``value`` the metric
     column(s) (default: every numeric column); ``time`` orders readings within
     a series and lets ``auto`` find the daily cycle. Without ``time`` the
@@ -471,8 +574,8 @@ def detect_anomalies(
     ``stuck`` -- all causal, identical to :class:`StreamingDetector` on the
     same data -- and ``iforest`` (IsolationForest over the value columns
     together, for multivariate rows). Documented behaviour on awkward input:
-    NaN readings are flagged ``missing reading`` (``flag_missing=False`` turns
-    that off); the first ``min_history`` readings of a series have no score
+    runs of NaN readings are judged against how often the series misses
+    readings (``flag_missing=False`` turns that off); the first ``min_history`` readings of a series have no score
     (NaN, never flagged); duplicated timestamps are kept in their row order;
     a constant series flags any change; time-zone-aware timestamps are
     compared in UTC, and mixing aware and naive ones is an error.
@@ -494,7 +597,7 @@ def detect_anomalies(
     if method not in METHODS:
         raise AnomalyInputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if method == "iforest":
-        scored = isolation_forest(frame, values, threshold=settings.get("threshold", DEFAULT_THRESHOLD))
+        scored = isolation_forest(frame, values, threshold=settings.get("threshold", 0.99999))
     else:
         detector = StreamingDetector(values, by=by_cols or None, time=time, method=method, **settings)
         positions = np.arange(len(frame))
@@ -508,13 +611,13 @@ def detect_anomalies(
             in_order[positions] = raw[column].to_numpy()
             scored[column] = in_order
     out = frame.copy()
-    for column in ("anomaly_score", "is_anomaly", "reason"):
+    for column in scored.columns:
         out[column] = scored[column].to_numpy()
     return out
 
 
 def isolation_forest(
-    frame: pd.DataFrame, columns: list[str], threshold: float = DEFAULT_THRESHOLD, seed: int = 0
+    frame: pd.DataFrame, columns: list[str], threshold: float = 0.99999, seed: int = 0
 ) -> pd.DataFrame:
     """IsolationForest over several columns: for rows unusual as a combination.
 
@@ -600,11 +703,25 @@ def _series_keys(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     return frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
 
 
+_NO_TIME = np.iinfo(np.int64).min
+
+
+def _as_time(values: np.ndarray, timed: bool) -> np.ndarray:
+    """Episode times as timestamps (NaT: none), or as reading numbers (NaN: none) for a stream without time."""
+    if timed:
+        return values.astype(np.int64).view("datetime64[ns]")
+    return np.where(values == _NO_TIME, np.nan, values.astype(float))
+
+
 def _empty_result(index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "anomaly_score": pd.Series(dtype=float),
+            "surprise": pd.Series(dtype=float),
             "is_anomaly": pd.Series(dtype=bool),
+            "episode_id": pd.Series(dtype=np.int64),
+            "episode_start": pd.Series(dtype="datetime64[ns]"),
+            "episode_end": pd.Series(dtype="datetime64[ns]"),
             "reason": pd.Series(dtype=object),
         },
         index=index,

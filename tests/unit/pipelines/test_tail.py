@@ -171,3 +171,20 @@ def test_live_view_draws_and_disables_stop_when_the_tail_ends() -> None:
     assert view.stop_button.disabled and "stopped" in view.counters.value
     assert view.chart.outputs and not view.errors.outputs
     assert len(view._devices_layer.data["features"]) == 6
+
+
+def test_alerts_are_episodes_that_close_when_the_device_is_back_to_normal() -> None:
+    from codex_jupyter.widgets.stream import LiveTailView
+
+    handle = tail("sim://fleet?devices=30&rate=0&seed=11", max_records=60_000, window=3000)
+    view = LiveTailView(handle, refresh_s=0.0)
+    assert handle.wait(60)
+    handle.wait(1)
+    alerts = handle.anomalies()
+    seen = handle.df()
+    # One alert per episode: never two alerts for the same device episode, far fewer alerts than unusual readings.
+    assert not alerts.duplicated(["device", "episode_id"]).any()
+    assert (seen.episode_id > 0).sum() > 2 * len(alerts)
+    closed = alerts.dropna(subset=["episode_end"])
+    assert len(closed) > 0 and (closed.episode_end >= closed.episode_start).all()
+    assert "<th>episode</th>" in view.alerts.value and "ended" in view.alerts.value
