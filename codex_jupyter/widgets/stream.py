@@ -201,11 +201,12 @@ class LiveTailView(widgets.VBox):
             return "<i>all alerts acknowledged</i>"
         rows = "".join(
             f"<tr><td>{escape(str(r.ts))}</td><td>{escape(str(r.device))}</td>"
-            f"<td>{r.anomaly_score:.7f}</td><td>{escape(_episode_status(r))}</td><td>{escape(str(r.reason))}</td></tr>"
+            f"<td>{r.surprise:.1f}</td><td>{escape(_episode_status(r))}</td><td>{escape(str(r.reason))}</td></tr>"
             for r in shown.itertuples()
         )
         return (
-            "<table class='codex-alerts' style='font-size:12px'><tr><th>onset</th><th>device</th><th>score</th>"
+            "<table class='codex-alerts' style='font-size:12px'><tr><th>onset</th><th>device</th>"
+            "<th title='-log10 of the chance that this series would be this unusual: higher is rarer'>surprise</th>"
             f"<th>episode</th><th>reason</th></tr>{rows}</table>"
         )
 
