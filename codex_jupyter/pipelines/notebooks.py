@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codex_jupyter.errors import InputError
+from codex_jupyter.errors import ConfigError, InputError
 
 #: JSON types a parameter may declare, by the name papermill and the API report.
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -179,6 +179,31 @@ def dashboards(root: Path, server_root: Path | None) -> list[dict[str, Any]]:
             }
         )
     return listed
+
+
+#: Where ``POST /codex/api/dashboards/{name}/copy`` puts a curated notebook, under the server's root.
+COPY_FOLDER = "codex-dashboards"
+
+
+def copy_into(root: Path, name: str, server_root: Path | None) -> str:
+    """Copy the notebook ``name`` of ``root`` to ``codex-dashboards/`` in ``server_root``; its contents API path.
+
+    An installed package's notebooks lie outside the server's root, where
+    Jupyter cannot open them. An existing copy is never overwritten (the
+    user's edits are kept; exclusive creation also refuses to write through a
+    symlink), and its path is returned as it is.
+    """
+    if server_root is None:
+        raise ConfigError("the Jupyter server has no root folder to copy the dashboard into; start it with --root-dir")
+    curated = find(root, name)
+    target = server_root / COPY_FOLDER / curated.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with target.open("xb") as copy:
+            copy.write(curated.read_bytes())
+    except FileExistsError:
+        pass
+    return f"{COPY_FOLDER}/{curated.name}"
 
 
 def _title_and_description(notebook: dict[str, Any]) -> tuple[str, str]:

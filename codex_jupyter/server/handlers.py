@@ -165,6 +165,24 @@ class DashboardsHandler(CodexHandler):
         self.reply({"dashboards": found})
 
 
+class DashboardCopyHandler(CodexHandler):
+    """``POST /codex/api/dashboards/{name}/copy``: a curated notebook copied into the server's root, ``{path}``.
+
+    For a dashboard listed without a ``path`` (the installed package lies
+    outside the root): the panel opens the copy. An existing copy is kept.
+    """
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        codex = self.codex
+        try:
+            path = await self.call(notebooks.copy_into, codex.notebooks, name, codex.server_root)
+        except CodexError as exc:
+            self.refuse(exc)
+            return
+        self.reply({"path": path})
+
+
 class JobsHandler(CodexHandler):
     """``POST /codex/api/jobs`` runs a notebook; ``GET`` lists the jobs, newest first."""
 
@@ -251,7 +269,7 @@ def setup_handlers(web_app: Any, context: Context) -> None:
     """Route ``/codex/api/...`` under the server's base URL to the handlers above."""
     web_app.settings["codex_jupyter"] = context
     api = url_path_join(web_app.settings["base_url"], "codex", "api")
-    job = r"([^/]+)"
+    segment = r"([^/]+)"  # one path segment: a job id or a dashboard name
     web_app.add_handlers(
         ".*$",
         [
@@ -259,9 +277,10 @@ def setup_handlers(web_app: Any, context: Context) -> None:
             (url_path_join(api, "catalog"), CatalogHandler),
             (url_path_join(api, "lineage"), LineageHandler),
             (url_path_join(api, "dashboards"), DashboardsHandler),
+            (url_path_join(api, "dashboards", segment, "copy"), DashboardCopyHandler),
             (url_path_join(api, "jobs"), JobsHandler),
-            (url_path_join(api, "jobs", job), JobHandler),
-            (url_path_join(api, "jobs", job, "output"), JobOutputHandler),
-            (url_path_join(api, "jobs", job, "report"), JobReportHandler),
+            (url_path_join(api, "jobs", segment), JobHandler),
+            (url_path_join(api, "jobs", segment, "output"), JobOutputHandler),
+            (url_path_join(api, "jobs", segment, "report"), JobReportHandler),
         ],
     )

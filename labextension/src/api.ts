@@ -17,10 +17,10 @@ export const SERVER_MISSING =
  * GET a JSON answer. A 404 from Jupyter itself means the server extension is missing; a 404 from codex-jupyter
  * (JSON naming its `error`, e.g. an unknown connection) and every other failure is an error with the server's message.
  */
-export async function getJson(fetcher: Fetcher, path: string): Promise<Loaded<unknown>> {
+export async function getJson(fetcher: Fetcher, path: string, init?: RequestInit): Promise<Loaded<unknown>> {
   let response: Response;
   try {
-    response = await fetcher(path);
+    response = await fetcher(path, init);
   } catch (err) {
     return { state: 'error', message: `cannot reach the Jupyter server: ${String(err)}` };
   }
@@ -45,4 +45,29 @@ function isCodexError(body: unknown): body is { message: string; error: string }
 /** Apply `read` to a loaded answer, keeping the missing and error states. */
 export function mapLoaded<T>(loaded: Loaded<unknown>, read: (value: unknown) => T): Loaded<T> {
   return loaded.state === 'ok' ? { state: 'ok', value: read(loaded.value) } : loaded;
+}
+
+/**
+ * Where Jupyter opens a dashboard: its own path, or, when it lies outside the server's root (an installed package),
+ * the copy `POST /codex/api/dashboards/{name}/copy` makes under `codex-dashboards/` (an existing copy is kept).
+ */
+export async function dashboardPath(
+  fetcher: Fetcher,
+  dashboard: { name: string; path: string | null }
+): Promise<Loaded<string>> {
+  if (dashboard.path !== null) {
+    return { state: 'ok', value: dashboard.path };
+  }
+  const url = `codex/api/dashboards/${encodeURIComponent(dashboard.name)}/copy`;
+  const loaded = await getJson(fetcher, url, { method: 'POST' });
+  if (loaded.state === 'missing') {
+    return { state: 'error', message: `${url}: this server cannot copy dashboards; upgrade codex-jupyter on it` };
+  }
+  if (loaded.state === 'error') {
+    return loaded;
+  }
+  const path = (loaded.value as { path?: unknown } | null)?.path;
+  return typeof path === 'string' && path
+    ? { state: 'ok', value: path }
+    : { state: 'error', message: `${url}: answered no path` };
 }

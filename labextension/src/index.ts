@@ -15,7 +15,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { URLExt } from '@jupyterlab/coreutils';
 
-import { Fetcher, SERVER_MISSING, getJson, mapLoaded } from './api';
+import { Fetcher, SERVER_MISSING, dashboardPath, getJson, mapLoaded } from './api';
 import { NEW_ANALYSIS_CELLS, TableRef, dashboardsFrom, previewCell } from './model';
 import { CodexSidebar } from './sidebar';
 
@@ -89,20 +89,27 @@ async function newAnalysis(app: JupyterFrontEnd): Promise<void> {
   });
 }
 
-/** Pick one of the curated dashboards the server API lists (those inside the server's root) and open it. */
+/** Pick one of the curated dashboards the server API lists and open it (copied into the root first when outside). */
 async function pickDashboard(app: JupyterFrontEnd, fetcher: Fetcher): Promise<void> {
   const loaded = mapLoaded(await getJson(fetcher, 'codex/api/dashboards'), dashboardsFrom);
-  const openable = loaded.state === 'ok' ? loaded.value.filter(d => d.path !== null) : [];
-  if (openable.length === 0) {
+  const dashboards = loaded.state === 'ok' ? loaded.value : [];
+  if (dashboards.length === 0) {
     const why = loaded.state === 'missing' ? SERVER_MISSING : loaded.state === 'error' ? loaded.message : '';
     await InputDialog.getText({ title: 'Codex: no dashboards to open', label: why });
     return;
   }
-  const byTitle = new Map(openable.map(d => [`${d.title} (${d.path})`, d.path]));
+  const byTitle = new Map(dashboards.map(d => [`${d.title} (${d.path ?? d.name})`, d]));
   const choice = await InputDialog.getItem({ title: 'Codex: open dashboard', items: [...byTitle.keys()] });
-  const path = choice.button.accept && choice.value ? byTitle.get(choice.value) : undefined;
-  if (path) {
-    await app.commands.execute('docmanager:open', { path });
+  const picked = choice.button.accept && choice.value ? byTitle.get(choice.value) : undefined;
+  if (!picked) {
+    return;
+  }
+  const path = await dashboardPath(fetcher, picked);
+  if (path.state === 'ok') {
+    await app.commands.execute('docmanager:open', { path: path.value });
+  } else {
+    const why = path.state === 'error' ? path.message : '';
+    await InputDialog.getText({ title: 'Codex: cannot open the dashboard', label: why });
   }
 }
 

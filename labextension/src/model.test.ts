@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { SERVER_MISSING, getJson, mapLoaded } from './api';
+import { SERVER_MISSING, dashboardPath, getJson, mapLoaded } from './api';
 import {
   dashboardsFrom,
   finished,
@@ -192,5 +192,40 @@ describe('getJson', () => {
   it('reads a JSON answer', async () => {
     const loaded = await getJson(answering(JSON.stringify(HEALTH), 200), 'codex/api/health');
     expect(mapLoaded(loaded, surfacesFrom)).toMatchObject({ state: 'ok', value: { length: 6 } });
+  });
+});
+
+describe('dashboardPath', () => {
+  const calls: [string, RequestInit | undefined][] = [];
+  const answering = (body: unknown, status: number) => async (path: string, init?: RequestInit) => {
+    calls.push([path, init]);
+    return new Response(JSON.stringify(body), { status });
+  };
+
+  it('opens a dashboard inside the root where it is, asking the server nothing', async () => {
+    calls.length = 0;
+    const d = { name: 'maps.ipynb', path: 'notebooks/maps.ipynb' };
+    expect(await dashboardPath(answering({}, 500), d)).toEqual({ state: 'ok', value: 'notebooks/maps.ipynb' });
+    expect(calls).toEqual([]);
+  });
+
+  it('has the server copy a dashboard outside the root, and opens the copy', async () => {
+    calls.length = 0;
+    const fetcher = answering({ path: 'codex-dashboards/My maps.ipynb' }, 200);
+    expect(await dashboardPath(fetcher, { name: 'My maps.ipynb', path: null })).toEqual({
+      state: 'ok',
+      value: 'codex-dashboards/My maps.ipynb'
+    });
+    expect(calls).toEqual([['codex/api/dashboards/My%20maps.ipynb/copy', { method: 'POST' }]]);
+  });
+
+  it("says why when the server cannot copy it: the server's message, or an older server", async () => {
+    const unknown = { message: "no notebook named 'gone.ipynb'", reason: 'Not Found', error: 'NotebookNotFound' };
+    expect(await dashboardPath(answering(unknown, 404), { name: 'gone.ipynb', path: null })).toEqual({
+      state: 'error',
+      message: "codex/api/dashboards/gone.ipynb/copy: no notebook named 'gone.ipynb'"
+    });
+    const older = await dashboardPath(answering('Not Found', 404), { name: 'maps.ipynb', path: null });
+    expect(older).toMatchObject({ state: 'error', message: expect.stringContaining('upgrade codex-jupyter') });
   });
 });

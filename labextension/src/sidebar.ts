@@ -5,7 +5,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { Fetcher, Loaded, SERVER_MISSING, getJson, mapLoaded } from './api';
+import { Fetcher, Loaded, SERVER_MISSING, dashboardPath, getJson, mapLoaded } from './api';
 import {
   Dashboard,
   Job,
@@ -194,20 +194,43 @@ export class CodexSidebar extends Widget {
   private dashboardRow(d: Dashboard): HTMLElement {
     const about = el('div', 'codex-hint codex-description', d.description);
     about.title = d.description;
-    if (d.path === null) {
-      const title = el('span', 'codex-dashboard codex-unopenable', d.title);
-      title.title = `${d.name} is outside this server's root: set --CodexJupyter.notebooks_dir to open it here`;
-      return el('li', 'codex-dashboard-row', '', title, about);
-    }
-    const path = d.path;
+    const problem = el('div', 'codex-hint codex-error');
+    const where = d.path ?? `codex-dashboards/${d.name} (a copy of the installed notebook; an existing copy is kept)`;
+    // outside the server's root the server copies the notebook in first, then it opens like any other
+    const path = async (): Promise<string | null> => {
+      const loaded = await dashboardPath(this.host.fetcher, d);
+      problem.textContent = loaded.state === 'error' ? loaded.message : '';
+      return loaded.state === 'ok' ? loaded.value : null;
+    };
     const open = el('button', 'codex-dashboard', d.title);
-    open.title = `Open ${path} as a notebook`;
-    open.onclick = () => this.host.openNotebook(path);
+    open.title = `Open ${where} as a notebook`;
+    open.onclick = async () => {
+      const found = await path();
+      if (found) {
+        this.host.openNotebook(found);
+      }
+    };
     const voila = el('a', 'codex-voila', 'Voila');
-    voila.href = voilaUrl(this.host.baseUrl, path);
+    voila.title = `Open ${where} in Voila`;
     voila.target = '_blank';
     voila.rel = 'noopener';
-    return el('li', 'codex-dashboard-row', '', open, voila, about);
+    if (d.path !== null) {
+      voila.href = voilaUrl(this.host.baseUrl, d.path);
+    } else {
+      voila.href = '#';
+      voila.onclick = async event => {
+        event.preventDefault();
+        const tab = window.open('about:blank', '_blank'); // opened on the click itself, so no popup blocker stops it
+        const found = await path();
+        if (tab && found) {
+          tab.opener = null;
+          tab.location.href = voilaUrl(this.host.baseUrl, found);
+        } else {
+          tab?.close();
+        }
+      };
+    }
+    return el('li', 'codex-dashboard-row', '', open, voila, about, problem);
   }
 
   private async loadJobs(): Promise<void> {

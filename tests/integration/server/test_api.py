@@ -32,6 +32,7 @@ ENDPOINTS = [
     ("GET", "catalog"),
     ("GET", "lineage"),
     ("GET", "dashboards"),
+    ("POST", "dashboards/analytics.ipynb/copy"),
     ("GET", "jobs"),
     ("POST", "jobs"),
     ("GET", "jobs/0123abcd"),
@@ -166,6 +167,32 @@ async def test_dashboards_have_titles_and_the_path_jupyter_opens_them_by(jp_fetc
     echo = next(d for d in answer["dashboards"] if d["name"] == "echo.ipynb")
     assert echo == {"name": "echo.ipynb", "title": "echo", "description": "", "path": "notebooks/echo.ipynb"}
     assert [d["name"] for d in answer["dashboards"]] == sorted(f"{n}.ipynb" for n in NOTEBOOKS)
+
+
+@pytest.mark.curated
+async def test_a_curated_dashboard_outside_the_root_is_copied_into_it_once(jp_fetch: Any, jp_root_dir: Path) -> None:
+    code, answer = await _json(jp_fetch, "dashboards")
+    assert code == 200
+    assert next(d for d in answer["dashboards"] if d["name"] == "maps.ipynb")["path"] is None
+    code, copied = await _json(jp_fetch, "dashboards", "maps.ipynb", "copy", method="POST", body="")
+    assert (code, copied) == (200, {"path": "codex-dashboards/maps.ipynb"})
+    copy = jp_root_dir / "codex-dashboards" / "maps.ipynb"
+    assert json.loads(copy.read_text(encoding="utf-8"))["cells"], "the copy is the curated notebook"
+    opened = await jp_fetch("api", "contents", "codex-dashboards", "maps.ipynb")
+    assert json.loads(opened.body)["type"] == "notebook"
+
+    copy.write_text('{"edited": "by the user"}', encoding="utf-8")
+    code, again = await _json(jp_fetch, "dashboards", "maps", "copy", method="POST", body="")
+    assert (code, again) == (200, {"path": "codex-dashboards/maps.ipynb"})
+    assert copy.read_text(encoding="utf-8") == '{"edited": "by the user"}'
+
+
+@pytest.mark.curated
+async def test_copying_an_unknown_dashboard_is_a_404_naming_the_dashboards(jp_fetch: Any, jp_root_dir: Path) -> None:
+    code, error = await _json(jp_fetch, "dashboards", "secrets.ipynb", "copy", method="POST", body="")
+    assert code == 404 and error["error"] == "NotebookNotFound"
+    assert "no notebook named 'secrets.ipynb'" in error["message"] and "maps.ipynb" in error["message"]
+    assert not (jp_root_dir / "codex-dashboards").exists()
 
 
 @pytest.mark.curated
