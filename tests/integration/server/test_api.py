@@ -203,6 +203,7 @@ async def test_the_curated_dashboards_are_titled_by_their_first_heading_and_para
     assert set(by_name) == {
         "analytics.ipynb",
         "anomalies.ipynb",
+        "bi.ipynb",
         "feedback.ipynb",
         "forecasting.ipynb",
         "iot.ipynb",
@@ -214,6 +215,8 @@ async def test_the_curated_dashboards_are_titled_by_their_first_heading_and_para
     assert analytics["description"].startswith("SQL over the bank's warehouse with %%snowflake. With no Snowflake")
     assert "**" not in analytics["description"] and "\n" not in analytics["description"]
     assert by_name["maps.ipynb"]["description"].count("*") == 0
+    assert by_name["bi.ipynb"]["title"] == "Demo Bank — BI"
+    assert by_name["bi.ipynb"]["description"].startswith("Business intelligence on the bank's warehouse: headline KPIs")
     # the package's notebooks lie outside the server's root: nothing there to open them by
     assert {d["path"] for d in by_name.values()} == {None}
 
