@@ -48,7 +48,7 @@ def _guarded(name: str, read: Any) -> dict[str, Any]:
 
 
 def _warehouse() -> dict[str, Any]:
-    settings = config.resolve_connection() if config.snowflake_may_be_configured() else None
+    settings = config.resolve_connection()  # None unless Snowflake is configured: the embedded warehouse
     names = _connection_names()
     if settings is None:
         detail = "embedded local DuckDB warehouse (demo dataset)"

@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from local_http import LocalServer
 from secrets_sentinel import SecretsSentinel
 
 from codex_jupyter.cli import voila_command
@@ -53,16 +53,11 @@ class TableauStandIn:
         self.signins: list[dict[str, Any]] = []
         self.targets: list[dict[str, str]] = []
         self.preflights: list[dict[str, str]] = []
-        handler = type("Handler", (_Handler,), {"stand_in": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = LocalServer(_Handler, self)
+        self.url = self._http.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):

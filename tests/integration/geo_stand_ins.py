@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import threading
 import time
 from collections import defaultdict, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from local_http import LocalServer
 
 GOOGLE_KEY = "AIzaFAKE-google-key-0123456789"
 MAPBOX_TOKEN = "pk.FAKE-mapbox-token-abcdef"
@@ -41,19 +42,11 @@ class StandIn:
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.slow_seconds = 1.0
         self.table_calls = 0
-        handler = type("Handler", (_Handler,), {"stand_in": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.server.handle_error = lambda *a: None  # a client that timed out closed the socket: expected
-        self.domain = f"127.0.0.1:{self.server.server_address[1]}"
-        self.url = f"http://{self.domain}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = LocalServer(_Handler, self, quiet=True)
+        self.domain, self.url = self._http.domain, self._http.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def reset(self) -> None:
         self.mode.clear()

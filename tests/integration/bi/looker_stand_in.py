@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from local_http import LocalServer
 
 CLIENT_ID = "looker-client-id-42"
 DOCS = "https://cloud.google.com/looker/docs/api-intro"
@@ -116,17 +117,11 @@ class LookerStandIn:
         self.expires_in = 3600
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.queries: list[dict[str, Any]] = []
-        handler = type("Handler", (_Handler,), {"stand_in": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = LocalServer(_Handler, self)
+        self.url = self._http.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def expire_tokens(self) -> None:
         """Forget every issued token: the next call with one gets 401, as after a restart of the instance."""

@@ -19,7 +19,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from stream_brokers import KafkaBroker, _Process, free_port
+from stream_brokers import KafkaBroker, _Process, free_port, write_log_config
 
 SCRAM_USER = "alice"
 
@@ -104,16 +104,7 @@ class SecureKafkaBroker(KafkaBroker):
         self.tls = make_tls_files(folder / "tls")
         self.scram_password = secrets.token_urlsafe(16)
         self.properties.write_text("\n".join(self._settings()) + "\n")
-        (folder / "log4j2.properties").write_text(
-            "status = warn\n"
-            "appender.file.type = File\n"
-            "appender.file.name = file\n"
-            f"appender.file.fileName = {folder / 'server.log'}\n"
-            "appender.file.layout.type = PatternLayout\n"
-            "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
-            "rootLogger.level = INFO\n"
-            "rootLogger.appenderRef.file.ref = file\n"
-        )
+        write_log_config(folder)
         scram = f"SCRAM-SHA-512=[name={SCRAM_USER},password={self.scram_password}]"
         format_command = ["format", "-t", self._cluster_id(), "-c", str(self.properties), "--add-scram", scram]
         self._java(["kafka.tools.StorageTool", *format_command], wait=True)

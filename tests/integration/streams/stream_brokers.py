@@ -94,6 +94,20 @@ class _Process:
         return self.proc is not None and self.proc.poll() is None
 
 
+def write_log_config(folder: Path) -> None:
+    """A broker's log4j2 settings: INFO to ``server.log`` in its folder (read back when it fails to start)."""
+    (folder / "log4j2.properties").write_text(
+        "status = warn\n"
+        "appender.file.type = File\n"
+        "appender.file.name = file\n"
+        f"appender.file.fileName = {folder / 'server.log'}\n"
+        "appender.file.layout.type = PatternLayout\n"
+        "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
+        "rootLogger.level = INFO\n"
+        "rootLogger.appenderRef.file.ref = file\n"
+    )
+
+
 def kafka_jars() -> Path:
     """The cached broker jars, fetched on first use by ``scripts/kafka-jars.sh`` (Maven Central)."""
     result = subprocess.run(["bash", str(KAFKA_JARS_SCRIPT)], capture_output=True, text=True, timeout=600)
@@ -138,16 +152,7 @@ class KafkaBroker(_Process):
                 ]
             )
         )
-        (folder / "log4j2.properties").write_text(
-            "status = warn\n"
-            "appender.file.type = File\n"
-            "appender.file.name = file\n"
-            f"appender.file.fileName = {folder / 'server.log'}\n"
-            "appender.file.layout.type = PatternLayout\n"
-            "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
-            "rootLogger.level = INFO\n"
-            "rootLogger.appenderRef.file.ref = file\n"
-        )
+        write_log_config(folder)
         self._java(
             ["kafka.tools.StorageTool", "format", "-t", self._cluster_id(), "-c", str(self.properties)], wait=True
         )
