@@ -17,6 +17,7 @@ notebook value can only reach the database as a bound parameter.
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import re
 import shlex
@@ -43,9 +44,9 @@ class CodexMagics(Magics, Configurable):
         Magics.__init__(self, shell=shell)
         shell.configurables.append(self)
 
-    def parse(self, magic: Callable[..., object], line: str, flags: Mapping[str, str]) -> Any:
+    def parse(self, magic: Callable[..., object], line: str) -> Any:
         """Parse ``line`` for ``magic``'s ``@argument`` options; see :func:`parse_line`."""
-        args = parse_line(magic, line, flags)
+        args = parse_line(magic, line)
         out = getattr(args, "out", None)
         if out is not None and not out.isidentifier():
             raise UsageError(f"-o needs a Python variable name, not {out!r}")
@@ -57,28 +58,40 @@ class CodexMagics(Magics, Configurable):
             self.shell.user_ns[name] = value
 
 
-def parse_line(magic: Callable[..., object], line: str, flags: Mapping[str, str]) -> Any:
+def options(magic: Callable[..., object]) -> dict[str, argparse.Action]:
+    """Each option spelling of ``magic`` (``-c``, ``--connection``) and its action, read from its ``@argument``s.
+
+    The one table of a magic's options: repeat checks, suggestions and the SQL
+    magic's option/SQL split all read it, so none keeps a list by hand.
+    """
+    parser = magic.parser  # type: ignore[attr-defined]  # set by IPython's @magic_arguments
+    return {s: a for a in parser._actions for s in a.option_strings if s not in ("-h", "--help")}
+
+
+def parse_line(magic: Callable[..., object], line: str) -> Any:
     """Parse a magic's line, rejecting a repeated option and suggesting a fix for a misspelt one.
 
-    ``flags`` maps each spelling (``-c``, ``--connection``) to its option name,
-    so ``-c a --connection b`` counts as a repeat too: argparse alone would let
-    the last one silently win.
+    Every spelling of an option (``-c a --connection b``) counts towards a
+    repeat, since argparse alone would let the last one silently win; options
+    declared ``action="append"`` may repeat.
     """
     try:
         tokens = shlex.split(line, posix=True)
     except ValueError as exc:
         raise UsageError(f"cannot parse the options {line!r}: {exc}; check the quotes") from None
-    seen = Counter(flags[t.split("=", 1)[0]] for t in tokens if t.split("=", 1)[0] in flags)
-    repeated = [name for name, count in seen.items() if count > 1]
+    table = options(magic)
+    given = [table[t.split("=", 1)[0]] for t in tokens if t.split("=", 1)[0] in table]
+    seen = Counter(a for a in given if not isinstance(a, argparse._AppendAction))
+    repeated = [action for action, count in seen.items() if count > 1]
     if repeated:
-        raise UsageError(f"option --{repeated[0]} is given more than once; keep one")
+        raise UsageError(f"option {max(repeated[0].option_strings, key=len)} is given more than once; keep one")
     try:
         return parse_argstring(magic, line)
     except UsageError as exc:
-        raise UsageError(_with_suggestion(str(exc), flags)) from None
+        raise UsageError(_with_suggestion(str(exc), table)) from None
 
 
-def _with_suggestion(message: str, flags: Mapping[str, str]) -> str:
+def _with_suggestion(message: str, table: Mapping[str, argparse.Action]) -> str:
     """argparse's message, one line, with "did you mean" for an option close to a known one."""
     message = " ".join(message.split())
     found = _UNRECOGNIZED.search(message)
@@ -87,9 +100,9 @@ def _with_suggestion(message: str, flags: Mapping[str, str]) -> str:
     for token in found.group(1).split():
         option = token.split("=", 1)[0]
         if option.startswith("-"):
-            known = {f.lstrip("-"): f for f in flags if f.startswith("--")}
+            known = {f.lstrip("-"): f for f in table if f.startswith("--")}
             close = difflib.get_close_matches(option.lstrip("-"), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {known[close[0]]}?" if close else f"; known options: {', '.join(sorted(flags))}"
+            hint = f"; did you mean {known[close[0]]}?" if close else f"; known options: {', '.join(sorted(table))}"
             return f"unknown option {option}{hint}"
     return f"unexpected text {found.group(1)!r}"
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, SimpleMatcherResult, context_matcher
 
-from codex_jupyter.magics.snowflake import split_options
+from codex_jupyter.magics.base import options as option_table
+from codex_jupyter.magics.snowflake import SnowflakeMagic, split_options
 
 #: A cell IPython runs as ``%%snowflake`` (leading blank lines are dropped), and its option line.
 _CELL = re.compile(r"\A(?:[ \t]*\n)*%%snowflake(?=\s|\Z)(?P<options>[^\n]*)")
@@ -75,7 +76,7 @@ def completions(names: WarehouseNames, cell: str, line: int, token: str) -> list
     magic = _CELL.match(cell)
     if magic is None or line <= cell[: magic.end()].count("\n"):
         return []
-    options, _ = split_options(magic.group("options"))
+    options, _ = split_options(magic.group("options"), option_table(SnowflakeMagic.execute))
     connection = m.group("name") if (m := _CONNECTION.search(options)) else None
     if "." in token:
         return _dotted(names, connection, token)

@@ -28,14 +28,6 @@ from codex_jupyter.magics.base import CodexMagics, user_errors
 if TYPE_CHECKING:
     import pandas as pd
 
-_FLAGS = {
-    "-o": "out",
-    "--out": "out",
-    "-p": "provider",
-    "--provider": "provider",
-    "--reverse": "reverse",
-    "--progress": "progress",
-}
 
 #: ``df.address`` or ``df["home city"]``: a column of a DataFrame in the notebook.
 _COLUMN_REF = re.compile(r"""^(?P<frame>[A-Za-z_]\w*)(?:\.(?P<attr>[A-Za-z_]\w*)|\[(?P<q>["'])(?P<key>.+)(?P=q)\])$""")
@@ -64,7 +56,7 @@ class GeocodeMagic(CodexMagics):
         """Geocode and return a displayable result."""
         from codex_jupyter.sources.geo.geocoding import GeocoderChain
 
-        args = self.parse(self.execute, line, _FLAGS)
+        args = self.parse(self.execute, line)
         text = " ".join(_unquote(t) for t in args.target).strip()
         names = args.provider if args.provider is not None else self.providers
         with user_errors():

@@ -18,17 +18,6 @@ from traitlets import Float, Int
 from codex_jupyter.analytics.anomaly.methods import STREAMING_METHODS
 from codex_jupyter.magics.base import CodexMagics, user_errors
 
-_PUBLISH_FLAGS = {"--max-records": "max_records", "--key": "key", "-o": "out", "--out": "out"}
-_FLAGS = {
-    "--fields": "fields",
-    "--window": "window",
-    "--detector": "detector",
-    "--duration": "duration",
-    "--max-records": "max_records",
-    "--stop": "stop",
-    "-o": "out",
-    "--out": "out",
-}
 #: What ``--detector`` accepts: every streaming detector, or none.
 DETECTORS = (*STREAMING_METHODS, "none")
 
@@ -54,7 +43,7 @@ class IotMagic(CodexMagics):
         """Start a live tail and show it; returns the handle (``.df()``, ``.anomalies()``, ``.stop()`` ...)."""
         from codex_jupyter.pipelines.tail import stop_all, tail
 
-        args = self.parse(self.iot_tail, line, _FLAGS)
+        args = self.parse(self.iot_tail, line)
         if args.stop:
             stopped = stop_all()
             return f"stopped {stopped} tail(s)"
@@ -90,7 +79,7 @@ class IotMagic(CodexMagics):
         """Copy records from one stream (usually the simulator) to a broker; returns the publish report."""
         from codex_jupyter.pipelines.replay import replay
 
-        args = self.parse(self.iot_publish, line, _PUBLISH_FLAGS)
+        args = self.parse(self.iot_publish, line)
         if args.max_records <= 0:
             raise UsageError("--max-records must be a positive number")
         with user_errors():

@@ -20,8 +20,6 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from codex_jupyter.magics.base import CodexMagics, unquote, user_errors
 
-#: Options that may be given once (``--filter`` and ``--sort`` repeat, so they are not counted).
-_FLAGS = {"-o": "out", "--out": "out", "--limit": "limit"}
 _ACTIONS = ("look", "query", "dashboard", "looks", "dashboards")
 
 
@@ -41,7 +39,7 @@ class LookerMagic(CodexMagics):
         """Run the action and return its DataFrame (a dashboard's tile list for ``dashboard``)."""
         from codex_jupyter.sources.bi import looker
 
-        args = self.parse(self.looker, line, _FLAGS)
+        args = self.parse(self.looker, line)
         if args.action not in _ACTIONS:
             raise UsageError(f"unknown action {args.action!r}; use one of {', '.join(_ACTIONS)}")
         with user_errors():

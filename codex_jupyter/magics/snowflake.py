@@ -9,7 +9,9 @@ the options is passed on verbatim, never re-tokenised.
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -17,22 +19,12 @@ from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int
 
-from codex_jupyter.magics.base import CodexMagics, user_errors
+from codex_jupyter.magics.base import CodexMagics, options, user_errors
 
-_FLAGS = {
-    "-c": "connection",
-    "--connection": "connection",
-    "-o": "out",
-    "--out": "out",
-    "--limit": "limit",
-    "--explain": "explain",
-}
-#: Options that take a value (the rest are switches).
-_VALUED = {"-c", "--connection", "-o", "--out", "--limit"}
 _TOKEN = re.compile(r"\s*(\S+)")
 
 
-def split_options(line: str) -> tuple[str, str]:
+def split_options(line: str, table: Mapping[str, argparse.Action]) -> tuple[str, str]:
     """``(options, sql)``: the leading options of a line, and the SQL after them exactly as typed.
 
     An unknown ``--word`` is kept with the options so the parser can name it
@@ -43,9 +35,9 @@ def split_options(line: str) -> tuple[str, str]:
     while match := _TOKEN.match(line, pos):
         token = match.group(1)
         name = token.split("=", 1)[0]
-        if name in _FLAGS:
+        if name in table:
             pos = match.end()
-            if name in _VALUED and "=" not in token and (value := _TOKEN.match(line, pos)):
+            if table[name].nargs != 0 and "=" not in token and (value := _TOKEN.match(line, pos)):
                 pos = value.end()
         elif token.startswith("--") and len(token) > 2:
             pos = match.end()
@@ -83,10 +75,10 @@ class SnowflakeMagic(CodexMagics):
         from codex_jupyter.widgets.table import QueryFrame
 
         if cell is None:
-            options, sql = split_options(line)
-            args = self.parse(self.execute, options, _FLAGS)
+            options_part, sql = split_options(line, options(self.execute))
+            args = self.parse(self.execute, options_part)
         else:
-            args, sql = self.parse(self.execute, line, _FLAGS), cell
+            args, sql = self.parse(self.execute, line), cell
             if args.sql:
                 raise UsageError(f"unexpected text after the options: {' '.join(args.sql)!r}; put the SQL in the cell")
         if args.limit is not None and args.limit < 0:

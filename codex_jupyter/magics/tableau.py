@@ -28,19 +28,6 @@ from codex_jupyter.magics.base import CodexMagics, unquote, user_errors
 if TYPE_CHECKING:
     from codex_jupyter.widgets.tableau import TableauView
 
-_FLAGS = {
-    "--user": "user",
-    "--height": "height",
-    "--toolbar": "toolbar",
-    "--hide-tabs": "hide_tabs",
-    "--device": "device",
-    "--snippet": "snippet",
-    "--token-url": "token_url",
-    "--library": "library",
-    "-o": "out",
-    "--out": "out",
-}
-
 
 def tableau_view(
     view_url: str,
@@ -98,7 +85,7 @@ class TableauMagic(CodexMagics):
     @line_magic("tableau_embed")
     def tableau_embed(self, line: str = "") -> Any:
         """Show the view, or write its snippet."""
-        args = self.parse(self.tableau_embed, line, _FLAGS)
+        args = self.parse(self.tableau_embed, line)
         url = unquote(args.view_url)
         attributes = _pairs(args.attr, "--attr", "Region=EMEA")
         filters = _pairs(args.filter, "--filter", "Region=EMEA,APAC")

@@ -146,6 +146,7 @@ def test_iot_tail_magic_returns_a_handle_and_stops() -> None:
         ("sim://fleet --detector magic", "unknown --detector 'magic'"),
         ("sim://fleet --window 0", "window must be at least 1"),
         ("sim://fleet --duration 1 --duration 2", "--duration is given more than once"),
+        ("sim://fleet --max-records 1 --max-records 2", "--max-records is given more than once"),
     ]:
         with pytest.raises(UsageError, match=fragment):
             ip.run_line_magic("iot_tail", line)
