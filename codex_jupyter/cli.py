@@ -5,23 +5,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Collection
 from importlib import metadata
 from pathlib import Path
 
 import psutil
+from jupyter_core.paths import jupyter_config_path
 
-#: Voila runs a kernel per page load until it is stopped; cull idle ones.
-_CULL = ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
-
-#: The curated dashboards ``demo`` keeps executed and waiting for their next reader (see ``voila_command``).
-PREHEATED = ("maps.ipynb", "analytics.ipynb")
-#: Executed kernels kept waiting per preheated dashboard: one serves a reader at a time, as on Binder.
+#: Kernels kept executed per preheated dashboard (``notebooks/voila.json`` names which are preheated).
 PREHEAT = 1
 
 #: Seconds Voila gets to shut its kernels down after a forwarded signal; then whatever is left is killed.
@@ -49,33 +43,27 @@ def voila_command(
     ip: str,
     open_browser: bool,
     preheat: int = PREHEAT,
-    preheated: Collection[str] = PREHEATED,
+    settings: Path | None = None,
 ) -> list[str]:
-    """The Voila command line that serves ``root`` as the dashboards.
+    """The Voila command line that serves ``root`` as the dashboards, with the settings of ``notebooks/voila.json``.
 
-    jupysql's Lab plugin needs a newer JupyterLab front end than Voila bundles,
-    so it is denied here (it only matters inside JupyterLab).
+    The settings live in ``voila.json`` beside the curated notebooks (the
+    ``codex`` template and its landing page, culling idle kernels, the
+    extension denylist, which dashboards are preheated), so ``voila
+    notebooks/``, Binder and ``demo`` serve alike; here Voila is only told
+    where that file is (``settings``, default the curated folder) and given
+    what differs per run. Options on the command line win over the file.
 
-    ``preheat`` kernels per notebook in ``preheated`` (paths relative to
-    ``root``) start with the server and run their notebook before anyone asks
-    (Voila's preheated kernels): a reader gets the executed page and its live
-    widgets at once, and Voila refills the pool a second later. A cold page
-    pays kernel start, imports and the whole notebook: 9-26 s for the curated
-    dashboards here, against 0.7-1.3 s preheated. Pooled kernels are never
-    culled; a reader's kernel is culled like a cold one. A preheated page
-    shows its data as of when its kernel ran (server start or the previous
-    reader's visit): fine for the embedded demo data.
-
-    Only the map and analytics dashboards are preheated by default, because
-    the pool is memory held all the time: once run, a kernel holds about
-    270 MB (analytics), 450 MB (maps, forecasting) or 750 MB (anomalies).
-    These two (~0.7 GB) fit in Binder's 2 GB with the server (~0.1 GB) and a
-    reader's kernel: ~1.6 GB on the 750 MB dashboard, ~1.3 GB on the map
-    (its kernel plus the refill). All four would hold ~1.9 GB before any
-    reader came. ``iot.ipynb`` is never preheated: its live tail must start
-    when the reader arrives, not minutes before, when it would show a stream
-    that has long stopped.
+    Preheated kernels run their notebook before anyone asks: a reader gets
+    the executed page at once (0.7-1.3 s here against 9-26 s cold), and Voila
+    refills the pool a second later. ``preheat`` is the pool size of each
+    preheated dashboard, 0 turns preheating off. ``voila.json`` preheats the
+    overview, map and analytics dashboards: once run, a kernel holds about
+    270 MB (analytics) to 450 MB (maps), memory held all the time. The live
+    tail (``iot.ipynb``) is never preheated: it must start when its reader
+    arrives, not minutes before.
     """
+    folder = settings or notebooks_dir()
     return [
         sys.executable,
         "-m",
@@ -84,25 +72,12 @@ def voila_command(
         f"--port={port}",
         f"--Voila.ip={ip}",
         "--no-browser" if not open_browser else "--Voila.open_browser=True",
-        "--VoilaConfiguration.extension_denylist=jupysql-plugin",
-        "--VoilaConfiguration.show_tracebacks=False",
-        *_CULL,
-        *_preheat_flags(root, preheat, preheated),
+        # replaces Voila's default search path (the working folder first), so a stray voila.json cannot interfere;
+        # Jupyter's config folders stay, for the landing page's hook in <env>/etc/jupyter/voila.py
+        f"--Voila.config_file_paths={folder}",
+        *[f"--Voila.config_file_paths={path}" for path in jupyter_config_path()],
+        *(["--VoilaConfiguration.preheat_kernel=False"] if preheat <= 0 else [f"--pool_size={preheat}"]),
     ]
-
-
-def _preheat_flags(root: Path, preheat: int, preheated: Collection[str]) -> list[str]:
-    """Voila's preheat switch and pool size, and a denylist matching every notebook but ``preheated``.
-
-    Voila denies a notebook when a pattern ``re.match``-es its path as Voila walks the root it made
-    absolute; one negative lookahead names the preheated ones instead of every other one (a per-notebook
-    ``kernel_pools_config`` would need a dict on the command line, deprecated in traitlets 5).
-    """
-    if preheat <= 0 or not preheated:
-        return []
-    paths = (re.escape(str(Path(os.path.abspath(root), name))) for name in preheated)
-    others = f"^(?!(?:{'|'.join(paths)})$)"
-    return ["--preheat_kernel=True", f"--pool_size={preheat}", f"--VoilaKernelManager.preheat_denylist={others}"]
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -111,13 +86,12 @@ def _demo(args: argparse.Namespace) -> int:
     require("dashboards")
     root = Path(args.notebooks) if args.notebooks else notebooks_dir()
     # Someone else's notebooks may tail a stream or write somewhere: never run them before a reader asks.
-    preheated = () if args.notebooks else PREHEATED
-    cmd = voila_command(root, args.port, args.ip, args.open, preheat=args.preheat, preheated=preheated)
+    preheat = 0 if args.notebooks else args.preheat
+    cmd = voila_command(root, args.port, args.ip, args.open, preheat=preheat)
     print(f"codex-jupyter {_version()}: serving {root} with Voila on http://{args.ip}:{args.port}/", flush=True)
     print("Embedded defaults: local DuckDB demo warehouse, no account or network needed. Ctrl-C stops.", flush=True)
-    if args.preheat > 0 and preheated:
-        ready = f"{args.preheat} kernel(s) each, ready about 15 s after start"
-        print(f"Preheating {' and '.join(preheated)} ({ready}).", flush=True)
+    if preheat > 0:
+        print(f"Preheating the overview, map and analytics dashboards ({preheat} kernel(s) each).", flush=True)
     return _serve(cmd)
 
 
@@ -283,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=PREHEAT,
         metavar="N",
-        help=f"executed kernels kept waiting for each of {' and '.join(PREHEATED)}, so they open at once "
-        f"(default {PREHEAT}; about 0.7 GB each round; 0 turns it off; not with --notebooks)",
+        help=f"executed kernels kept waiting for each preheated dashboard (notebooks/voila.json), so they open at "
+        f"once (default {PREHEAT}; about 1 GB each round; 0 turns it off; not with --notebooks)",
     )
     demo.set_defaults(func=_demo)
     doctor = sub.add_parser(

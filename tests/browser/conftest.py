@@ -31,6 +31,7 @@ ARTIFACTS = ROOT / "artifacts"
 VOILA_LOG = ARTIFACTS / "voila.log"
 LAB_LOG = ARTIFACTS / "jupyterlab.log"
 BUILT_LABEXTENSION = ROOT / "codex_jupyter" / "labextension"
+VOILA_TEMPLATE = ROOT / "share" / "jupyter" / "voila" / "templates" / "codex"
 
 
 def _free_port() -> int:
@@ -48,6 +49,8 @@ def this_tree(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (jupyter_path / "labextensions").mkdir()
     # a copy, as a wheel installs it (Voila's static handler refuses files reached through a symlink)
     shutil.copytree(BUILT_LABEXTENSION, jupyter_path / "labextensions" / "codex-jupyter")
+    # this tree's Voila template (landing page, dashboard look), ahead of the copy an install put in the venv
+    shutil.copytree(VOILA_TEMPLATE, jupyter_path / "voila" / "templates" / "codex")
     env = os.environ.copy()
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_path), env.get("JUPYTER_PATH")) if p)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -18,35 +19,48 @@ import pytest
 from codex_jupyter import cli
 
 
-def test_demo_serves_the_curated_notebooks_with_voila_safely() -> None:
+def _voila_settings(cmd: list[str]) -> Any:
+    """The configuration Voila ends up with for ``cmd``: its config files, then the command line on top."""
+    from voila.app import Voila
+
+    app = Voila()
+    app.initialize(cmd[3:])
+    return app
+
+
+def test_demo_serves_the_curated_notebooks_with_the_settings_in_voila_json() -> None:
     root = cli.notebooks_dir()
-    assert (root / "analytics.ipynb").is_file()
+    assert (root / "voila.json").is_file() and (root / "analytics.ipynb").is_file()
     cmd = cli.voila_command(root, 8866, "127.0.0.1", open_browser=False)
     assert cmd[1:3] == ["-m", "voila"] and "--port=8866" in cmd and "--Voila.ip=127.0.0.1" in cmd
-    # jupysql's Lab plugin cannot load in Voila's older front end; idle kernels are culled.
-    assert "--VoilaConfiguration.extension_denylist=jupysql-plugin" in cmd
-    assert any(a.startswith("--MappingKernelManager.cull_idle_timeout=") for a in cmd)
+    voila = _voila_settings(cmd)
+    settings = voila.voila_configuration
+    # the landing page and dashboard look; jupysql's Lab plugin cannot load in Voila's older front end
+    assert settings.template == "codex" and settings.classic_tree and not settings.show_tracebacks
+    assert settings.extension_denylist == ["jupysql-plugin"]
+    assert voila.config.MappingKernelManager.cull_idle_timeout > 0  # idle readers' kernels are culled
 
 
 def _preheated_by_voila(cmd: list[str], root: Path) -> set[str]:
     """The notebooks of ``root`` Voila would preheat: its rule is ``pattern in path or re.match(pattern, path)``."""
-    if "--preheat_kernel=True" not in cmd:
+    voila = _voila_settings(cmd)
+    if not voila.voila_configuration.preheat_kernel:
         return set()
-    flag = "--VoilaKernelManager.preheat_denylist="
-    patterns = [a.removeprefix(flag) for a in cmd if a.startswith(flag)]
+    patterns = voila.config.VoilaKernelManager.preheat_denylist
     paths = {p.name: os.path.join(os.path.abspath(root), p.name) for p in root.glob("*.ipynb")}
     return {name for name, path in paths.items() if not any(p in path or re.match(p, path) for p in patterns)}
 
 
-def test_demo_preheats_the_map_and_analytics_dashboards_but_not_the_live_tail() -> None:
+def test_demo_preheats_the_overview_map_and_analytics_dashboards_but_not_the_live_tail() -> None:
     root = cli.notebooks_dir()
     cmd = cli.voila_command(root, 8866, "127.0.0.1", open_browser=False)
-    assert "--pool_size=1" in cmd
-    assert _preheated_by_voila(cmd, root) == {"maps.ipynb", "analytics.ipynb"}
-    # A relative root: Voila makes it absolute before matching, and so must the pattern.
-    cmd = cli.voila_command(Path(os.path.relpath(root)), 8866, "127.0.0.1", False, preheat=2, preheated=["iot.ipynb"])
-    assert "--pool_size=2" in cmd and _preheated_by_voila(cmd, root) == {"iot.ipynb"}
-    assert not any("preheat" in a for a in cli.voila_command(root, 8866, "127.0.0.1", False, preheat=0))
+    assert _voila_settings(cmd).voila_configuration.default_pool_size == 1
+    assert _preheated_by_voila(cmd, root) == {"overview.ipynb", "maps.ipynb", "analytics.ipynb"}
+    # A relative root: Voila makes it absolute before matching, and the pattern does not care.
+    cmd = cli.voila_command(Path(os.path.relpath(root)), 8866, "127.0.0.1", False, preheat=2)
+    assert _voila_settings(cmd).voila_configuration.default_pool_size == 2
+    assert _preheated_by_voila(cmd, root) == {"overview.ipynb", "maps.ipynb", "analytics.ipynb"}
+    assert not _preheated_by_voila(cli.voila_command(root, 8866, "127.0.0.1", False, preheat=0), root)
 
 
 def test_demo_flag_sets_the_pool_and_never_preheats_other_notebooks(
@@ -57,10 +71,10 @@ def test_demo_flag_sets_the_pool_and_never_preheats_other_notebooks(
     assert cli.main(["demo", "--preheat", "2"]) == 0
     assert "--pool_size=2" in ran[-1] and _preheated_by_voila(ran[-1], cli.notebooks_dir())
     assert cli.main(["demo", "--preheat", "0"]) == 0
-    assert "--preheat_kernel=True" not in ran[-1]
+    assert not _preheated_by_voila(ran[-1], cli.notebooks_dir())
     (tmp_path / "maps.ipynb").write_text("{}")
     assert cli.main(["demo", "--notebooks", str(tmp_path)]) == 0
-    assert "--preheat_kernel=True" not in ran[-1]
+    assert not _preheated_by_voila(ran[-1], tmp_path)
 
 
 def test_doctor_reports_the_embedded_warehouse(capsys: pytest.CaptureFixture[str]) -> None:
