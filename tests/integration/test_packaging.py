@@ -76,7 +76,10 @@ def test_the_wheel_ships_the_package_data_and_no_test_helpers(dist: Path) -> Non
     (wheel,) = dist.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "codex_jupyter/py.typed" in names
-    assert "codex_jupyter/notebooks/analytics.ipynb" in names
+    assert {"codex_jupyter/notebooks/analytics.ipynb", "codex_jupyter/notebooks/voila.json"} <= set(names)
+    # `codex-jupyter demo` after `pip install`: the landing page's template and its hook land in the environment
+    data = f"codex_jupyter-{__version__}.data/data/"
+    assert {data + "share/jupyter/voila/templates/codex/tree.html", data + "etc/jupyter/voila.py"} <= set(names)
     assert not [n for n in names if n.startswith("tests/") or n.endswith(("testing.py", "conftest.py"))]
 
 
