@@ -14,6 +14,7 @@ quote a configuration file) is shown by its type only.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from codex_jupyter import config
@@ -29,7 +30,7 @@ def surfaces() -> dict[str, dict[str, Any]]:
         "routing": _routing(),
         "kafka": _stream("kafka", "CODEX_JUPYTER_KAFKA_"),
         "mqtt": _stream("mqtt", "CODEX_JUPYTER_MQTT_"),
-        "kinesis": _stream("kinesis", "AWS_"),
+        "kinesis": _guarded("kinesis", _kinesis),
     }
 
 
@@ -90,6 +91,43 @@ def _stream(extra: str, prefix: str) -> dict[str, Any]:
     if config.prefixed(prefix):
         return {"state": "configured", "detail": f"{extra}:// streams with settings from {prefix}* variables"}
     return {"state": "available", "detail": f"{extra}:// streams with the client's default settings"}
+
+
+def _kinesis() -> dict[str, Any]:
+    """Configured when AWS credentials and a region are found the way boto3 looks for them, without contacting AWS.
+
+    Any ``AWS_*`` variable alone is not enough (``AWS_PAGER`` configures the
+    CLI, not access); credentials from an EC2 or container role are not looked
+    for, since that means asking a metadata server.
+    """
+    if not installed("kinesis"):
+        return {"state": "missing-extra", "detail": "needs the [kinesis] extra: pip install 'codex-jupyter[kinesis]'"}
+    import botocore.session
+
+    session = botocore.session.Session()
+    profile = session.get_config_variable("profile") or "default"
+    files = [session.get_config_variable(v) for v in ("credentials_file", "config_file")]
+    has_keys = bool(os.environ.get("AWS_ACCESS_KEY_ID")) or any(_has_profile(f, profile) for f in files)
+    region = session.get_config_variable("region")
+    if has_keys and region:
+        return {
+            "state": "configured",
+            "detail": f"kinesis:// streams with AWS credentials (profile {profile}) in {region}",
+        }
+    missing = " and ".join(
+        what for what, found in (("credentials", has_keys), ("a region (AWS_DEFAULT_REGION)", region)) if not found
+    )
+    return {"state": "available", "detail": f"kinesis:// streams need {missing}; a URL may give ?region=..."}
+
+
+def _has_profile(path: str | None, profile: str) -> bool:
+    """Whether an AWS shared file holds the profile (``[name]`` in credentials, ``[profile name]`` in config)."""
+    if not path or not os.path.isfile(os.path.expanduser(path)):
+        return False
+    with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as shared:
+        text = shared.read()
+    headers = {f"[{profile}]", f"[profile {profile}]"}
+    return any(line.strip() in headers for line in text.splitlines())
 
 
 def reachability(surface: str, state: dict[str, Any]) -> str | None:
