@@ -83,7 +83,8 @@ def client(target: KinesisTarget, settings: dict[str, Any]) -> Any:
     session = boto3.Session(profile_name=settings.get("profile"))
     region = target.region or session.region_name
     if not region:
-        raise StreamConfigError(f"no AWS region for kinesis://{target.stream}; add ?region=... or set AWS_DEFAULT_REGION")
+        hint = "add ?region=... or set AWS_DEFAULT_REGION"
+        raise StreamConfigError(f"no AWS region for kinesis://{target.stream}; {hint}")
     config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
     return session.client("kinesis", region_name=region, endpoint_url=target.endpoint, config=config)
 

@@ -91,6 +91,18 @@ def _rows(records_or_df: Any) -> Iterable[Any]:
     return records_or_df
 
 
+#: ``publish``'s default key: the record's device field, under the names a tail recognises (see pipelines/decode.py).
+AUTO_KEY = "auto"
+_DEVICE_FIELDS = ("deviceId", "device_id", "device")
+
+
+def _key_value(record: Mapping, key: str | None) -> Any:
+    """The record's key: ``key``'s field, the first device field present for ``AUTO_KEY``, none for ``None``."""
+    if key == AUTO_KEY:
+        return next((record[name] for name in _DEVICE_FIELDS if record.get(name) is not None), None)
+    return record.get(key) if key else None
+
+
 def outgoing_records(records_or_df: Any, key: str | None, report: PublishReport) -> list[OutgoingRecord]:
     """Encode each record for the wire; one that cannot be encoded goes to ``report.failures`` with its reason."""
     out: list[OutgoingRecord] = []
@@ -103,7 +115,7 @@ def outgoing_records(records_or_df: Any, key: str | None, report: PublishReport)
         if not isinstance(record, Mapping):
             report.failures.append(PublishFailure(index, None, f"not a dict, bytes or str: {type(record).__name__}"))
             continue
-        key_value = record.get(key) if key else None
+        key_value = _key_value(record, key)
         rec_key = None if key_value is None else str(key_value)
         try:
             payload = json.dumps(record, default=_json_default, allow_nan=False, separators=(",", ":")).encode()

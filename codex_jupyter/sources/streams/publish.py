@@ -1,11 +1,14 @@
 """Publishing: send records to Kafka, Kinesis or MQTT and report what was delivered.
 
-``publish(records_or_df, url, key="deviceId")`` is how demos and tests fill real brokers. Records
+``publish(records_or_df, url)`` is how demos and tests fill real brokers. Records
 are dicts (sent as JSON), DataFrame rows (sent as JSON, NaN as null) or ready-made ``bytes``/``str``
 payloads (sent as they are, e.g. to exercise malformed-input handling). Every record ends up either
 sent or in ``PublishReport.failures`` with its index and reason; nothing is dropped silently.
 
-- Kafka: key = the record's ``key`` field, headers ``sensorType`` and ``timestamp`` when the record
+- Key: by default the record's device field (``deviceId``, ``device_id`` or ``device``, the names a tail
+  recognises), so the simulator's records and a DataFrame of telemetry keep each device in one partition or
+  shard; ``key="col"`` names another field, ``key=None`` sends no key.
+- Kafka: key = the record's key, headers ``sensorType`` and ``timestamp`` when the record
   has such fields, ``acks=all``, gzip, idempotent producer (its own retries cannot duplicate);
   every delivery future is awaited.
 - Kinesis: see :mod:`.kinesis_publish` (batching, size limits, retries of failed entries).
@@ -23,7 +26,13 @@ from typing import Any
 from codex_jupyter.extras import require
 from codex_jupyter.sources.streams._common import check_options, first_line, redact
 from codex_jupyter.sources.streams.base import StreamConfigError, StreamURL
-from codex_jupyter.sources.streams.outgoing import OutgoingRecord, PublishFailure, PublishReport, outgoing_records
+from codex_jupyter.sources.streams.outgoing import (
+    AUTO_KEY,
+    OutgoingRecord,
+    PublishFailure,
+    PublishReport,
+    outgoing_records,
+)
 
 #: header name -> record fields that supply it, first present wins
 HEADER_FIELDS = {
@@ -32,7 +41,7 @@ HEADER_FIELDS = {
 }
 
 
-def publish(records_or_df: Any, url: str, key: str | None = "deviceId", **settings: Any) -> PublishReport:
+def publish(records_or_df: Any, url: str, key: str | None = AUTO_KEY, **settings: Any) -> PublishReport:
     """Send records to ``kafka://``, ``kinesis://`` or ``mqtt://`` and return what was delivered.
 
     ``settings`` are client settings (Kafka property names for Kafka, see :mod:`.kafka_config`).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from codex_jupyter.sources.streams import StreamConfigError, StreamURL, open_str
 from codex_jupyter.sources.streams._common import parse_start
 from codex_jupyter.sources.streams.checkpoints import FileCheckpointStore
 from codex_jupyter.sources.streams.mqtt import parse_url as parse_mqtt
-from codex_jupyter.sources.streams.outgoing import PublishFailure, PublishReport, outgoing_records
+from codex_jupyter.sources.streams.outgoing import AUTO_KEY, PublishFailure, PublishReport, outgoing_records
 from codex_jupyter.sources.streams.publish import publish
 
 
@@ -92,6 +93,14 @@ def test_records_become_json_payloads_keyed_by_device() -> None:
     )
     assert [(r.key, r.payload) for r in mixed] == [("7", b'{"deviceId":7,"v":2.0}'), (None, b"raw")]
     assert [f.index for f in report.failures] == [2, 3] and report.total == 6
+
+
+def test_the_default_key_is_the_device_field_under_any_name_a_tail_recognises() -> None:
+    records = [{"deviceId": "a"}, {"device_id": "b"}, {"device": "c"}, {"id": "d"}, {"device_id": None, "device": "e"}]
+    keys = [r.key for r in outgoing_records(records, AUTO_KEY, PublishReport("x"))]
+    assert keys == ["a", "b", "c", None, "e"]
+    assert [r.key for r in outgoing_records(records[:2], None, PublishReport("x"))] == [None, None]
+    assert inspect.signature(publish).parameters["key"].default == AUTO_KEY
 
 
 class _MemoryStore:
