@@ -20,7 +20,11 @@ What an orchestrator (Airflow, Prefect, Dagster) needs from ``POST
   ``output.ipynb`` (the executed notebook, saved as cells finish, so a failed
   job keeps what ran), ``log.txt`` and, when it failed in the notebook,
   ``error.txt``. Paths never depend on a working directory. Jobs that were
-  queued or running when the runner stopped are failed when it starts again.
+  queued or running when the runner stopped are failed when it starts again;
+- finished jobs are kept ``keep_days`` (default 30) after they finished,
+  then deleted with their folder (at start and whenever a job finishes), so
+  a server that refreshes dashboards every few minutes does not fill its
+  disk. An idempotency key is remembered as long as its job is kept.
 """
 
 from __future__ import annotations
@@ -109,16 +113,18 @@ class JobRunner:
         *,
         max_concurrent: int = 2,
         timeout: float = 3600.0,
+        keep_days: float = 30.0,
         env: dict[str, str] | None = None,
     ) -> None:
-        if max_concurrent < 1 or timeout <= 0:
-            raise InputError("a job runner needs max_concurrent >= 1 and a timeout above 0 seconds")
+        if max_concurrent < 1 or timeout <= 0 or keep_days <= 0:
+            raise InputError("a job runner needs max_concurrent >= 1, and a timeout and keep_days above 0")
         self.root, self.notebooks_root = Path(root), Path(notebooks_root)
-        self.max_concurrent, self.timeout = max_concurrent, timeout
+        self.max_concurrent, self.timeout, self.keep_days = max_concurrent, timeout, keep_days
         self._env = env
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._jobs = {job.id: job for job in self._load()}
+        self._prune()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._running: dict[str, subprocess.Popen[bytes]] = {}
         self._closing = False
@@ -240,6 +246,7 @@ class JobRunner:
                 error = f"the job could not run ({type(exc).__name__}: {exc})"
             with self._lock:
                 self._finish(job, error)
+            self._prune()
 
     def _run(self, job_id: str) -> str | None:
         """Run the job's process to its end; the error that failed it, or None."""
@@ -274,6 +281,17 @@ class JobRunner:
         job.state = "succeeded" if error is None else "failed"
         job.finished, job.error = time.time(), error
         self._save(job)
+
+    def _prune(self) -> None:
+        """Delete finished jobs older than ``keep_days``; ``job.json`` first, so a crash midway leaves no half job."""
+        cutoff = time.time() - self.keep_days * 86400
+        with self._lock:
+            old = [job for job in self._jobs.values() if job.state in FINISHED and (job.finished or 0) < cutoff]
+            for job in old:
+                del self._jobs[job.id]
+        for job in old:
+            (self.root / job.id / "job.json").unlink(missing_ok=True)
+            shutil.rmtree(self.root / job.id, ignore_errors=True)
 
     # -- the store --------------------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ class CodexJupyter(Configurable):
     jobs_dir = Unicode("", config=True, help="Folder of the job store (default: <cache dir>/jobs).")
     max_concurrent_jobs = Int(2, config=True, help="Jobs that run at once; the others wait in the queue.")
     job_timeout = Float(3600.0, config=True, help="Seconds a job may run before it is stopped and failed.")
+    job_retention_days = Float(30.0, config=True, help="Days a finished job (its notebook, log) is kept, then deleted.")
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
@@ -38,7 +39,13 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     settings = CodexJupyter(config=serverapp.config)
     notebooks = Path(settings.notebooks_dir) if settings.notebooks_dir else curated_dir()
     jobs = Path(settings.jobs_dir) if settings.jobs_dir else config.cache_dir() / "jobs"
-    runner = JobRunner(jobs, notebooks, max_concurrent=settings.max_concurrent_jobs, timeout=settings.job_timeout)
+    runner = JobRunner(
+        jobs,
+        notebooks,
+        max_concurrent=settings.max_concurrent_jobs,
+        timeout=settings.job_timeout,
+        keep_days=settings.job_retention_days,
+    )
     atexit.register(runner.close)
     root = Path(serverapp.root_dir).expanduser() if serverapp.root_dir else None
     setup_handlers(serverapp.web_app, Context(runner=runner, notebooks=notebooks, server_root=root))

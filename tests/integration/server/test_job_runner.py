@@ -80,3 +80,26 @@ def test_a_restarted_runner_fails_the_jobs_the_last_one_left_unfinished(tmp_path
         assert again.submit("hangs", key="k")[0].id == job.id  # the key still names that job
     finally:
         again.close()
+
+
+def test_finished_jobs_are_deleted_after_keep_days_and_their_key_is_free_again(tmp_path: Path) -> None:
+    notebooks, store = write_notebooks(tmp_path / "nb"), tmp_path / "jobs"
+    first = JobRunner(store, notebooks)
+    try:
+        job, _ = first.submit("plain", key="nightly")
+        assert _wait(first, job.id).state == "succeeded"
+    finally:
+        first.close()
+    # the job finished 31 days ago (as its record says); a runner that keeps 30 days deletes it at start
+    saved = json.loads((store / job.id / "job.json").read_text())
+    (store / job.id / "job.json").write_text(json.dumps({**saved, "finished": time.time() - 31 * 86400}))
+    keeps_more = JobRunner(store, notebooks, keep_days=60)
+    keeps_more.close()
+    assert (store / job.id / "output.ipynb").exists()  # within 60 days: kept
+
+    again = JobRunner(store, notebooks, keep_days=30)
+    try:
+        assert not (store / job.id).exists() and job.id not in {j.id for j in again.jobs()}
+        assert again.submit("plain", key="nightly")[0].id != job.id  # the key names a new job
+    finally:
+        again.close()
