@@ -194,6 +194,8 @@ def _doctor(args: argparse.Namespace) -> int:
             state["reachable"] = problem is None
         if problem:
             state["detail"] = f"{state['detail']}: unreachable ({problem})"
+        elif state.get("server_version"):
+            state["detail"] = f"{state['detail']} (server {state['server_version']})"
     report = {
         "version": _version(),
         "python": sys.version.split()[0],

@@ -23,7 +23,7 @@ from codex_jupyter.extras import EXTRAS, installed
 
 
 def surfaces() -> dict[str, dict[str, Any]]:
-    """The state of each surface, by name (warehouse, geocoding, routing, kafka, mqtt, kinesis)."""
+    """The state of each surface, by name (warehouse, geocoding, routing, kafka, mqtt, kinesis, tableau, looker)."""
     return {
         "warehouse": _guarded("warehouse", _warehouse),
         "geocoding": _guarded("geocoding", _geocoding),
@@ -31,6 +31,8 @@ def surfaces() -> dict[str, dict[str, Any]]:
         "kafka": _stream("kafka", "CODEX_JUPYTER_KAFKA_"),
         "mqtt": _stream("mqtt", "CODEX_JUPYTER_MQTT_"),
         "kinesis": _guarded("kinesis", _kinesis),
+        "tableau": _guarded("tableau", _tableau),
+        "looker": _guarded("looker", _looker),
     }
 
 
@@ -130,12 +132,37 @@ def _has_profile(path: str | None, profile: str) -> bool:
     return any(line.strip() in headers for line in text.splitlines())
 
 
+def _tableau() -> dict[str, Any]:
+    if not installed("bi"):
+        return {"state": "missing-extra", "detail": "needs the [bi] extra: pip install 'codex-jupyter[bi]'"}
+    if not config.tableau_may_be_configured():
+        detail = "set TABLEAU_SERVER, TABLEAU_SITE, TABLEAU_CLIENT_ID, TABLEAU_SECRET_ID, TABLEAU_SECRET_VALUE"
+        return {"state": "available", "detail": f"%tableau_embed: {detail} (a Connected App)"}
+    settings = config.tableau_settings()  # a ConfigError names what is missing
+    site = settings.site or "Default"
+    return {"state": "configured", "server": settings.server, "detail": f"{settings.server}, site {site}"}
+
+
+def _looker() -> dict[str, Any]:
+    if not installed("bi"):
+        return {"state": "missing-extra", "detail": "needs the [bi] extra: pip install 'codex-jupyter[bi]'"}
+    if not config.looker_may_be_configured():
+        detail = "set LOOKERSDK_BASE_URL, LOOKERSDK_CLIENT_ID, LOOKERSDK_CLIENT_SECRET (or a looker.ini)"
+        return {"state": "available", "detail": f"%looker: {detail}"}
+    ini, section = config.looker_ini()
+    source = "LOOKERSDK_* variables" if os.environ.get("LOOKERSDK_BASE_URL") else f"{ini} [{section or 'first'}]"
+    return {"state": "configured", "detail": f"looker-sdk settings from {source}"}
+
+
 def reachability(surface: str, state: dict[str, Any]) -> str | None:
     """Contact a configured surface that has one address: ``None`` when it answers, else why not (one line).
 
-    Only the warehouse (``select 1`` on the configured Snowflake connection) and
-    an OSRM server have one; streams are addressed per URL, and web geocoders
-    are not called for a check (they count requests against a quota).
+    The warehouse (``select 1`` on the configured Snowflake connection), an
+    OSRM server, Tableau (its REST ``serverinfo``, which needs no sign-in) and
+    Looker (a sign-in with the configured client) have one; streams are
+    addressed per URL, and web geocoders are not called for a check (they
+    count requests against a quota). A server that reports its version adds
+    ``server_version`` to ``state``.
     """
     if state.get("state") != "configured":
         return None
@@ -148,6 +175,34 @@ def reachability(surface: str, state: dict[str, Any]) -> str | None:
             from codex_jupyter.sources.geo.osrm import table_km
 
             table_km([51.5, 51.6], [-0.1, -0.1], timeout=5.0)
+        elif surface == "tableau":
+            state["server_version"] = _tableau_version(state["server"])
+        elif surface == "looker":
+            from codex_jupyter.sources.bi.looker import LookerClient
+
+            LookerClient().me()
     except CodexError as exc:
         return " ".join(str(exc).split())
     return None
+
+
+#: Tableau's REST API version that ``serverinfo`` is asked under (Tableau Server 2020.4 and later, Tableau Cloud).
+_TABLEAU_API = "3.10"
+
+
+def _tableau_version(server: str) -> str:
+    """Tableau's product version from ``GET /api/{version}/serverinfo`` (no sign-in needed)."""
+    import requests
+
+    from codex_jupyter.errors import ServiceUnavailable
+
+    url = f"{server}/api/{_TABLEAU_API}/serverinfo"
+    try:
+        answer = requests.get(url, headers={"Accept": "application/json"}, timeout=10)
+        answer.raise_for_status()
+        product = answer.json()["serverInfo"]["productVersion"]
+    except requests.RequestException as exc:
+        raise ServiceUnavailable(f"Tableau at {server} did not answer ({type(exc).__name__})") from None
+    except (ValueError, KeyError, TypeError):
+        raise ServiceUnavailable(f"{url} did not answer like Tableau's REST API (no serverInfo)") from None
+    return str(product.get("value") or product.get("build")) if isinstance(product, dict) else str(product)

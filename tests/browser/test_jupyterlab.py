@@ -104,9 +104,9 @@ def test_sidebar_lists_surfaces_tables_and_dashboards_from_the_server_api_and_in
     sidebar = _open_sidebar(page)
 
     # one row per surface of GET /codex/api/health, with its state and detail
-    sidebar.locator(".codex-connection").nth(5).wait_for(timeout=30_000)
+    sidebar.locator(".codex-connection").nth(7).wait_for(timeout=30_000)
     names = sidebar.locator(".codex-connection-name").all_inner_texts()
-    assert names == ["warehouse", "geocoding", "routing", "kafka", "mqtt", "kinesis"], names
+    assert names == ["warehouse", "geocoding", "routing", "kafka", "mqtt", "kinesis", "tableau", "looker"], names
     warehouse = sidebar.locator(".codex-surface-warehouse")
     assert warehouse.locator(".codex-state").inner_text() == "embedded"
     assert "embedded local DuckDB warehouse" in warehouse.locator(".codex-hint").inner_text()
