@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -54,7 +55,7 @@ def test_a_traceback_stays_on_the_one_json_line() -> None:
         raise ValueError("bad\nvalue")
     except ValueError:
         record = logging.getLogger("codex_jupyter.x").makeRecord(
-            "codex_jupyter.x", logging.ERROR, __file__, 1, "failed", None, __import__("sys").exc_info()
+            "codex_jupyter.x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
         )
     line = logs.JsonFormatter().format(record)
     assert "\n" not in line and "ValueError: bad\nvalue" in json.loads(line)["exception"]
