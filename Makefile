@@ -12,7 +12,7 @@ LABEXT := labextension
 LABEXT_DEPS  := $(LABEXT)/node_modules/.package-lock.json
 LABEXT_BUILT := codex_jupyter/labextension/static/style.js
 
-.PHONY: demo test install install-test labextension widgets-js system-deps lint bench constraints clean
+.PHONY: demo test install install-test labextension widgets-js system-deps lint bench constraints binder-requirements clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ bench: install-test
 ## constraints: re-resolve the pins after changing pyproject.toml or constraints.in
 constraints: $(BIN)/uv
 	$(UV) pip compile pyproject.toml --extra test -c constraints.in --python-version 3.11 -o constraints.txt
+	$(BIN)/python scripts/binder_requirements.py
+
+## binder-requirements: rewrite binder/requirements.txt from constraints.txt (a unit test fails when it is stale)
+binder-requirements:
+	$(PYTHON) scripts/binder_requirements.py
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache $(LABEXT)/node_modules $(LABEXT)/lib codex_jupyter/labextension

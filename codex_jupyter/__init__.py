@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from codex_jupyter import logs as _logs
 from codex_jupyter._version import __version__
+
+_logs.configure_from_environment()  # only when CODEX_LOG_FORMAT is set: a library leaves logging alone otherwise
 
 if TYPE_CHECKING:
     from codex_jupyter.analytics.anomaly import StreamingDetector, detect_anomalies

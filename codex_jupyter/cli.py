@@ -277,10 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--prefix", help="inside the environment at this path")
     kernel.set_defaults(func=_install_kernel)
     args = parser.parse_args(argv)
+    from codex_jupyter import logs
     from codex_jupyter.errors import CodexError
 
     try:
-        return int(args.func(args))
+        with logs.configured():  # CODEX_LOG_FORMAT, or text: the command's own logs, never the root logger
+            return int(args.func(args))
     except CodexError as exc:  # a missing extra or a setting to fix: one line, no traceback
         print(f"codex-jupyter: {exc}", file=sys.stderr)
         return 2

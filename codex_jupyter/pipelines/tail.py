@@ -29,7 +29,13 @@ import pandas as pd
 
 from codex_jupyter.analytics.anomaly import DetectorSettings, StreamingDetector
 from codex_jupyter.pipelines.decode import Decoded, FieldMap, decode
-from codex_jupyter.sources.streams.base import Stream, StreamConfigError, StreamUnavailable, open_stream
+from codex_jupyter.sources.streams.base import (
+    Stream,
+    StreamConfigError,
+    StreamUnavailable,
+    open_stream,
+    stream_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,7 @@ class TailHandle:
         if max_records is not None and max_records <= 0:
             raise StreamConfigError("max_records must be a positive number")
         self.url = url
+        self.name = stream_name(url)
         self.window = window
         self.duration = duration
         self.max_records = max_records
@@ -200,23 +207,31 @@ class TailHandle:
                         self._stream.open()
                         opened = True
                         self._set_state("running")
+                        log.info("tail running", extra=self._context())
                         delay = BACKOFF_START
                     self._step()
                 except StreamUnavailable as exc:
                     opened = self._reconnect(str(exc), delay)
                     delay = min(delay * 2, BACKOFF_MAX)
         except Exception as exc:  # a bug or a config error: end the tail, keep the message for the user
-            log.exception("tail %s failed", self.url)
+            log.exception("tail failed", extra=self._context())
             self._counters.last_error = f"{type(exc).__name__}: {exc}"
         finally:
             try:
                 self._stream.close()
             finally:
                 self._set_state("stopped")
+                c = self._counters
+                log.info("tail stopped", extra=self._context(records=c.records, alerts=c.alerts, bad=c.bad))
                 self._notify(TailEvent(pd.DataFrame(), pd.DataFrame(), 0, "stopped", final=True))
                 self._done.set()
 
+    def _context(self, **fields: Any) -> dict[str, Any]:
+        """The ``extra=`` of this tail's log records: which stream (its name, never the raw URL), and ``fields``."""
+        return {"surface": "stream", "stream": self.name, **fields}
+
     def _reconnect(self, message: str, delay: float) -> bool:
+        log.info("tail reconnecting in %.1f s: %s", delay, message, extra=self._context())
         self._counters.reconnects += 1
         self._counters.last_error = message
         self._set_state("reconnecting")
@@ -224,7 +239,7 @@ class TailHandle:
         try:
             self._stream.close()
         except Exception:  # closing a broken connection may fail; reopening is what matters
-            log.debug("closing %s after a failure raised", self.url, exc_info=True)
+            log.debug("closing the stream after a failure raised", exc_info=True, extra=self._context())
         self._stop.wait(delay)
         return False
 
@@ -265,6 +280,7 @@ class TailHandle:
             c.alerts += len(alerts)
             elapsed = max(time.monotonic() - start, 1e-6)
             c.rate = len(batch) / elapsed if c.rate == 0 else 0.8 * c.rate + 0.2 * len(batch) / elapsed
+        log.debug("batch", extra=self._context(records=len(batch), alerts=len(alerts), bad=len(decoded.bad)))
         # subscribers first: what they do with a batch (write it out, alert) must not be lost in a crash
         self._notify(TailEvent(rows, alerts, len(decoded.bad), self.state))
         self._stream.commit()
@@ -318,7 +334,7 @@ class TailHandle:
             try:
                 callback(event)
             except Exception:  # a view's bug must not stop the stream
-                log.exception("tail listener %r failed", callback)
+                log.exception("tail listener %r failed", callback, extra=self._context())
 
 
 _running: list[TailHandle] = []

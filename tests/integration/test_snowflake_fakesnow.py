@@ -9,6 +9,7 @@ fallback to rows.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -66,6 +67,15 @@ def test_named_connection_runs_on_snowflake_via_the_pandas_branch(patched: None)
     assert res._table is None  # fakesnow's cursor: fetch_pandas_all
     assert res.query_id and res.warehouse == "Snowflake fakesnow (connection 'fake')"
     assert res.summary().endswith(f"query id {res.query_id}")
+
+
+def test_each_statement_logs_its_snowflake_query_id(patched: None, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="codex_jupyter.sources.warehouse.snowflake")
+    res = connect("fake").query("create temporary table q (a int); select count(*) from q")
+    ran = [r for r in caplog.records if r.getMessage() == "query ran"]
+    assert [r.statement for r in ran] == ["1/2", "2/2"]  # type: ignore[attr-defined]
+    assert ran[-1].query_id == res.query_id and ran[0].query_id  # type: ignore[attr-defined]
+    assert all(r.surface == "warehouse" and "select" not in str(r.__dict__) for r in ran)  # type: ignore[attr-defined]
 
 
 def test_parameters_are_bound_server_side_on_snowflake(patched: None) -> None:

@@ -110,6 +110,22 @@ class StreamURL:
         return self.options.get(name, default)
 
 
+def stream_name(url: str) -> str:
+    """``url`` as logs and status show it: scheme, host and path; never the user, password or query options.
+
+    A URL may carry credentials (``mqtt://user:password@host/topic``) or client settings in its query, so the
+    name keeps only what says which stream it is.
+    """
+    try:
+        parts = urlsplit(url.replace("#", "%23"))
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a malformed netloc or port: show nothing of it
+        return f"{url.partition(':')[0]}://?"
+    path = unquote(parts.path)
+    return f"{parts.scheme}://{host}{port}{path}"
+
+
 #: scheme -> module with ``from_url(url: StreamURL, **settings) -> Stream``; imported on first use,
 #: since client libraries (kafka-python, boto3, paho-mqtt) are slow to import.
 SOURCES = {

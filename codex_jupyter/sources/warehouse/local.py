@@ -23,6 +23,7 @@ runs as written.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -249,7 +250,15 @@ class LocalWarehouse:
                 cur = self._execute(statement)
             return _fetch(cur, limit)
 
-        frame, elapsed = timed(run)
+        # DuckDB has no query ids: this one exists for the logs, to tie a query's lines together.
+        context = {"surface": "warehouse", "warehouse": LABEL, "query_id": f"local-{uuid.uuid4().hex[:16]}"}
+        log.debug("query started", extra={**context, "statements": len(prepared)})
+        try:
+            frame, elapsed = timed(run)
+        except WarehouseError as exc:
+            log.info("query failed", extra={**context, "error": type(exc).__name__})
+            raise
+        log.info("query ran", extra={**context, "rows": len(frame), "elapsed_ms": round(elapsed * 1000, 1)})
         return QueryResult(
             sql=";\n".join(p.transpiled for p in prepared),
             warehouse=LABEL,

@@ -189,15 +189,32 @@ class SnowflakeWarehouse:
                 cur.execute(step.sql, step.values or None, _no_retry=not step.read_only)
                 if step.changes_session:
                     self._session_changed = True
-                return (fetch_columnar(cur, limit) if fetch else None), cur.sfqid
+                rows = fetch_columnar(cur, limit) if fetch else None
+                log.info("query ran", extra=self._log_context(step, cur.sfqid))
+                return rows, cur.sfqid
             except Exception as exc:  # a write's outcome is unknown whatever was raised
+                log.info("query failed", extra={**self._log_context(step, cur.sfqid), "error": type(exc).__name__})
                 self._raise_unless_retryable(step, exc, cur.sfqid, last=attempt == RETRIES)
             finally:
                 cur.close()
-            log.info("transient Snowflake error, retrying in %.1f s (attempt %d)", delay, attempt + 1)
+            log.info(
+                "transient Snowflake error, retrying in %.1f s (attempt %d)",
+                delay,
+                attempt + 1,
+                extra=self._log_context(step, None),
+            )
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
+
+    def _log_context(self, step: _Step, query_id: str | None) -> dict[str, Any]:
+        """The ``extra=`` of a statement's log records: Snowflake's query id (for QUERY_HISTORY), never the SQL."""
+        return {
+            "surface": "warehouse",
+            "warehouse": self.label,
+            "query_id": query_id,
+            "statement": f"{step.number}/{step.total}",
+        }
 
     def _raise_unless_retryable(self, step: _Step, exc: Exception, query_id: str | None, last: bool) -> None:
         """Return only when ``step`` may run again; otherwise raise what the user should see."""
