@@ -87,6 +87,7 @@ def _clean_env(repo: Path, venv: Path, scratch: Path) -> dict[str, str]:
         JUPYTER_CONFIG_DIR=str(scratch / "jupyter-config"),
         IPYTHONDIR=str(scratch / "ipython"),
         CODEX_JUPYTER_CACHE_DIR=str(scratch / "cache"),
+        SNOWFLAKE_HOME=str(scratch / "no-snowflake"),  # as on Binder: no Snowflake configuration (the test's has one)
         UV_PYTHON_DOWNLOADS="never",
     )
     return env
