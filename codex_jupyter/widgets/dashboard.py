@@ -2,11 +2,14 @@
 
 Why these exist:
 
-- :func:`chart` shows a plotly figure as a ``FigureWidget``. A plain figure
-  goes through jupyterlab-plotly's mime renderer, which after drawing caches a
-  PNG with ``model.setData``; Voila's top-level output models have no
-  ``setData``, so every plain figure logs ``r.setData is not a function`` in
-  the reader's console. A widget is drawn by the widget manager instead.
+- :func:`chart` shows a plotly figure inside an ``Output`` widget. A plain
+  figure at a cell's top level is drawn by jupyterlab-plotly's mime renderer,
+  which afterwards caches a PNG with ``model.setData``; Voila's top-level
+  output models have no ``setData``, so every such figure logs
+  ``r.setData is not a function`` in the reader's console. Inside an
+  ``Output`` widget the figure gets JupyterLab's full output model. (A
+  ``FigureWidget`` would also avoid it, but each one syncs plotly.js itself,
+  about 4.5 MB per chart, as its anywidget module.)
 - :func:`grid` lays items out in as many columns of at least ``min_width``
   as fit: two or three side by side at 1280 px, one under another at 390 px.
 - :class:`Explorer` is "a dropdown wired to a re-query": the notebook passes
@@ -26,6 +29,7 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from codex_jupyter.errors import InputError
 
@@ -35,16 +39,21 @@ log = logging.getLogger(__name__)
 View = Callable[[pd.DataFrame, Any], Any]
 
 
-def chart(fig: go.Figure, height: int | None = None) -> go.FigureWidget:
-    """``fig`` as a widget that fills its column's width, in the dashboards' one style (``plotly_white``).
+def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
+    """``fig`` in a widget that fills its column's width, in the dashboards' one style (``plotly_white``).
 
-    See the module docstring for why a widget and not the plain figure.
+    See the module docstring for why an ``Output`` widget and not the plain figure.
     """
     fig = go.Figure(fig)
     fig.update_layout(autosize=True, margin={"l": 50, "r": 20, "t": 60, "b": 40}, template="plotly_white")
     if height:
         fig.update_layout(height=height)
-    return go.FigureWidget(fig, layout=widgets.Layout(width="100%", min_width="0"))
+    out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
+    out.add_class("codex-chart")
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
+    title = fig.layout.title.text or "chart"
+    out.outputs = ({"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}},)
+    return out
 
 
 def as_widget(item: Any) -> widgets.Widget:

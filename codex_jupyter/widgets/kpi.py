@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from html import escape
+
+import numpy as np
 
 
 class KpiCards:
     """Headline figures shown as cards; values are formatted, labels escaped.
 
     ``KpiCards({"Customers": 6000, "Fraud rate": "0.40 %"})`` displays in
-    JupyterLab, Voila and nbconvert alike (plain HTML, no JavaScript).
+    JupyterLab, Voila and nbconvert alike (plain HTML, no JavaScript). Numbers
+    may be Python's or NumPy's (a query's first row: ``KpiCards(frame.iloc[0])``).
     """
 
     def __init__(self, values: Mapping[str, object]) -> None:
@@ -18,9 +22,9 @@ class KpiCards:
 
     @staticmethod
     def _fmt(value: object) -> str:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
             return str(value)
-        if isinstance(value, int) or float(value).is_integer():
+        if isinstance(value, numbers.Integral) or float(value).is_integer():
             return f"{int(value):,}"
         return f"{value:,.2f}"
 
