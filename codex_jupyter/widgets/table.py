@@ -43,7 +43,16 @@ def _format_column(column: pd.Series) -> tuple[list[str], bool]:
         times = pd.to_datetime(column)
         dates_only = bool((times.dropna() == times.dropna().dt.normalize()).all())
         return ["" if pd.isna(v) else v.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M") for v in times], False
-    return ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in column], False
+    return [_format_value(v) for v in column], False
+
+
+def _format_value(value: object) -> str:
+    """A text cell: lists (keywords, entities) as comma-separated words, missing values blank."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, list | tuple | np.ndarray):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def _heading(name: object) -> str:
