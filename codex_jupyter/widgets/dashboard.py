@@ -51,6 +51,8 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
     out.add_class("codex-chart")
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
+    # responsive: plotly follows the window's width (a phone turned sideways, a resized browser)
+    bundle["application/vnd.plotly.v1+json"]["config"] = {"responsive": True, "displaylogo": False}
     title = fig.layout.title.text or "chart"
     out.outputs = ({"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}},)
     return out

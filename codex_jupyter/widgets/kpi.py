@@ -33,10 +33,12 @@ class KpiCards:
 
     def _repr_html_(self) -> str:
         cards = "".join(
-            "<div style='flex:1;min-width:140px;padding:12px 16px;border-radius:8px;background:#f4f6fb;"
+            "<div style='flex:1;min-width:min(140px,100%);box-sizing:border-box;padding:12px 16px;"
+            "border-radius:8px;background:#f4f6fb;"
             "border:1px solid #dde3f0'>"
             f"<div style='color:#5a6478;font-size:12px;text-transform:uppercase'>{escape(str(k))}</div>"
-            f"<div style='font-size:26px;font-weight:600;color:#1d2b4f'>{escape(self._fmt(v))}</div></div>"
+            "<div style='font-size:clamp(18px,5vw,26px);font-weight:600;overflow-wrap:anywhere;color:#1d2b4f'>"
+            f"{escape(self._fmt(v))}</div></div>"
             for k, v in self.values.items()
         )
         return f"<div class='codex-kpis' style='display:flex;gap:12px;flex-wrap:wrap'>{cards}</div>"

@@ -14,6 +14,7 @@ column names, the data's source, and no developer hints.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 import numpy as np
@@ -60,19 +61,28 @@ def _heading(name: object) -> str:
     return text[:1].upper() + text[1:]
 
 
-def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "") -> str:
-    """``frame`` as a reader's HTML table: no index, formatted numbers, escaped text, an optional caption."""
-    shown = frame.head(max(max_rows, 0))
+def _cell(text: str, number: bool) -> str:
+    kind = " class='num'" if number else " class='long'" if len(text) > 30 else ""
+    return f"<td{kind}>{escape(text)}</td>"
+
+
+def _as_percent(frame: pd.DataFrame, percent: Sequence[str]) -> pd.DataFrame:
+    """Shares (0..1) in ``percent`` columns as whole percentages: 0.97 -> "97%"."""
+    if not percent:
+        return frame
+    return frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else f"{v:.0%}") for c in percent})
+
+
+def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
+    """``frame`` as a reader's HTML table: no index, formatted numbers, escaped text, an optional caption.
+
+    ``percent`` names columns holding shares between 0 and 1, shown as percentages.
+    """
+    shown = _as_percent(frame.head(max(max_rows, 0)), percent)
     columns = [_format_column(shown[c]) for c in shown.columns]
     head = "".join(f"<th>{escape(_heading(c))}</th>" for c in shown.columns)
     rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td class='num'>{escape(cells[i])}</td>" if num else f"<td>{escape(cells[i])}</td>"
-            for cells, num in columns
-        )
-        + "</tr>"
-        for i in range(len(shown))
+        "<tr>" + "".join(_cell(cells[i], num) for cells, num in columns) + "</tr>" for i in range(len(shown))
     )
     if len(frame) > len(shown):
         caption = " · ".join(p for p in (f"{len(shown):,} of {len(frame):,} rows", caption) if p)
@@ -83,9 +93,9 @@ def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "") -> s
     )
 
 
-def reader_text(frame: pd.DataFrame, max_rows: int = 20, caption: str = "") -> str:
+def reader_text(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
     """The plain-text twin of :func:`reader_html` (no index, formatted numbers)."""
-    shown = frame.head(max(max_rows, 0))
+    shown = _as_percent(frame.head(max(max_rows, 0)), percent)
     table = pd.DataFrame({_heading(c): _format_column(shown[c])[0] for c in shown.columns})
     lines = [table.to_string(index=False)] if len(shown.columns) else []
     if len(frame) > len(shown):
@@ -98,14 +108,14 @@ def reader_text(frame: pd.DataFrame, max_rows: int = 20, caption: str = "") -> s
 class ReaderTable:
     """A frame displayed for a dashboard's reader (see :func:`reader_html`); the data stays in ``.frame``."""
 
-    def __init__(self, frame: pd.DataFrame, max_rows: int = 20, caption: str = "") -> None:
-        self.frame, self.max_rows, self.caption = frame, max_rows, caption
+    def __init__(self, frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> None:
+        self.frame, self.max_rows, self.caption, self.percent = frame, max_rows, caption, tuple(percent)
 
     def __repr__(self) -> str:
-        return reader_text(self.frame, self.max_rows, self.caption)
+        return reader_text(self.frame, self.max_rows, self.caption, self.percent)
 
     def _repr_html_(self) -> str:
-        return reader_html(self.frame, self.max_rows, self.caption)
+        return reader_html(self.frame, self.max_rows, self.caption, self.percent)
 
 
 class QueryFrame(pd.DataFrame):

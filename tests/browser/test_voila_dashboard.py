@@ -43,7 +43,7 @@ def _shoot(page: object, artifacts: Path, name: str, width: int, height: int) ->
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / f"voila-{name}-{width}x{height}.png"))
-    full = page.evaluate("() => Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+    full = page.evaluate("() => Math.max(...[...document.querySelectorAll('body, body *')].map(e => e.scrollHeight))")
     page.set_viewport_size({"width": width, "height": min(max(full, height), 12_000)})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / f"voila-{name}-{width}x{height}-full.png"))

@@ -48,3 +48,10 @@ def test_query_frame_in_reader_mode_drops_timings_and_developer_hints() -> None:
         assert "the full result is in" not in shown and "0.012 s" not in shown and "query id" not in shown
         assert "2 of 3 rows" in shown and "Source: local DuckDB" in shown and "1,500.00" in shown
     assert "<th></th>" not in reader._repr_html_() and reader_text(rows).splitlines()[0].split() == ["City", "Spend"]
+
+
+def test_shares_show_as_percentages_and_long_text_may_wrap() -> None:
+    frame = pd.DataFrame({"fault": ["spike"], "recall": [0.97], "reason": ["31.5 MADs above the usual 24.74 for now"]})
+    html = reader_html(frame, percent=["recall"])
+    assert ">97%<" in html and "<td class='long'>31.5 MADs" in html
+    assert "97%" in repr(ReaderTable(frame, percent=["recall"]))
