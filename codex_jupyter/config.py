@@ -56,6 +56,19 @@ def cache_dir() -> Path:
     return path
 
 
+def reader_mode() -> bool:
+    """Whether results should display for a dashboard's reader rather than for the notebook's author.
+
+    ``CODEX_JUPYTER_READER=1`` (or ``0``) decides when set; otherwise reader mode
+    is on under Voila, detected by the variables Voila sets for every kernel it
+    starts, preheated or not (``VOILA_SERVER_URL``, ``VOILA_BASE_URL``).
+    """
+    forced = os.environ.get("CODEX_JUPYTER_READER", "").strip().lower()
+    if forced:
+        return forced in ("1", "true", "yes", "on")
+    return bool(os.environ.get("VOILA_SERVER_URL") or os.environ.get("VOILA_BASE_URL"))
+
+
 def user_database_path() -> Path:
     """The writable DuckDB file that ``connect().write(...)`` fills on the local warehouse.
 

@@ -17,7 +17,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Int
+from traitlets import Bool, Int, default
 
 from codex_jupyter.magics.base import CodexMagics, options, user_errors
 
@@ -51,15 +51,28 @@ def split_options(line: str, table: Mapping[str, argparse.Action]) -> tuple[str,
 class SnowflakeMagic(CodexMagics):
     """Run SQL; ``{{name}}`` and ``:name`` are bound from the notebook's variables.
 
-    Configure with ``%config SnowflakeMagic.displaylimit = 50``.
+    Configure with ``%config SnowflakeMagic.displaylimit = 50``. A dashboard turns on the reader's display
+    (no index column, formatted numbers, no timings or hints) with ``%config SnowflakeMagic.reader = True``;
+    it is on by default under Voila.
     """
 
     displaylimit = Int(20, config=True, help="Rows shown in the output (the full result is in _ and -o).")
+    reader = Bool(
+        config=True,
+        help="Show results as a dashboard's reader sees them: no index, formatted numbers, no developer hints "
+        "(default: on under Voila, or as CODEX_JUPYTER_READER says).",
+    )
     jupysql = Bool(
         True,
         config=True,
         help="Register the warehouse connection with jupysql so %sql, %sqlcmd and %sqlplot can use it.",
     )
+
+    @default("reader")
+    def _reader_default(self) -> bool:
+        from codex_jupyter.config import reader_mode
+
+        return reader_mode()
 
     @magic_arguments()
     @argument("-c", "--connection", help="Connection name from connections.toml, or 'local'.")
@@ -90,7 +103,9 @@ class SnowflakeMagic(CodexMagics):
             if args.explain:
                 return wh.explain(sql, self.shell.user_ns)
             result = wh.query(sql, self.shell.user_ns, limit=args.limit)
-        frame = QueryFrame.of(result.df(), result.summary(), result.sql, self.displaylimit)
+        frame = QueryFrame.of(
+            result.df(), result.summary(), result.sql, self.displaylimit, source=result.warehouse, reader=self.reader
+        )
         self.store(args.out, frame)
         return frame
 

@@ -573,6 +573,36 @@ class MapView(widgets.VBox):
         data = {"type": "Feature", "properties": {"style": style}, "geometry": geometry}
         return self._replace_layer(GeoJSON(name=name, data=data))
 
+    def add_links(
+        self,
+        frame: pd.DataFrame,
+        targets: pd.DataFrame,
+        *,
+        key: str,
+        target_id: str,
+        lat: str = "lat",
+        lon: str = "lon",
+        name: str = "Links",
+        color: str = "#6b6b6b",
+        weight: float = 1,
+    ) -> GeoJSON:
+        """One line from each row of ``frame`` to the row of ``targets`` whose ``target_id`` equals its ``key``.
+
+        For "each customer to its nearest branch": ``frame[key]`` holds the
+        target's id (as :func:`~codex_jupyter.analytics.spatial.nearest` writes
+        it). Rows whose key matches no target are left out, not drawn to (0, 0).
+        """
+        require_columns(frame.columns, [key, lat, lon], "add_links' frame")
+        require_columns(targets.columns, [target_id, lat, lon], "add_links' targets")
+        ends = targets.drop_duplicates(target_id).set_index(target_id)
+        to_lat, to_lon = frame[key].map(ends[lat]), frame[key].map(ends[lon])
+        keep = to_lat.notna() & to_lon.notna()
+        lines = [
+            [(a, b), (c, d)]
+            for a, b, c, d in zip(frame[lat][keep], frame[lon][keep], to_lat[keep], to_lon[keep], strict=True)
+        ]
+        return self.add_lines(lines, name=name, color=color, weight=weight)
+
     def add_geofences(self, fences: Geofences, *, name: str = "Geofences", color: str = "#9467bd") -> GeoJSON:
         """Geofence polygons as one layer (named by fence in each feature)."""
         from shapely.geometry import mapping

@@ -1,34 +1,147 @@
-"""The displayed result of a query: a bounded table with where and how fast it ran.
+"""Tables: a query's displayed result, and reader-facing tables for dashboards.
 
 ``QueryFrame`` *is* a pandas DataFrame (``isinstance(x, pd.DataFrame)``), so
 ``_`` and ``-o VAR`` hold the full result a user can keep working with; only
 its display differs. Frames derived from it (``head()``, ``groupby`` ...) are
 plain DataFrames, so the banner never describes data it no longer matches.
+
+For the notebook's author a result shows its row index, the query's timing and
+id, and where the rest of the rows are. For a dashboard's *reader*
+(``reader=True``, which ``%%snowflake`` turns on under Voila) it shows what a
+report would: no index column, numbers with thousands separators, readable
+column names, the data's source, and no developer hints.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
+import numpy as np
 import pandas as pd
+
+_TABLE_STYLE = (
+    "<style>.codex-reader-table{border-collapse:collapse;font-size:13px;max-width:100%}"
+    ".codex-reader-table th{text-align:left;color:#5a6478;font-weight:600;border-bottom:2px solid #dde3f0;"
+    "padding:4px 10px}.codex-reader-table td{padding:4px 10px;border-bottom:1px solid #eef1f7}"
+    ".codex-reader-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".codex-table-wrap{overflow-x:auto;max-width:100%}.codex-table-caption{color:#5a6478;font-size:12px;"
+    "margin-top:4px}</style>"
+)
+
+
+def _format_column(column: pd.Series) -> tuple[list[str], bool]:
+    """The column's cells as reader text, and whether they are numbers (right-aligned)."""
+    if pd.api.types.is_bool_dtype(column):
+        return ["yes" if v else "no" for v in column], False
+    if pd.api.types.is_integer_dtype(column):
+        return ["" if pd.isna(v) else f"{int(v):,}" for v in column], True
+    if pd.api.types.is_float_dtype(column):
+        whole = bool(np.all(np.isnan(column) | (np.mod(column.fillna(0), 1) == 0)))
+        pattern = "{:,.0f}" if whole else "{:,.2f}"
+        return ["" if pd.isna(v) else pattern.format(v) for v in column], True
+    if pd.api.types.is_datetime64_any_dtype(column):
+        times = pd.to_datetime(column)
+        dates_only = bool((times.dropna() == times.dropna().dt.normalize()).all())
+        return ["" if pd.isna(v) else v.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M") for v in times], False
+    return [_format_value(v) for v in column], False
+
+
+def _format_value(value: object) -> str:
+    """A text cell: lists (keywords, entities) as comma-separated words, missing values blank."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, list | tuple | np.ndarray):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _heading(name: object) -> str:
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _cell(text: str, number: bool) -> str:
+    kind = " class='num'" if number else " class='long'" if len(text) > 30 else ""
+    return f"<td{kind}>{escape(text)}</td>"
+
+
+def _as_percent(frame: pd.DataFrame, percent: Sequence[str]) -> pd.DataFrame:
+    """Shares (0..1) in ``percent`` columns as whole percentages: 0.97 -> "97%"."""
+    if not percent:
+        return frame
+    return frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else f"{v:.0%}") for c in percent})
+
+
+def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
+    """``frame`` as a reader's HTML table: no index, formatted numbers, escaped text, an optional caption.
+
+    ``percent`` names columns holding shares between 0 and 1, shown as percentages.
+    """
+    shown = _as_percent(frame.head(max(max_rows, 0)), percent)
+    columns = [_format_column(shown[c]) for c in shown.columns]
+    head = "".join(f"<th>{escape(_heading(c))}</th>" for c in shown.columns)
+    rows = "".join(
+        "<tr>" + "".join(_cell(cells[i], num) for cells, num in columns) + "</tr>" for i in range(len(shown))
+    )
+    if len(frame) > len(shown):
+        caption = " · ".join(p for p in (f"{len(shown):,} of {len(frame):,} rows", caption) if p)
+    note = f"<div class='codex-table-caption'>{escape(caption)}</div>" if caption else ""
+    return (
+        f"{_TABLE_STYLE}<div class='codex-table-wrap'><table class='codex-reader-table'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>{note}"
+    )
+
+
+def reader_text(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
+    """The plain-text twin of :func:`reader_html` (no index, formatted numbers)."""
+    shown = _as_percent(frame.head(max(max_rows, 0)), percent)
+    table = pd.DataFrame({_heading(c): _format_column(shown[c])[0] for c in shown.columns})
+    lines = [table.to_string(index=False)] if len(shown.columns) else []
+    if len(frame) > len(shown):
+        lines.append(f"{len(shown):,} of {len(frame):,} rows")
+    if caption:
+        lines.append(caption)
+    return "\n".join(lines)
+
+
+class ReaderTable:
+    """A frame displayed for a dashboard's reader (see :func:`reader_html`); the data stays in ``.frame``."""
+
+    def __init__(self, frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> None:
+        self.frame, self.max_rows, self.caption, self.percent = frame, max_rows, caption, tuple(percent)
+
+    def __repr__(self) -> str:
+        return reader_text(self.frame, self.max_rows, self.caption, self.percent)
+
+    def _repr_html_(self) -> str:
+        return reader_html(self.frame, self.max_rows, self.caption, self.percent)
 
 
 class QueryFrame(pd.DataFrame):
     """A query's full result, displayed as at most ``displaylimit`` rows plus a summary line."""
 
-    _metadata = ["query_summary", "query_sql", "displaylimit"]
+    _metadata = ["query_summary", "query_sql", "displaylimit", "query_source", "reader"]
 
     @property
     def _constructor(self) -> type[pd.DataFrame]:
         return pd.DataFrame
 
     @classmethod
-    def of(cls, rows: pd.DataFrame, summary: str, sql: str, displaylimit: int = 20) -> QueryFrame:
-        """Wrap a query's rows, without copying them, with its summary line and the SQL that ran."""
+    def of(
+        cls, rows: pd.DataFrame, summary: str, sql: str, displaylimit: int = 20, source: str = "", reader: bool = False
+    ) -> QueryFrame:
+        """Wrap a query's rows, without copying them, with its summary line and the SQL that ran.
+
+        ``source`` names where the rows came from (a reader sees it instead of
+        the summary's timing and query id); ``reader`` picks the reader's display.
+        """
         frame = cls(rows)
         frame.query_summary = summary
         frame.query_sql = sql
         frame.displaylimit = displaylimit
+        frame.query_source = source
+        frame.reader = reader
         return frame
 
     def _shown(self) -> pd.DataFrame:
@@ -38,7 +151,12 @@ class QueryFrame(pd.DataFrame):
         hidden = len(self) - min(len(self), self.displaylimit)
         return f"showing the first {self.displaylimit:,} rows; the full result is in _ (or -o VAR)" if hidden else ""
 
+    def _source_caption(self) -> str:
+        return f"Source: {self.query_source}" if self.query_source else ""
+
     def __repr__(self) -> str:
+        if self.reader:
+            return reader_text(pd.DataFrame(self), self.displaylimit, self._source_caption())
         lines = [self.query_summary]
         if len(self.columns):
             lines.append(repr(self._shown()))
@@ -47,6 +165,9 @@ class QueryFrame(pd.DataFrame):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        if self.reader:
+            body = reader_html(pd.DataFrame(self), self.displaylimit, self._source_caption())
+            return f"<div class='codex-result codex-reader'>{body}</div>"
         table = self._shown().to_html(escape=True, max_cols=50, border=0, classes="codex-result-table")
         note = f"<div class='codex-result-note'>{escape(self._more_note())}</div>" if self._more_note() else ""
         body = table if len(self.columns) else ""

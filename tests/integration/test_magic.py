@@ -110,3 +110,15 @@ def test_jupysql_uses_the_same_connection(ip: InteractiveShell) -> None:
     matplotlib.use("Agg")
     axes = ip.run_line_magic("sqlplot", "histogram --table daily_sales --column products_sold")
     assert axes.get_title() and len(axes.patches) > 0
+
+
+def test_reader_mode_shows_results_as_a_report(ip: InteractiveShell) -> None:
+    ip.run_line_magic("config", "SnowflakeMagic.reader = True")
+    try:
+        out = run(ip, "", "select range as i, range * 1000.5 as amount from range(30)")
+    finally:
+        ip.run_line_magic("config", "SnowflakeMagic.reader = False")
+    html = out._repr_html_()
+    assert "the full result is in" not in html and " s · " not in html  # no developer hint, no timing
+    assert "20 of 30 rows" in html and "Source: local DuckDB" in html and "19,009.50" in html
+    assert "<th></th>" not in html and len(out) == 30  # no index column; the full result is kept

@@ -69,3 +69,16 @@ def test_no_snowflake_files_or_variables_is_cheap_and_local(monkeypatch: pytest.
 def test_cache_dir_override(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("CODEX_JUPYTER_CACHE_DIR", str(tmp_path / "c"))
     assert config.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+
+
+def test_reader_mode_is_on_under_voila_and_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("VOILA_SERVER_URL", "VOILA_BASE_URL", "CODEX_JUPYTER_READER"):
+        monkeypatch.delenv(name, raising=False)
+    assert not config.reader_mode()
+    monkeypatch.setenv("VOILA_BASE_URL", "/")  # Voila sets it for every kernel, preheated or not
+    assert config.reader_mode()
+    monkeypatch.setenv("CODEX_JUPYTER_READER", "0")
+    assert not config.reader_mode()
+    monkeypatch.delenv("VOILA_BASE_URL")
+    monkeypatch.setenv("CODEX_JUPYTER_READER", "1")
+    assert config.reader_mode()

@@ -22,6 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+
+from codex_jupyter.errors import InputError
 
 _NONE = np.iinfo(np.int64).min // 4  # "no hot reading yet": far enough back to start a new stretch
 
@@ -135,3 +138,26 @@ def _segment_forward_fill(x: np.ndarray, seg_start: np.ndarray, initial: np.ndar
     seg_of = np.repeat(np.arange(len(seg_start)), np.diff(np.r_[seg_start, len(x)]))
     ok = idx >= seg_start[seg_of]
     return np.where(ok, x[np.maximum(idx, 0)], initial[seg_of])
+
+
+def episode_recall(
+    frame: pd.DataFrame, series: str | list[str], label: str = "fault_type", flag: str = "is_anomaly"
+) -> pd.DataFrame:
+    """How many labelled episodes got at least one alert, per label and in total (the ``"all"`` row).
+
+    Why: an episode-based detector raises one alert per stretch, so counting
+    flagged *readings* would punish it for not repeating itself; what matters
+    is whether each labelled stretch (one series, one label) was caught at all.
+    Rows with no label (normal readings) are ignored. Columns: ``episodes``,
+    ``caught`` and ``recall`` (a share between 0 and 1), indexed by label.
+    """
+    keys = [series] if isinstance(series, str) else list(series)
+    missing = [c for c in [*keys, label, flag] if c not in frame.columns]
+    if missing:
+        raise InputError(f"episode_recall: no column {missing[0]!r}; pass series=, label= and flag= for your frame")
+    caught = frame.dropna(subset=[label]).groupby([*keys, label])[flag].any()
+    per_label = caught.groupby(level=label).agg(episodes="size", caught="sum")
+    per_label.loc["all"] = per_label.sum()
+    per_label = per_label.astype(int)
+    per_label["recall"] = (per_label.caught / per_label.episodes.where(per_label.episodes > 0)).fillna(0.0)
+    return per_label

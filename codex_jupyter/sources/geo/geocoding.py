@@ -103,6 +103,10 @@ class Answer:
     def best(self) -> Match | None:
         return self.matches[0] if self.matches else None
 
+    def describe(self) -> str:
+        """One line for a reader: the best match's address, or the query and why nothing matched."""
+        return self.best.address if self.best else f"{self.query}: {self.error or 'no match'}"
+
 
 @dataclass
 class ColumnAnswers:

@@ -277,3 +277,12 @@ def test_status_line_shows_text_from_a_callback_escaped() -> None:
     view = MapView(_points(10))
     view.show_status("<b>Lyon</b> & around")
     assert "codex-map-status" in view.status.value and "&lt;b&gt;Lyon&lt;/b&gt; &amp; around" in view.status.value
+
+
+def test_add_links_draws_one_line_per_row_to_its_target_and_skips_unknown_keys() -> None:
+    customers = pd.DataFrame({"lat": [51.5, 48.9, 40.7], "lon": [-0.1, 2.3, -74.0], "nearest": ["L", "P", "??"]})
+    branches = pd.DataFrame({"branch_id": ["L", "P"], "lat": [51.51, 48.86], "lon": [-0.13, 2.35]})
+    view = MapView(customers)
+    layer = view.add_links(customers, branches, key="nearest", target_id="branch_id", name="Nearest branch")
+    assert layer.data["geometry"]["coordinates"] == [[[-0.1, 51.5], [-0.13, 51.51]], [[2.3, 48.9], [2.35, 48.86]]]
+    assert [x.name for x in view.map.layers].count("Nearest branch") == 1

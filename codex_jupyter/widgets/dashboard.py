@@ -1,0 +1,135 @@
+"""Dashboard building blocks: charts that render in Voila, a grid that reflows on a phone, and a filter-driven explorer.
+
+Why these exist:
+
+- :func:`chart` shows a plotly figure inside an ``Output`` widget. A plain
+  figure at a cell's top level is drawn by jupyterlab-plotly's mime renderer,
+  which afterwards caches a PNG with ``model.setData``; Voila's top-level
+  output models have no ``setData``, so every such figure logs
+  ``r.setData is not a function`` in the reader's console. Inside an
+  ``Output`` widget the figure gets JupyterLab's full output model. (A
+  ``FigureWidget`` would also avoid it, but each one syncs plotly.js itself,
+  about 4.5 MB per chart, as its anywidget module.)
+- :func:`grid` lays items out in as many columns of at least ``min_width``
+  as fit: two or three side by side at 1280 px, one under another at 390 px.
+- :class:`Explorer` is "a dropdown wired to a re-query": the notebook passes
+  ``fetch`` (value -> frame, e.g. a parameterised warehouse query) and the
+  views (frame, value -> chart, table or cards); every view follows the filter,
+  and the reader sees "Loading ..." while the data is on its way. Widgets never
+  open a connection themselves: the data comes through ``fetch``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from codex_jupyter.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: One view of the explorer's data: (frame, filter value) -> a figure, a widget or anything with ``_repr_html_``.
+View = Callable[[pd.DataFrame, Any], Any]
+
+
+def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
+    """``fig`` in a widget that fills its column's width, in the dashboards' one style (``plotly_white``).
+
+    See the module docstring for why an ``Output`` widget and not the plain figure.
+    """
+    fig = go.Figure(fig)
+    fig.update_layout(autosize=True, margin={"l": 50, "r": 20, "t": 60, "b": 40}, template="plotly_white")
+    if height:
+        fig.update_layout(height=height)
+    out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
+    out.add_class("codex-chart")
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
+    # responsive: plotly follows the window's width (a phone turned sideways, a resized browser)
+    bundle["application/vnd.plotly.v1+json"]["config"] = {"responsive": True, "displaylogo": False}
+    title = fig.layout.title.text or "chart"
+    out.outputs = ({"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}},)
+    return out
+
+
+def as_widget(item: Any) -> widgets.Widget:
+    """A figure, widget, or object with ``_repr_html_`` (KPI cards, tables) as a widget a grid can hold."""
+    if isinstance(item, widgets.Widget):
+        return item
+    if isinstance(item, go.Figure):
+        return chart(item)
+    if hasattr(item, "_repr_html_"):
+        return widgets.HTML(item._repr_html_(), layout=widgets.Layout(min_width="0", overflow="auto"))
+    return widgets.HTML(f"<pre>{escape(repr(item))}</pre>")
+
+
+def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox:
+    """Items side by side in as many columns of at least ``min_width`` as the page allows (one on a phone)."""
+    return widgets.GridBox(
+        [as_widget(i) for i in items],
+        layout=widgets.Layout(
+            grid_template_columns=f"repeat(auto-fit, minmax(min({min_width}, 100%), 1fr))",
+            grid_gap="12px",
+            width="100%",
+        ),
+    )
+
+
+class Explorer(widgets.VBox):
+    """A filter (dropdown) that re-fetches data and redraws every view; "Loading ..." while it fetches.
+
+    ``Explorer(["GB", "US"], fetch=lambda c: wh.query(SQL, {"c": c}).df(), views=[bar, table], value="US")``
+    """
+
+    def __init__(
+        self,
+        options: Sequence[Any],
+        fetch: Callable[[Any], pd.DataFrame],
+        views: Sequence[View],
+        *,
+        value: Any = None,
+        description: str = "",
+        min_width: str = "360px",
+    ) -> None:
+        if not options:
+            raise InputError("Explorer needs at least one option to filter by")
+        if not views:
+            raise InputError("Explorer needs at least one view: a function (frame, value) -> chart or table")
+        self._fetch, self._views, self._min_width = fetch, list(views), min_width
+        self.filter = widgets.Dropdown(
+            options=list(options), value=options[0] if value is None else value, description=description
+        )
+        self.status = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 12px"))
+        self.body = grid(widgets.HTML(""), min_width=min_width)
+        controls = widgets.HBox(
+            [self.filter, self.status], layout=widgets.Layout(flex_flow="row wrap", align_items="center")
+        )
+        super().__init__([controls, self.body], layout=widgets.Layout(width="100%"))
+        self.add_class("codex-explorer")
+        self.filter.observe(self._on_filter, names="value")
+        self.show(self.filter.value)
+
+    def _on_filter(self, change: dict[str, Any]) -> None:
+        self.show(change["new"])
+
+    def show(self, value: Any) -> None:
+        """Fetch the data for ``value`` and redraw every view; errors are shown, not swallowed."""
+        self.filter.disabled = True
+        self.status.value = "<span class='codex-loading' style='color:#5a6478'>Loading …</span>"
+        try:
+            frame = self._fetch(value)
+            self.body.children = tuple(as_widget(view(frame, value)) for view in self._views)
+            self.status.value = ""
+        except Exception as exc:  # a callback's error would otherwise vanish with the widget message
+            log.exception("explorer view failed for %r", value)
+            self.status.value = (
+                f"<span style='color:#b00020'>Could not load {escape(str(value))}: {escape(str(exc))}</span>"
+            )
+        finally:
+            self.filter.disabled = False

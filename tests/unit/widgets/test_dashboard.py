@@ -1,0 +1,65 @@
+"""Dashboard parts: charts as widgets, a reflowing grid, and the filter-driven explorer."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import pandas as pd
+import plotly.express as px
+import pytest
+
+from codex_jupyter.errors import InputError
+from codex_jupyter.widgets.dashboard import Explorer, chart, grid
+from codex_jupyter.widgets.kpi import KpiCards
+
+
+def test_chart_is_an_output_widget_holding_the_plotly_figure() -> None:
+    out = chart(px.bar(x=["a", "b"], y=[1, 2], title="Sales"), height=300)
+    assert isinstance(out, widgets.Output)  # not a top-level plotly mime output (Voila's setData error)
+    (shown,) = out.outputs
+    figure = shown["data"]["application/vnd.plotly.v1+json"]
+    assert figure["layout"]["height"] == 300 and figure["layout"]["title"]["text"] == "Sales"
+    assert figure["data"][0]["type"] == "bar" and shown["data"]["text/plain"] == "<Sales>"
+
+
+def test_grid_wraps_figures_and_html_objects_and_reflows_by_min_width() -> None:
+    box = grid(px.line(x=[1, 2], y=[1, 2]), KpiCards({"Customers": 6000}), min_width="300px")
+    assert "auto-fit" in box.layout.grid_template_columns and "300px" in box.layout.grid_template_columns
+    assert isinstance(box.children[0], widgets.Output) and "6,000" in box.children[1].value
+
+
+def test_explorer_refetches_and_redraws_every_view_when_the_filter_changes() -> None:
+    asked: list[str] = []
+
+    def fetch(country: str) -> pd.DataFrame:
+        asked.append(country)
+        return pd.DataFrame({"city": [f"{country}-1", f"{country}-2"], "revenue": [1, 2]})
+
+    explorer = Explorer(
+        ["GB", "US"],
+        fetch=fetch,
+        views=[lambda rows, c: px.bar(rows, x="city", y="revenue", title=c), lambda rows, c: KpiCards({"Cities": 2})],
+        value="US",
+    )
+    assert asked == ["US"] and len(explorer.body.children) == 2
+    explorer.filter.value = "GB"
+    assert asked == ["US", "GB"] and not explorer.filter.disabled and explorer.status.value == ""
+    figure = explorer.body.children[0].outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert figure["layout"]["title"]["text"] == "GB" and list(figure["data"][0]["x"]) == ["GB-1", "GB-2"]
+
+
+def test_explorer_shows_a_failed_fetch_to_the_reader() -> None:
+    def fetch(country: str) -> pd.DataFrame:
+        if country == "XX":
+            raise RuntimeError("warehouse unreachable")
+        return pd.DataFrame({"x": [1]})
+
+    explorer = Explorer(["GB", "XX"], fetch=fetch, views=[lambda rows, c: KpiCards({"Rows": len(rows)})])
+    explorer.filter.value = "XX"
+    assert "warehouse unreachable" in explorer.status.value and not explorer.filter.disabled
+
+
+def test_explorer_needs_options_and_views() -> None:
+    with pytest.raises(InputError, match="option"):
+        Explorer([], fetch=lambda v: pd.DataFrame(), views=[lambda r, v: r])
+    with pytest.raises(InputError, match="view"):
+        Explorer(["a"], fetch=lambda v: pd.DataFrame(), views=[])

@@ -1,0 +1,57 @@
+"""Reader tables: what a dashboard's reader sees of a frame (no index, formatted numbers, no developer hints)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from codex_jupyter.widgets.table import QueryFrame, ReaderTable, reader_html, reader_text
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "branch_id": ["BR002", "<b>x</b>"],
+            "revenue": [1234567.891, 12.5],
+            "customers": [6000, 12],
+            "day": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+            "ts": pd.to_datetime(["2025-01-01 10:15:42", "2025-01-02 00:00:00"]),
+            "flag": [True, False],
+            "keywords": [["card", "app"], []],
+        },
+        index=[17, 42],
+    )
+
+
+def test_reader_html_has_no_index_and_formats_numbers_dates_and_lists() -> None:
+    html = reader_html(_frame())
+    assert ">17<" not in html and ">42<" not in html  # the index is not shown
+    assert "1,234,567.89" in html and "6,000" in html and ">12.50<" in html
+    assert ">2025-01-01<" in html and ">2025-01-01 10:15<" in html  # dates alone when all are midnight
+    assert ">yes<" in html and "card, app" in html and "Branch id" in html
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_reader_table_counts_hidden_rows_in_words_a_reader_knows() -> None:
+    table = ReaderTable(_frame(), max_rows=1, caption="Source: demo")
+    assert "1 of 2 rows · Source: demo" in table._repr_html_()
+    text = repr(table)
+    assert "17" not in text.split("\n")[1] and "1,234,567.89" in text and text.endswith("1 of 2 rows\nSource: demo")
+
+
+def test_query_frame_in_reader_mode_drops_timings_and_developer_hints() -> None:
+    rows = pd.DataFrame({"city": ["London", "Paris", "Berlin"], "spend": [1500.0, 20.25, 3.0]})
+    summary = "3 rows · 0.012 s · local DuckDB (embedded demo warehouse) · query id 01b2"
+    author = QueryFrame.of(rows, summary, "select 1", displaylimit=2, source="local DuckDB")
+    reader = QueryFrame.of(rows, summary, "select 1", displaylimit=2, source="local DuckDB", reader=True)
+    assert "showing the first 2 rows; the full result is in _" in author._repr_html_()
+    for shown in (reader._repr_html_(), repr(reader)):
+        assert "the full result is in" not in shown and "0.012 s" not in shown and "query id" not in shown
+        assert "2 of 3 rows" in shown and "Source: local DuckDB" in shown and "1,500.00" in shown
+    assert "<th></th>" not in reader._repr_html_() and reader_text(rows).splitlines()[0].split() == ["City", "Spend"]
+
+
+def test_shares_show_as_percentages_and_long_text_may_wrap() -> None:
+    frame = pd.DataFrame({"fault": ["spike"], "recall": [0.97], "reason": ["31.5 MADs above the usual 24.74 for now"]})
+    html = reader_html(frame, percent=["recall"])
+    assert ">97%<" in html and "<td class='long'>31.5 MADs" in html
+    assert "97%" in repr(ReaderTable(frame, percent=["recall"]))
