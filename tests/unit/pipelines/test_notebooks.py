@@ -70,10 +70,15 @@ def test_the_curated_analytics_and_forecasting_notebooks_declare_their_parameter
     analytics = notebooks.parameters(notebooks.read(notebooks.find(root, "analytics")))
     forecasting = notebooks.parameters(notebooks.read(notebooks.find(root, "forecasting.ipynb")))
     assert {n: (p.type, p.default) for n, p in analytics.items()} == {
-        "country": ("str", "GB"),
+        "year": ("int", 2025),
+        "country": ("str", "US"),
         "min_amount": ("int", 2000),
     }
-    assert {n: (p.type, p.default) for n, p in forecasting.items()} == {"horizon": ("int", 28)}
+    assert {n: (p.type, p.default) for n, p in forecasting.items()} == {
+        "horizon": ("int", 28),
+        "calibration_end": ("str", "2025-07-01"),
+        "clv_weeks": ("int", 52),
+    }
 
 
 @pytest.mark.parametrize("name", ["nope", "../notebooks/analytics", "/etc/passwd", "analytics.ipynb/"])
