@@ -54,9 +54,14 @@ class DrillDown(widgets.VBox):
         self._only: list[str] | None = None
         self.pick = widgets.Dropdown(options=list(self.totals.index), value=start or self.totals.index[0])
         self.pick.description = parent.replace("_", " ").capitalize()
-        self.child = widgets.Dropdown(description=label.replace("_", " ").capitalize())
-        self.parents_chart = self._bars(self.totals.index, self.totals.values, f"{title} by {parent}")
-        self.children_chart = self._bars([], [], "")
+        self.child = widgets.Dropdown(options=[(_ALL, "")], description=label.replace("_", " ").capitalize())
+        # Figures are built whole: plotly's FigureWidget drops changes made before it is first shown.
+        first = self.pick.value
+        self.parents_chart = self._bars(
+            go.Bar(x=list(self.totals.index), y=list(self.totals.values), marker_color=self._colours(first)),
+            f"{title} by {parent}",
+        )
+        self.children_chart = self._bars(go.Bar(**self._child_bars(first)), f"{title} in {first}")
         self.note = widgets.HTML(_dom_classes=["codex-drill-note"])
         self.table = widgets.Output(_dom_classes=["codex-drill-table"])
         super().__init__(
@@ -71,7 +76,8 @@ class DrillDown(widgets.VBox):
         self.child.observe(lambda change: self._child_changed(change["new"]), names="value")
         self.parents_chart.data[0].on_click(self._parent_clicked)
         self.children_chart.data[0].on_click(self._child_clicked)
-        self._parent_changed(self.pick.value)
+        self._child_options(first)
+        self._draw_table()
 
     # -- what others wire to --------------------------------------------------------------------------------------
 
@@ -103,35 +109,50 @@ class DrillDown(widgets.VBox):
 
     # -- inside ---------------------------------------------------------------------------------------------------
 
-    def _bars(self, x: Iterable[Any], y: Iterable[Any], title: str) -> go.FigureWidget:
-        figure = go.FigureWidget(go.Bar(x=list(x), y=list(y), marker_color=_OTHER))
-        figure.update_layout(
-            template="plotly_white", title=title, height=320, margin={"t": 48, "b": 40, "l": 50, "r": 10}
+    @staticmethod
+    def _bars(bars: go.Bar, title: str) -> go.FigureWidget:
+        layout = go.Layout(
+            template="plotly_white",
+            title=title.strip(),
+            height=320,
+            width=560,
+            margin={"t": 48, "b": 60, "l": 60, "r": 10},
         )
-        return figure
+        return go.FigureWidget(data=[bars], layout=layout)
+
+    def _colours(self, parent: str) -> list[str]:
+        return [_PICKED if p == parent else _OTHER for p in self.totals.index]
+
+    def _child_bars(self, parent: str) -> dict[str, Any]:
+        children = self.rows[self.rows[self.parent_col] == parent]
+        return {
+            "x": children[self.label_col].tolist(),
+            "y": children[self.value_col].tolist(),
+            "customdata": children[[self.key_col]].astype(str).to_numpy(),
+            "marker_color": _OTHER,
+        }
+
+    def _child_options(self, parent: str) -> None:
+        children = self.rows[self.rows[self.parent_col] == parent]
+        labels = children[self.label_col].astype(str) + " (" + children[self.key_col].astype(str) + ")"
+        # back to (all): a picked child of the previous parent is unpicked
+        self.child.options = [(_ALL, ""), *zip(labels, children[self.key_col].astype(str), strict=True)]
 
     def _parent_changed(self, parent: str) -> None:
-        children = self.rows[self.rows[self.parent_col] == parent]
         self._only = None
         with self.children_chart.batch_update():
-            bars = self.children_chart.data[0]
-            bars.x, bars.y = children[self.label_col].tolist(), children[self.value_col].tolist()
-            bars.customdata = children[[self.key_col]].astype(str).to_numpy()
+            self.children_chart.data[0].update(self._child_bars(parent))
             self.children_chart.layout.title.text = f"{self.title} in {parent}".strip()
-        self.parents_chart.data[0].marker.color = [_PICKED if p == parent else _OTHER for p in self.totals.index]
-        options = [(_ALL, None)] + [
-            (f"{row[self.label_col]} ({row[self.key_col]})", str(row[self.key_col])) for _, row in children.iterrows()
-        ]
-        with self.child.hold_trait_notifications():
-            self.child.options, self.child.value = options, None
+        self.parents_chart.data[0].marker.color = self._colours(parent)
+        self._child_options(parent)
         self._draw_table()
         for handler in self._handlers["parent"]:
             handler(parent)
 
-    def _child_changed(self, key: str | None) -> None:
+    def _child_changed(self, key: str) -> None:
         self._draw_table()
         for handler in self._handlers["child"]:
-            handler(key)
+            handler(key or None)
 
     def _parent_clicked(self, trace: Any, points: Any, state: Any) -> None:
         if points.point_inds:
@@ -143,7 +164,7 @@ class DrillDown(widgets.VBox):
 
     def _draw_table(self) -> None:
         rows = self.shown
-        picked = self.child.value
+        picked = self.child.value or None
         if self._only is not None:
             self.note.value = f"{len(rows)} of the rows selected in the linked view (clear that selection for all)"
         else:

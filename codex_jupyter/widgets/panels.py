@@ -27,7 +27,7 @@ class Notice:
         body = "<br>".join(escape(line) for line in [*self.lines, self.footer] if line)
         return (
             "<div class='codex-notice' style='padding:10px 14px;border-radius:8px;background:#fff8e6;"
-            f"border:1px solid #f0d58c;font-size:13px;line-height:1.5'>{body}</div>"
+            f"border:1px solid #f0d58c;color:#4a3a00;font-size:13px;line-height:1.5'>{body}</div>"
         )
 
 
