@@ -92,7 +92,7 @@ def voila_url(this_tree: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def serve_voila(this_tree: dict[str, str]) -> Callable[[Path, dict[str, str], str], AbstractContextManager[str]]:
-    """``serve_voila(folder, env, log_name)``: a Voila over ``folder`` whose kernels also get ``env`` (service settings).
+    """``serve_voila(folder, env, log_name)``: Voila over ``folder``, its kernels also getting ``env`` (settings).
 
     Not preheated: each page runs its notebook in a kernel started for it, with this environment.
     """
@@ -147,7 +147,7 @@ def _jupyterlab(env: dict[str, str], root: Path, home: Path, config: dict[str, o
 def serve_lab(
     this_tree: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[Path, dict[str, str], str], AbstractContextManager[str]]:
-    """``serve_lab(root, env, log_name)``: a JupyterLab (no codex server API) over ``root`` whose kernels get ``env``."""
+    """``serve_lab(root, env, log_name)``: JupyterLab (no codex server API) over ``root``; its kernels get ``env``."""
 
     def serve(root: Path, env: dict[str, str], log_name: str) -> AbstractContextManager[str]:
         config = {"ServerApp": {"jpserver_extensions": {"codex_jupyter": False}}}
