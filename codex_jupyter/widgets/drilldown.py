@@ -128,7 +128,6 @@ class DrillDown(widgets.VBox):
         return {
             "x": children[self.label_col].tolist(),
             "y": children[self.value_col].tolist(),
-            "customdata": children[[self.key_col]].astype(str).to_numpy(),
             "marker_color": _OTHER,
         }
 
@@ -160,7 +159,8 @@ class DrillDown(widgets.VBox):
 
     def _child_clicked(self, trace: Any, points: Any, state: Any) -> None:
         if points.point_inds:
-            self.child.value = str(trace.customdata[points.point_inds[0]][0])
+            children = self.rows[self.rows[self.parent_col] == self.parent]
+            self.child.value = str(children[self.key_col].iloc[points.point_inds[0]])
 
     def _draw_table(self) -> None:
         rows = self.shown
