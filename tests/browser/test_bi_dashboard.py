@@ -96,7 +96,8 @@ def test_unconfigured_says_how_to_set_up_and_still_shows_the_warehouse_bi(
     assert page.locator(".codex-kpis").count() == 1 and page.locator("tableau-viz").count() == 0
     assert page.locator(".codex-tiles").count() == 0 and len(_table_ids(page)) == 14  # the US branches
     page.screenshot(path=str(artifacts / "bi-unconfigured.png"))
-    page.screenshot(path=str(artifacts / "bi-unconfigured-full.png"), full_page=True)
+    page.locator(".codex-drill-table").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "bi-unconfigured-drilldown.png"))
     page.close()
 
 
@@ -140,6 +141,7 @@ def test_configured_links_tableau_and_the_branch_table_both_ways_and_shows_looke
     assert "selected in the linked view" in page.locator(".codex-drill-note").inner_text()
     page.locator(".codex-drill-table").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "bi-configured-linked.png"))
-    page.screenshot(path=str(artifacts / "bi-configured-full.png"), full_page=True)
+    page.locator(".codex-tiles").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "bi-configured-looker.png"))
     secrets.scan(page.content(), "the Voila page")
     page.close()
