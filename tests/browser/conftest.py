@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -94,6 +94,21 @@ def voila_url(this_tree: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def serve_voila(this_tree: dict[str, str]) -> Callable[[Path, dict[str, str], str], AbstractContextManager[str]]:
+    """``serve_voila(folder, env, log_name)``: Voila over ``folder``, its kernels also getting ``env`` (settings).
+
+    Not preheated: each page runs its notebook in a kernel started for it, with this environment.
+    """
+
+    def serve(folder: Path, env: dict[str, str], log_name: str) -> AbstractContextManager[str]:
+        port = _free_port()
+        cmd = voila_command(folder, port, "127.0.0.1", open_browser=False, preheat=0)
+        return _serving(cmd, f"http://127.0.0.1:{port}/", ARTIFACTS / log_name, {**this_tree, **env})
+
+    return serve
+
+
+@pytest.fixture(scope="session")
 def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """JupyterLab's root directory: tests write the notebooks they open here."""
     return tmp_path_factory.mktemp("lab-root")
@@ -129,6 +144,20 @@ def _jupyterlab(env: dict[str, str], root: Path, home: Path, config: dict[str, o
     ]
     with _serving(cmd, f"http://127.0.0.1:{port}/api/status?token={token}", log, env):
         yield f"http://127.0.0.1:{port}/lab?token={token}"
+
+
+@pytest.fixture(scope="session")
+def serve_lab(
+    this_tree: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Path, dict[str, str], str], AbstractContextManager[str]]:
+    """``serve_lab(root, env, log_name)``: JupyterLab (no codex server API) over ``root``; its kernels get ``env``."""
+
+    def serve(root: Path, env: dict[str, str], log_name: str) -> AbstractContextManager[str]:
+        config = {"ServerApp": {"jpserver_extensions": {"codex_jupyter": False}}}
+        home = tmp_path_factory.mktemp("lab-home")
+        return _jupyterlab({**this_tree, **env}, root, home, config, ARTIFACTS / log_name)
+
+    return serve
 
 
 @pytest.fixture(scope="session")

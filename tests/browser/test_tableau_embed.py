@@ -1,4 +1,4 @@
-"""The Tableau view in Voila, in Debian's Chromium, with the real bundled Embedding API v3 and a stand-in server.
+"""The Tableau view in Voila and JupyterLab (Debian's Chromium), with the real bundled Embedding API v3 and a stand-in.
 
 The library signs in by POSTing ``{"siteName", "jwt"}`` to ``/vizportal/api/web/v1/auth/embed/signin`` on the
 view's origin (after a CORS preflight); the stand-in records each token and answers 200 (then the view loads in
@@ -9,31 +9,27 @@ is driven by dispatching an event with the library's detail interface (``getMark
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import jwt
+import nbformat
 import pytest
-from local_http import LocalServer
 from secrets_sentinel import SecretsSentinel
-
-from codex_jupyter.cli import voila_command
+from tableau_stand_in import TableauStandIn
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "tableau-browser-secret-value-0123456789"
-SIGNIN = "/vizportal/api/web/v1/auth/embed/signin"
-TARGET = "/vizportal/api/web/v1/auth/embed/target"
 
+#: What the library dispatches when marks are selected, with its detail interface (``getMarksAsync``).
+MARKS = """() => document.querySelector('tableau-viz').dispatchEvent(new CustomEvent('markselectionchanged', {
+    detail: {worksheet: {name: 'Sales'}, getMarksAsync: async () => ({data: [{name: 'Sales',
+      columns: [{fieldName: 'Region', dataType: 'string'}],
+      data: [[{value: 'EMEA'}], [{value: 'APAC'}]]}]})}}))"""
 NOTEBOOK_CELLS = [
     "import os, ipywidgets as w\nimport codex_jupyter\n"
     "view = codex_jupyter.tableau_view(os.environ['STAND_IN_VIEW'], user='ann@example.com',"
@@ -45,61 +41,16 @@ NOTEBOOK_CELLS = [
 ]
 
 
-class TableauStandIn:
-    """Answers the sign-in endpoints like Tableau (``mode`` = 200, 401 or 404) and records what it got."""
-
-    def __init__(self) -> None:
-        self.mode = 200
-        self.signins: list[dict[str, Any]] = []
-        self.targets: list[dict[str, str]] = []
-        self.preflights: list[dict[str, str]] = []
-        self._http = LocalServer(_Handler, self)
-        self.url = self._http.url
-
-    def stop(self) -> None:
-        self._http.stop()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    stand_in: TableauStandIn
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-    def _cors(self) -> None:
-        origin = self.headers.get("Origin")
-        if origin:
-            self.send_header("Access-Control-Allow-Origin", origin)
-            self.send_header("Access-Control-Allow-Credentials", "true")
-            self.send_header("Access-Control-Allow-Headers", "content-type")
-            self.send_header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-
-    def _reply(self, status: int, body: bytes, kind: str = "application/json") -> None:
-        self.send_response(status)
-        self._cors()
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_OPTIONS(self) -> None:
-        self.stand_in.preflights.append(dict(self.headers))
-        self._reply(204, b"")
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if urlsplit(self.path).path != SIGNIN:
-            return self._reply(404, b"{}")
-        self.stand_in.signins.append(json.loads(body))
-        status = self.stand_in.mode
-        answer = {"result": {"errors": [{"code": 16, "message": "invalid token"}]}} if status == 401 else {}
-        self._reply(status, json.dumps(answer).encode())
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        if url.path == TARGET:
-            self.stand_in.targets.append({k: v[0] for k, v in parse_qs(url.query).items()})
-        self._reply(200, b"<html><body><h1>stand-in view</h1></body></html>", "text/html")
+def _settings(stand_in: TableauStandIn) -> dict[str, str]:
+    """The kernel's settings: the Connected App, and the stand-in's view."""
+    return {
+        "TABLEAU_SERVER": stand_in.url,
+        "TABLEAU_SITE": "sales",
+        "TABLEAU_CLIENT_ID": "client-id-1",
+        "TABLEAU_SECRET_ID": "secret-id-2",
+        "TABLEAU_SECRET_VALUE": SECRET,
+        "STAND_IN_VIEW": f"{stand_in.url}/#/site/sales/views/Superstore/Overview",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -110,50 +61,22 @@ def stand_in() -> Iterator[TableauStandIn]:
 
 
 @pytest.fixture(scope="module")
-def voila(stand_in: TableauStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def voila(
+    serve_voila: Callable[[Path, dict[str, str], str], AbstractContextManager[str]],
+    stand_in: TableauStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     """Voila over one notebook that embeds the stand-in's view; the kernel gets the settings from its environment."""
-    import socket
-
-    import nbformat
-
     folder = tmp_path_factory.mktemp("tableau-nb")
+    _write_notebook(folder / "tableau.ipynb")
+    with serve_voila(folder, _settings(stand_in), "voila-tableau.log") as url:
+        yield f"{url.rstrip('/')}/voila/render/tableau.ipynb"
+
+
+def _write_notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, folder / "tableau.ipynb")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TABLEAU_SERVER": stand_in.url,
-        "TABLEAU_SITE": "sales",
-        "TABLEAU_CLIENT_ID": "client-id-1",
-        "TABLEAU_SECRET_ID": "secret-id-2",
-        "TABLEAU_SECRET_VALUE": SECRET,
-        "STAND_IN_VIEW": f"{stand_in.url}/#/site/sales/views/Superstore/Overview",
-    }
-    log = open(folder / "voila.log", "w")  # noqa: SIM115 - closed after the server stops
-    command = voila_command(folder, port, "127.0.0.1", open_browser=False)
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"Voila exited: {(folder / 'voila.log').read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield f"{url}/voila/render/tableau.ipynb"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    nbformat.write(nb, path)
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -190,12 +113,7 @@ def test_signin_token_verifies_and_a_reload_gets_a_fresh_one(
     assert _claims(stand_in.signins[-1]["jwt"])["jti"] != claims["jti"]
 
     # Selecting marks: the event the library dispatches, with its detail interface, reaches view.on_select.
-    page.evaluate(
-        """() => document.querySelector('tableau-viz').dispatchEvent(new CustomEvent('markselectionchanged', {
-            detail: {worksheet: {name: 'Sales'}, getMarksAsync: async () => ({data: [{name: 'Sales',
-              columns: [{fieldName: 'Region', dataType: 'string'}],
-              data: [[{value: 'EMEA'}], [{value: 'APAC'}]]}]})}}))"""
-    )
+    page.evaluate(MARKS)
     page.wait_for_function("() => document.querySelector('.python-said').textContent.includes('selected EMEA,APAC')")
     page.close()
 
@@ -225,4 +143,57 @@ def test_a_server_without_the_signin_endpoint_gets_the_redirect_fallback(
             break
         page.wait_for_timeout(100)
     assert stand_in.targets and _claims(stand_in.targets[-1]["token"])["sub"] == "ann@example.com"
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def lab(
+    serve_lab: Callable[[Path, dict[str, str], str], AbstractContextManager[str]],
+    stand_in: TableauStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, Path]]:
+    """JupyterLab whose kernels get the Connected App settings from their environment, as in the Voila fixture."""
+    root = tmp_path_factory.mktemp("tableau-lab")
+    with serve_lab(root, _settings(stand_in), "jupyterlab-tableau.log") as url:
+        yield url, root
+
+
+def _run_first_cell(page: Any) -> None:
+    """Run the notebook's one cell as a user does, once the kernel is idle: click into it, Ctrl+Enter."""
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+    page.keyboard.press("Control+Enter")
+
+
+def test_in_jupyterlab_the_token_verifies_a_selection_reaches_python_and_a_401_is_shown(
+    secrets: SecretsSentinel, lab: tuple[str, Path], browser: Any, stand_in: TableauStandIn, artifacts: Path
+) -> None:
+    secrets.add(SECRET)
+    url, root = lab
+    _write_notebook(root / "tableau-lab.ipynb")
+    stand_in.mode, stand_in.signins[:] = 200, []
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    parts = urlsplit(url)
+    page.goto(urlunsplit(parts._replace(path=f"{parts.path}/tree/tableau-lab.ipynb")), timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
+    _run_first_cell(page)
+    page.wait_for_function(
+        "() => document.querySelector('tableau-viz')?.iframe?.src.includes('127.0.0.1')", timeout=120_000
+    )
+    signin = stand_in.signins[-1]
+    claims = _claims(signin["jwt"])
+    assert signin["siteName"] == "sales" and claims["sub"] == "ann@example.com" and claims["Region"] == ["EMEA", "APAC"]
+    page.evaluate(MARKS)
+    page.wait_for_function("() => document.querySelector('.python-said').textContent.includes('selected EMEA,APAC')")
+    page.screenshot(path=str(artifacts / "jupyterlab-tableau.png"))
+
+    # the same cell again, against a server that refuses the token: on_error hears it and the view shows it
+    stand_in.mode = 401
+    _run_first_cell(page)
+    page.wait_for_function("() => document.querySelector('.python-said')?.textContent.includes('error auth-failed')")
+    status = page.locator(".codex-tableau-status")
+    status.wait_for(state="visible")
+    assert "auth-failed (HTTP 401)" in status.inner_text() and "check the connected app" in status.inner_text()
+    page.screenshot(path=str(artifacts / "jupyterlab-tableau-401.png"))
+    secrets.scan(page.content(), "the JupyterLab page")
     page.close()

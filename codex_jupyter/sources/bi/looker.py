@@ -128,11 +128,12 @@ def _escape(text: str) -> str:
 
 
 class LookerClient:
-    """One looker-sdk ``Looker40SDK`` with its session, and the helpers below as methods.
+    """One looker-sdk ``Looker40SDK`` with its session: what the module's functions call through.
 
     The SDK keeps the access token and renews it when ``expires_in`` runs out; this class adds the
     one-line errors and the renewal of a token the server expired early. Its ``repr`` names the
-    instance only: the client secret stays inside looker-sdk's settings.
+    instance only: the client secret stays inside looker-sdk's settings. The functions below use
+    :func:`client` (one per set of settings) unless given another with ``using=``.
     """
 
     def __init__(self, ini: str | None = None, section: str | None = None) -> None:
@@ -201,88 +202,6 @@ class LookerClient:
         if status >= 500 or status == 429:
             return ServiceUnavailable(f"{where} failed on {what} ({status} {message}); try again later")
         return InputError(f"{where} refused {what} ({status} {message})")
-
-    def me(self) -> dict[str, Any]:
-        """The API user (``GET /user``): its id and display name, to check the credentials work."""
-        user = self.call("the current user", lambda: self.sdk.me(fields="id,display_name,email"))
-        return {"id": user.id, "display_name": user.display_name, "email": user.email}
-
-    def run_look(self, look_id: str | int, limit: int | None = None) -> pd.DataFrame:
-        """The rows of a saved look, typed from the look's fields."""
-        text = self.call(
-            f"look {look_id}",
-            lambda: self.sdk.run_look(str(look_id), "json_bi", limit=limit, apply_formatting=False, apply_vis=False),
-        )
-        return frame_from_json_bi(text, f"look {look_id}")
-
-    def query(
-        self,
-        model: str,
-        view: str,
-        fields: Sequence[str],
-        filters: Mapping[str, str] | None = None,
-        sorts: Sequence[str] | None = None,
-        limit: int | None = 500,
-    ) -> pd.DataFrame:
-        """Run an inline query (``POST /queries/run/json_bi``): nothing is saved on the instance."""
-        from looker_sdk.sdk.api40 import models
-
-        if not fields:
-            raise InputError("a Looker query needs at least one field, e.g. orders.count")
-        body = models.WriteQuery(
-            model=model,
-            view=view,
-            fields=list(fields),
-            filters=dict(filters or {}),
-            sorts=list(sorts or []) or None,
-            limit=None if limit is None else str(int(limit)),
-        )
-        what = f"the query on {model}.{view}"
-        text = self.call(
-            what, lambda: self.sdk.run_inline_query("json_bi", body, apply_formatting=False, apply_vis=False)
-        )
-        return frame_from_json_bi(text, what)
-
-    def looks(self) -> pd.DataFrame:
-        """Every look the user can see: id, title, folder, query_id."""
-        found = self.call("the looks", lambda: self.sdk.all_looks(fields="id,title,folder,query_id,description"))
-        rows = [
-            {
-                "id": look.id,
-                "title": look.title,
-                "folder": look.folder.name if look.folder else None,
-                "query_id": look.query_id,
-                "description": look.description,
-            }
-            for look in found
-        ]
-        return pd.DataFrame(rows, columns=["id", "title", "folder", "query_id", "description"])
-
-    def dashboards(self) -> pd.DataFrame:
-        """Every dashboard the user can see: id, title, folder."""
-        found = self.call("the dashboards", lambda: self.sdk.all_dashboards(fields="id,title,folder,description"))
-        rows = [
-            {"id": d.id, "title": d.title, "folder": d.folder.name if d.folder else None, "description": d.description}
-            for d in found
-        ]
-        return pd.DataFrame(rows, columns=["id", "title", "folder", "description"])
-
-    def dashboard(self, dashboard_id: str | int) -> Dashboard:
-        """A dashboard's tiles, each with the query it shows (its own, or its look's)."""
-        found = self.call(f"dashboard {dashboard_id}", lambda: self.sdk.dashboard(str(dashboard_id)))
-        tiles = tuple(_tile(e) for e in (found.dashboard_elements or []))
-        return Dashboard(id=str(found.id), title=found.title or "", tiles=tiles)
-
-    def dashboard_frames(self, dashboard_id: str | int) -> dict[str, pd.DataFrame]:
-        """One typed DataFrame per data tile of a dashboard, by tile title (its id when titles repeat or are empty)."""
-        board = self.dashboard(dashboard_id)
-        frames: dict[str, pd.DataFrame] = {}
-        for tile in board.tiles:
-            if not tile.has_query:
-                continue
-            key = tile.title if tile.title and tile.title not in frames else f"tile {tile.id}"
-            frames[key] = self.query(tile.model, tile.view, tile.fields, tile.filters, tile.sorts, tile.limit)
-        return frames
 
 
 def _origin(base_url: str) -> str:
@@ -402,9 +321,21 @@ def client(ini: str | None = None, section: str | None = None) -> LookerClient:
     return _CLIENTS[key]
 
 
-def run_look(look_id: str | int, limit: int | None = None) -> pd.DataFrame:
-    """The rows of a saved look as a typed DataFrame; see :meth:`LookerClient.run_look`."""
-    return client().run_look(look_id, limit)
+def me(using: LookerClient | None = None) -> dict[str, Any]:
+    """The API user (``GET /user``): its id and display name, to check the credentials work."""
+    c = using or client()
+    user = c.call("the current user", lambda: c.sdk.me(fields="id,display_name,email"))
+    return {"id": user.id, "display_name": user.display_name, "email": user.email}
+
+
+def run_look(look_id: str | int, limit: int | None = None, using: LookerClient | None = None) -> pd.DataFrame:
+    """The rows of a saved look, typed from the look's fields."""
+    c = using or client()
+    text = c.call(
+        f"look {look_id}",
+        lambda: c.sdk.run_look(str(look_id), "json_bi", limit=limit, apply_formatting=False, apply_vis=False),
+    )
+    return frame_from_json_bi(text, f"look {look_id}")
 
 
 def query(
@@ -414,26 +345,70 @@ def query(
     filters: Mapping[str, str] | None = None,
     sorts: Sequence[str] | None = None,
     limit: int | None = 500,
+    using: LookerClient | None = None,
 ) -> pd.DataFrame:
-    """An inline query on ``model``/``view`` as a typed DataFrame; see :meth:`LookerClient.query`."""
-    return client().query(model, view, fields, filters, sorts, limit)
+    """Run an inline query (``POST /queries/run/json_bi``) as a typed DataFrame: nothing is saved on the instance."""
+    if not fields:
+        raise InputError("a Looker query needs at least one field, e.g. orders.count")
+    c = using or client()
+    from looker_sdk.sdk.api40 import models
+
+    body = models.WriteQuery(
+        model=model,
+        view=view,
+        fields=list(fields),
+        filters=dict(filters or {}),
+        sorts=list(sorts or []) or None,
+        limit=None if limit is None else str(int(limit)),
+    )
+    what = f"the query on {model}.{view}"
+    text = c.call(what, lambda: c.sdk.run_inline_query("json_bi", body, apply_formatting=False, apply_vis=False))
+    return frame_from_json_bi(text, what)
 
 
-def looks() -> pd.DataFrame:
-    """The looks the configured user can see."""
-    return client().looks()
+def looks(using: LookerClient | None = None) -> pd.DataFrame:
+    """Every look the configured user can see: id, title, folder, query_id."""
+    c = using or client()
+    found = c.call("the looks", lambda: c.sdk.all_looks(fields="id,title,folder,query_id,description"))
+    rows = [
+        {
+            "id": look.id,
+            "title": look.title,
+            "folder": look.folder.name if look.folder else None,
+            "query_id": look.query_id,
+            "description": look.description,
+        }
+        for look in found
+    ]
+    return pd.DataFrame(rows, columns=["id", "title", "folder", "query_id", "description"])
 
 
-def dashboards() -> pd.DataFrame:
-    """The dashboards the configured user can see."""
-    return client().dashboards()
+def dashboards(using: LookerClient | None = None) -> pd.DataFrame:
+    """Every dashboard the configured user can see: id, title, folder."""
+    c = using or client()
+    found = c.call("the dashboards", lambda: c.sdk.all_dashboards(fields="id,title,folder,description"))
+    rows = [
+        {"id": d.id, "title": d.title, "folder": d.folder.name if d.folder else None, "description": d.description}
+        for d in found
+    ]
+    return pd.DataFrame(rows, columns=["id", "title", "folder", "description"])
 
 
-def dashboard(dashboard_id: str | int) -> Dashboard:
-    """A dashboard and its tiles with their queries."""
-    return client().dashboard(dashboard_id)
+def dashboard(dashboard_id: str | int, using: LookerClient | None = None) -> Dashboard:
+    """A dashboard's tiles, each with the query it shows (its own, or its look's)."""
+    c = using or client()
+    found = c.call(f"dashboard {dashboard_id}", lambda: c.sdk.dashboard(str(dashboard_id)))
+    tiles = tuple(_tile(e) for e in (found.dashboard_elements or []))
+    return Dashboard(id=str(found.id), title=found.title or "", tiles=tiles)
 
 
-def dashboard_frames(dashboard_id: str | int) -> dict[str, pd.DataFrame]:
-    """One typed DataFrame per data tile of a dashboard."""
-    return client().dashboard_frames(dashboard_id)
+def dashboard_frames(dashboard_id: str | int, using: LookerClient | None = None) -> dict[str, pd.DataFrame]:
+    """One typed DataFrame per data tile of a dashboard, by tile title (its id when titles repeat or are empty)."""
+    c = using or client()
+    frames: dict[str, pd.DataFrame] = {}
+    for tile in dashboard(dashboard_id, c).tiles:
+        if not tile.has_query:
+            continue
+        key = tile.title if tile.title and tile.title not in frames else f"tile {tile.id}"
+        frames[key] = query(tile.model, tile.view, tile.fields, tile.filters, tile.sorts, tile.limit, c)
+    return frames

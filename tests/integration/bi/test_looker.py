@@ -150,7 +150,7 @@ def test_base_url_keeps_scheme_host_port_and_looker_ini_works(
     monkeypatch.setenv("CODEX_JUPYTER_LOOKER_SECTION", "Prod")
     client = looker.client()
     assert client.base_url == configured.url and repr(client) == f"LookerClient({configured.url!r})"
-    assert client.me()["display_name"] == "API User"
+    assert looker.me(client)["display_name"] == "API User" and looker.me()["id"] == "5"
 
 
 @pytest.fixture
