@@ -178,9 +178,9 @@ def reachability(surface: str, state: dict[str, Any]) -> str | None:
         elif surface == "tableau":
             state["server_version"] = _tableau_version(state["server"])
         elif surface == "looker":
-            from codex_jupyter.sources.bi.looker import LookerClient
+            from codex_jupyter.sources.bi import looker
 
-            LookerClient().me()
+            looker.me()
     except CodexError as exc:
         return " ".join(str(exc).split())
     return None
