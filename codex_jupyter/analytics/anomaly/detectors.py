@@ -49,8 +49,8 @@ from codex_jupyter.analytics.anomaly.calibration import (
     calibrate,
     exclusive_cumsum,
     log10_from_score,
-    normal_surprise,
     score_from_log10,
+    warmup_surprise,
 )
 from codex_jupyter.analytics.anomaly.episodes import EpisodeState, track
 from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, METHODS, STREAMING_METHODS
@@ -275,22 +275,27 @@ class StreamingDetector:
         nan = np.full(len(pos), np.nan)
         comp: dict[str, np.ndarray] = {}
         point = level = nan
+        known = np.full(len(pos), float(s.window))
         if s.method != "stuck":
             comp = _components(lay.values, s, self._period)
             point, level = np.abs(comp["point_z"][pos]), np.abs(comp["level_z"][pos])
+            known = comp["known"][pos]
             if s.method in ("zscore", "seasonal"):
                 level = nan
             elif s.method == "level_shift":
                 point = nan
         stuck, stuck_reason = _stuck(lay, states, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
-        # Raw surprise (-ln P under the normal model), calibrated per series and per statistic: a series whose
-        # level statistic is often large (a smooth, autocorrelated one) must not make its spikes look usual.
+        # Raw surprise (-ln P under the normal model, Student-t while the window is still filling), calibrated per
+        # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)
+        # must not make its spikes look usual.
         # Runs of repeats are already judged against the series' own rate of repeats: they bypass the calibrator.
         calibrated = []
         for j, stat in enumerate((point, level)):
             totals = np.stack([st.calib[j] for st in states])
             pending = np.stack([_pending(st.calib_pending[j], s.calibration.lag) for st in states])
-            log10, totals, pending = calibrate(normal_surprise(stat), lay.seg_of_new, totals, pending, s.calibration)
+            log10, totals, pending = calibrate(
+                warmup_surprise(stat, known, s.window), lay.seg_of_new, totals, pending, s.calibration
+            )
             for st, c, q in zip(states, totals, pending, strict=True):
                 if st.calib_pending.shape[1] != len(q):
                     st.calib_pending = np.zeros((2, *q.shape), dtype=np.int32)
@@ -403,29 +408,37 @@ def _missing(
         return log10_p, reason
     seg = lay.seg_of_new
     carried = np.stack([st.missing for st in states])
-    readings = exclusive_cumsum(np.ones(len(missing), dtype=np.int64), seg, carried[:, 0])
-    misses = exclusive_cumsum(missing.astype(np.int64), seg, carried[:, 1])
+    # A series has not begun before its first reading: missing readings in front of it (a table whose column
+    # starts later) are neither judged nor counted.
+    present_before = exclusive_cumsum((~missing).astype(np.int64), seg, carried[:, 0] - carried[:, 1])
+    started = (present_before > 0) | ~missing
+    judged = missing & started
+    readings = exclusive_cumsum(started.astype(np.int64), seg, carried[:, 0])
+    misses = exclusive_cumsum(judged.astype(np.int64), seg, carried[:, 1])
     # Run length of missing readings ending at each reading (carried across batches).
     first = np.r_[True, seg[1:] != seg[:-1]]
     breaks = ~missing | first
     last_break = np.maximum.accumulate(np.where(breaks, np.arange(len(missing)), 0))
-    run = np.where(missing, np.arange(len(missing)) - last_break + missing[last_break], 0)
-    from_carry = missing & first[last_break] & missing[last_break]
+    run = np.where(judged, np.arange(len(missing)) - last_break + missing[last_break], 0)
+    from_carry = judged & first[last_break] & missing[last_break]
     run = np.where(from_carry, run + carried[:, 2][seg], run)
     # The share of missed readings before this run began (the run itself is what is being judged).
     before = np.maximum(run - 1, 0)
     rate = (misses - before + 0.5) / (readings - before + 1.0)
     level = run * -np.log10(rate)
-    out = np.where(missing, level, log10_p)
+    out = np.where(judged, level, log10_p)
     why = reason.copy()
-    for i in np.flatnonzero(missing & (level >= 2.0)):  # reasons only where a run could alarm
+    for i in np.flatnonzero(judged & (level >= 2.0)):  # reasons only where a run could alarm
         why[i] = f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})"
-    _count_missing(states, seg, missing, run)
+    _count_missing(states, seg, judged, run, started)
     return out, why
 
 
-def _count_missing(states: list[_SeriesState], seg: np.ndarray, missing: np.ndarray, run: np.ndarray) -> None:
-    counts = np.bincount(seg, minlength=len(states))
+def _count_missing(
+    states: list[_SeriesState], seg: np.ndarray, missing: np.ndarray, run: np.ndarray, started: np.ndarray | None = None
+) -> None:
+    """Add a batch's readings (only those after the series began) and missed readings to each series' counts."""
+    counts = np.bincount(seg, weights=started, minlength=len(states)).astype(np.int64)
     misses = np.bincount(seg, weights=missing, minlength=len(states)).astype(np.int64)
     last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1] if len(seg) else np.empty(0, dtype=np.int64)
     for st, c, m, i in zip(states, counts, misses, last, strict=True):
@@ -518,6 +531,9 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
         for attr in ("point_z", "usual", "level_z", "level_now", "level_before")
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[pick]
+    out["known"] = rl.lag(
+        bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1), 1
+    )  # readings behind a scale
     return out
 
 
