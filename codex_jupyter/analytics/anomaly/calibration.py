@@ -56,7 +56,7 @@ class CalibrationSettings:
     level: float = math.log(10.0)  # u: surprises above -ln(0.1) feed the tail fit
     prior_readings: float = 200.0  # the prior's weight, in readings
     prior_excess: float = 1.5  # the prior's mean excess above u (1.0 = exactly normal)
-    excess_cap: float = 30.0  # the most one reading adds to the summed excess, in nats
+    excess_cap: float = 300.0  # the most one reading adds to the summed excess, in nats (30 hid real heavy tails)
     max_shape: float = 0.45  # the heaviest tail the fit may choose (GPD shape)
     lag: int = 48  # a reading is calibrated on readings at least this many readings older
 
