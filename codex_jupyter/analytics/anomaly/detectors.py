@@ -62,6 +62,7 @@ from codex_jupyter.errors import InputError, require_columns
 _MAD_TO_SD = 1.4826
 _MEAN_AD_TO_SD = 1.2533
 _NS_PER_S = 1_000_000_000
+_STATS = 2  # calibrated statistics: point (or jump and back), level
 
 
 class AnomalyInputError(InputError):
@@ -109,8 +110,9 @@ class _SeriesState:
     run_len: int = 0
     run_start: int = 0
     run_p_repeat: float = 0.5
-    calib: np.ndarray = field(default_factory=lambda: np.zeros((2, 5), dtype=np.int64))  # point, level
-    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((2, 0, 5), dtype=np.int32))
+    # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate).
+    calib: np.ndarray = field(default_factory=lambda: np.zeros(_STATS * 5, dtype=np.int64))
+    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((0, _STATS * 5), dtype=np.int32))
     missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
 
     def nbytes(self) -> int:
@@ -277,12 +279,13 @@ class StreamingDetector:
         pos = lay.new_pos
         nan = np.full(len(pos), np.nan)
         comp: dict[str, np.ndarray] = {}
-        point = level = nan
+        point = level = reversal = nan
         known = np.full(len(pos), float(s.window))
         if s.method != "stuck":
             comp = _components(lay.values, s, self._period)
             point, level = np.abs(comp["point_z"][pos]), np.abs(comp["level_z"][pos])
             known = comp["known"][pos]
+            reversal = comp["reversal_z"][pos]
             if s.method in ("zscore", "seasonal"):
                 level = nan
             elif s.method == "level_shift":
@@ -292,19 +295,18 @@ class StreamingDetector:
         # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)
         # must not make its spikes look usual.
         # Runs of repeats are already judged against the series' own rate of repeats: they bypass the calibrator.
-        calibrated = []
-        for j, stat in enumerate((point, level)):
-            totals = np.stack([st.calib[j] for st in states])
-            pending = np.stack([_pending(st.calib_pending[j], s.calibration.lag) for st in states])
-            log10, totals, pending = calibrate(
-                warmup_surprise(stat, known, s.window), lay.seg_of_new, totals, pending, s.calibration
-            )
-            for st, c, q in zip(states, totals, pending, strict=True):
-                if st.calib_pending.shape[1] != len(q):
-                    st.calib_pending = np.zeros((2, *q.shape), dtype=np.int32)
-                st.calib[j], st.calib_pending[j] = c, q
-            calibrated.append(log10)
-        point_log10, level_log10 = calibrated
+        point_s = warmup_surprise(point, known, s.window)
+        # A spike and the step straight back: two opposite unusual steps, each with the probability of its size.
+        # It shares the point statistic's calibration (a separate one raised more false alarms on real series).
+        reversal_s = 2.0 * warmup_surprise(reversal, known, s.window) - math.log(2.0)
+        jumped_back = np.nan_to_num(reversal_s, nan=-1.0) > np.nan_to_num(point_s, nan=-1.0)
+        surprise = np.stack([np.fmax(point_s, reversal_s), warmup_surprise(level, known, s.window)], axis=1)
+        totals = np.stack([st.calib for st in states])
+        pending = np.stack([_pending(st.calib_pending, s.calibration.lag) for st in states])
+        log10, totals, pending = calibrate(surprise, lay.seg_of_new, totals, pending, s.calibration)
+        for st, c, q in zip(states, totals, pending, strict=True):
+            st.calib, st.calib_pending = c, q
+        point_log10, level_log10 = log10[:, 0], log10[:, 1]
         normal_log10 = np.fmax(point_log10, level_log10)
         stuck_log10 = stuck / math.log(10.0)
         log10_p = np.fmax(normal_log10, stuck_log10)
@@ -314,7 +316,9 @@ class StreamingDetector:
             if np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(normal_log10[i], nan=-1.0):
                 reason[i] = stuck_reason[i]
             elif np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
-                reason[i] = _point_reason(p, comp, lay.values, s, self._period)
+                reason[i] = (_reversal_reason if jumped_back[i] else _point_reason)(
+                    p, comp, lay.values, s, self._period
+                )
             else:
                 reason[i] = _level_reason(p, comp, s)
         if s.flag_missing:
@@ -334,7 +338,7 @@ class StreamingDetector:
 
 def _pending(rows: np.ndarray, lag: int) -> np.ndarray:
     """A series' last ``lag`` calibration inputs, zero rows in front while it has fewer (zeros add nothing)."""
-    return rows if len(rows) == lag else np.zeros((lag, 5), dtype=np.int32)
+    return rows if len(rows) == lag else np.zeros((lag, _STATS * 5), dtype=np.int32)
 
 
 def _stuck(
@@ -493,6 +497,7 @@ class _Baseline:
     level_z: np.ndarray
     level_now: np.ndarray
     level_before: np.ndarray
+    scale: np.ndarray
 
 
 def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings) -> _Baseline:
@@ -504,7 +509,7 @@ def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSetti
         level_z, now, before = _level_shift(resid, base, spread, s)
     else:  # the other methods and baselines never look at level shifts: skip four rolling passes
         level_z = now = before = np.full(len(resid), np.nan)
-    return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before)
+    return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale)
 
 
 def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
@@ -541,13 +546,33 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
     pick = np.argmin(np.nan_to_num(spreads, nan=np.inf), axis=0)
     out = {
         attr: np.choose(pick, [getattr(c, attr) for c in candidates])
-        for attr in ("point_z", "usual", "level_z", "level_now", "level_before")
+        for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale")
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[pick]
+    out["reversal_z"] = _reversal(out["point_z"], out["scale"], pick, [c.name in _STEP_BASELINES for c in candidates])
     out["known"] = rl.lag(
         bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1), 1
     )  # readings behind a scale
     return out
+
+
+_STEP_BASELINES = ("previous", "seasonal_change")  # baselines that predict from the previous reading
+
+
+def _reversal(point_z: np.ndarray, scale: np.ndarray, pick: np.ndarray, stepwise: list[bool]) -> np.ndarray:
+    """A jump straight back: the smaller of two successive opposite z values of a step baseline (else 0).
+
+    Why: on a random walk (a price) a spike is one unusual step and the next one back. Each alone is only as
+    unusual as the walk's own big steps; two opposite ones in a row are far rarer (about the square of the
+    probability), so the pair is judged as a whole, one reading after the spike. The step back is measured in
+    the spread from before the spike (which the spike itself has widened).
+    """
+    prev_z = rl.lag(point_z, 1)
+    point_z = point_z * scale / rl.lag(scale, 1)
+    same = np.r_[False, pick[1:] == pick[:-1]] & np.asarray(stepwise)[pick]
+    back = same & (np.sign(point_z) == -np.sign(prev_z))
+    size = np.fmin(np.abs(point_z), np.abs(prev_z))
+    return np.where(np.isnan(point_z), np.nan, np.where(back, size, 0.0))
 
 
 def _prefer_lagged(spread: np.ndarray, lag: int) -> np.ndarray:
@@ -570,6 +595,16 @@ def _point_reason(i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: Detecto
         "cycle's usual change",
     }[comp["kind"][i]]
     return f"{size} MADs {'above' if z > 0 else 'below'} {where}"
+
+
+def _reversal_reason(
+    i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
+) -> str:
+    size = comp["reversal_z"][i]
+    return (
+        f"a jump of {x[i - 1] - x[i - 2]:+.4g} and straight back ({x[i] - x[i - 1]:+.4g}) at the previous reading: "
+        f"both at least {size:.1f} MADs beyond the usual change"
+    )
 
 
 def _level_reason(i: int, comp: dict[str, np.ndarray], s: DetectorSettings) -> str:
