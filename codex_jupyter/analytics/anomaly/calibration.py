@@ -58,7 +58,7 @@ class CalibrationSettings:
     prior_readings: float = 200.0  # the prior's weight, in readings
     prior_excess: float = 1.5  # the prior's mean excess above u (1.0 = exactly normal)
     excess_cap: float = 300.0  # the most one reading adds to the summed excess, in nats (30 hid real heavy tails)
-    max_shape: float = 0.45  # the heaviest tail the fit may choose (GPD shape)
+    max_shape: float = 0.2  # the heaviest tail the fit may choose (GPD shape): heavier let past faults hide new ones
     lag: int = 48  # a reading is calibrated on readings at least this many readings older
 
 
@@ -137,7 +137,7 @@ def calibrate(
     k = seen[..., 1] + prior_over
     mean = (seen[..., 2] / _Q + prior_over * m0) / k
     var = np.maximum((seen[..., 3] / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
-    # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, 0.45].
+    # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, max_shape].
     ratio = mean * mean / var
     shape = np.clip(0.5 * (1.0 - ratio), 0.0, cs.max_shape)
     scale = mean * (1.0 - shape)  # a GPD's mean excess is scale / (1 - shape)
