@@ -19,6 +19,9 @@ used. Baselines in the same run: a plain rolling robust z-score (|x - median| > 
 readings, every flagged reading an alert) and, with ``--river``, river's HalfSpaceTrees. The previous detector's
 figures come from this file run against the commit before this design (see the notes).
 
+Run from the repository root with ``PYTHONPATH=.``: a script's own folder, not the current one, starts Python's
+path, so without it the installed ``codex_jupyter`` is measured, not this tree.
+
     python benchmarks/anomaly.py           # full
     python benchmarks/anomaly.py --quick   # a quarter of the real series, short telemetry: proves it runs
     python benchmarks/anomaly.py --river --only real|events   # adds river's HalfSpaceTrees (slow: a subsample)

@@ -23,7 +23,8 @@ the history is short. The calibrated tail probability is
 - A reading is judged on readings at least ``lag`` (48) readings older, so an
   anomalous stretch cannot calibrate itself away while it happens.
 - State: five integers per series and statistic (readings, exceedances,
-  summed excess, summed squared excess, in fixed units) plus the last ``lag``
+  summed excess, summed squared excess, in fixed units, and whether the last
+  reading exceeded ``u``) plus the last ``lag``
   readings' contributions: bounded memory, exact integer sums, and therefore
   the same calibration however a stream is split into batches.
 
@@ -40,7 +41,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import gammaln, log_ndtr, stdtr
 
 _LN10 = math.log(10.0)
 _Q = 4096  # excess is summed in 1/4096 units of a nat, as integers: exact, order-independent sums
@@ -56,8 +57,8 @@ class CalibrationSettings:
     level: float = math.log(10.0)  # u: surprises above -ln(0.1) feed the tail fit
     prior_readings: float = 200.0  # the prior's weight, in readings
     prior_excess: float = 1.5  # the prior's mean excess above u (1.0 = exactly normal)
-    excess_cap: float = 30.0  # the most one reading adds to the summed excess, in nats
-    max_shape: float = 0.45  # the heaviest tail the fit may choose (GPD shape)
+    excess_cap: float = 300.0  # the most one reading adds to the summed excess, in nats (30 hid real heavy tails)
+    max_shape: float = 0.2  # the heaviest tail the fit may choose (GPD shape): heavier let past faults hide new ones
     lag: int = 48  # a reading is calibrated on readings at least this many readings older
 
 
@@ -65,6 +66,32 @@ def normal_surprise(z: np.ndarray) -> np.ndarray:
     """``-ln`` of the two-sided normal tail probability of ``|z|`` (NaN stays NaN); exact far into the tail."""
     with np.errstate(invalid="ignore"):
         return -(math.log(2.0) + log_ndtr(-np.abs(z)))
+
+
+def warmup_surprise(z: np.ndarray, known: np.ndarray, window: int) -> np.ndarray:
+    """``-ln`` of the two-sided tail probability of ``|z|`` when its scale came from ``known`` readings.
+
+    Why: early in a series the spread is estimated from a handful of readings, so a z-score is Student-t
+    distributed, not normal, and a normal tail turns the first ordinary jump of a short history into a
+    "1e-20" event (a third of the false alarms on real series came in their first 60 readings). A scale
+    from ``known`` readings gives ``known - 1`` degrees of freedom; a full window (``known >= window``) keeps
+    the normal tail, so long series are judged as before.
+    """
+    normal = normal_surprise(z)
+    df = np.maximum(known - 1.0, 1.0)
+    young = known < window
+    if not young.any():
+        return normal
+    a, nu = np.abs(z[young]), df[young]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sf = stdtr(nu, -a)
+        # Far in the tail stdtr underflows: its power law, ln C + (nu - 1) / 2 ln nu - nu ln |z|, keeps ranking.
+        log_c = gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(nu * math.pi)
+        tail = log_c + 0.5 * (nu - 1) * np.log(nu) - nu * np.log(a)
+        ln_sf = np.where(sf > 1e-250, np.log(sf), tail)
+    out = normal.copy()
+    out[young] = np.fmin(-(math.log(2.0) + ln_sf), normal[young])
+    return out
 
 
 def exclusive_cumsum(x: np.ndarray, seg: np.ndarray, carried: np.ndarray) -> np.ndarray:
@@ -82,33 +109,35 @@ def exclusive_cumsum(x: np.ndarray, seg: np.ndarray, carried: np.ndarray) -> np.
 def calibrate(
     surprise: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: np.ndarray, cs: CalibrationSettings
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Calibrated ``-log10 P`` for each reading, and the updated per-series state.
+    """Calibrated ``-log10 P`` for each reading and statistic, and the updated per-series state.
 
-    The state per series is ``totals`` (a row of an int64 array (series, 4):
-    readings, exceedances of ``u``, summed capped excess, summed squared
-    excess, in fixed integer units) over readings older than the last
-    ``cs.lag``, and ``pending``, those last ``lag`` readings' contributions. A
-    reading is judged with the counts of the readings at least ``lag``
-    before it, so an anomalous stretch cannot calibrate itself away while it
-    happens. NaN surprise (no score yet, or a missing reading) neither gets a
-    value nor counts.
+    ``surprise`` is (readings, statistics); each statistic is calibrated on
+    its own, all in one pass. The state per series is ``totals`` (a row of
+    an int64 array (series, statistics * 5): per statistic readings,
+    exceedances of ``u``, summed capped excess, summed squared excess, in
+    fixed integer units, and a run flag) over readings older than the last
+    ``cs.lag``, and ``pending`` (series, lag, statistics * 5), those last
+    ``lag`` readings' contributions. A reading is judged with the counts of
+    the readings at least ``lag`` before it, so an anomalous stretch cannot
+    calibrate itself away while it happens. NaN surprise (no score yet, or a
+    missing reading) neither gets a value nor counts.
     """
+    n, k_stats = surprise.shape
     known = ~np.isnan(surprise)
     s = np.where(known, surprise, 0.0)
     over = known & (s > cs.level)
     capped = np.where(over, np.minimum(s - cs.level, cs.excess_cap), 0.0)
-    inputs = np.stack([known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2), over], axis=1).astype(
-        np.int64
-    )
-    seen, totals, pending = _lagged_counts(inputs, seg, totals, pending, cs.lag)
+    inputs = np.stack([known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2), over], axis=2)
+    seen, totals, pending = _lagged_counts(inputs.astype(np.int64).reshape(n, -1), seg, totals, pending, cs.lag)
+    seen = seen.reshape(n, k_stats, 5)
     n0 = cs.prior_readings
     prior_over = n0 * math.exp(-cs.level)
     m0 = cs.prior_excess
-    p_over = (seen[:, 1] + prior_over) / (seen[:, 0] + n0)
-    k = seen[:, 1] + prior_over
-    mean = (seen[:, 2] / _Q + prior_over * m0) / k
-    var = np.maximum((seen[:, 3] / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
-    # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, 0.45].
+    p_over = (seen[..., 1] + prior_over) / (seen[..., 0] + n0)
+    k = seen[..., 1] + prior_over
+    mean = (seen[..., 2] / _Q + prior_over * m0) / k
+    var = np.maximum((seen[..., 3] / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
+    # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, max_shape].
     ratio = mean * mean / var
     shape = np.clip(0.5 * (1.0 - ratio), 0.0, cs.max_shape)
     scale = mean * (1.0 - shape)  # a GPD's mean excess is scale / (1 - shape)
@@ -125,8 +154,10 @@ def _lagged_counts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it.
 
-    ``pending`` (series, lag, 4) holds each series' last ``lag`` inputs, zero
-    rows in front while it has fewer; ``totals`` the sums of everything older.
+    ``inputs`` holds five columns per statistic (see :func:`calibrate`).
+    ``pending`` (series, lag, width) holds each series' last ``lag`` inputs,
+    zero rows in front while it has fewer; ``totals`` the sums of everything
+    older.
     Each series is laid out as [its pending rows, its new rows] in one flat
     array, so one cumulative sum serves all series.
     """
@@ -142,14 +173,15 @@ def _lagged_counts(
     rows[new_at] = inputs
     # Declustering: a run of exceedances is one event, so only its first reading feeds the tail fit (the last
     # column keeps every reading's own exceedance flag, so a run continues across batches).
-    rows[new_at, 1:4] *= 1 - rows[new_at - 1, 4][:, None]
+    by_stat = rows.reshape(len(rows), -1, 5)
+    by_stat[new_at, :, 1:4] *= 1 - by_stat[new_at - 1, :, 4:5]
     cum = np.vstack([np.zeros((1, width), dtype=np.int64), np.cumsum(rows, axis=0)])  # cum[q]: sum of rows[:q]
     # New reading at block position lag + w: readings at least `lag` before it are block rows [0, w + 1).
     seen = totals[seg] + cum[starts[seg] + within + 1] - cum[starts[seg]]
     ends = starts + lag + counts
     new_totals = totals + cum[ends - lag] - cum[starts]
     new_pending = rows[(ends[:, None] - lag + np.arange(lag)).ravel()].reshape(n_series, lag, width).astype(np.int32)
-    return seen[:, :4], new_totals, new_pending
+    return seen, new_totals, new_pending
 
 
 def score_from_log10(log10_inv_p: np.ndarray) -> np.ndarray:

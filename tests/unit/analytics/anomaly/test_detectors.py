@@ -79,6 +79,45 @@ def test_a_stuck_sensor_raises_one_alert_but_repeating_counts_do_not() -> None:
     assert not detect_anomalies(pd.Series(counts, name="c"), method="stuck").is_anomaly.any()
 
 
+@pytest.mark.parametrize("seed", [1, 5])
+def test_a_spike_on_a_random_walk_is_flagged_when_the_walk_steps_straight_back(seed: int) -> None:
+    # Each step of a 6-SD spike on a walk is only as unusual as the walk's big steps; the pair is far rarer.
+    walk = np.cumsum(np.random.default_rng(seed).normal(size=600))
+    walk[500] += 6
+    out = detect_anomalies(pd.Series(walk, name="price"))
+    assert list(np.flatnonzero(out.is_anomaly)) == [501]
+    assert "and straight back" in out.reason.iloc[501]
+
+
+def test_a_season_that_slips_on_a_wandering_trend_is_flagged() -> None:
+    rng = np.random.default_rng(0)
+    n = 24 * 30
+    values = np.cumsum(rng.normal(0, 0.3, n)) + 3 * np.sin(2 * np.pi * np.arange(n) / 24)
+    values[600:624] = values[588:612] - values[599] + values[587]  # half a cycle late from here on
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    assert list(np.flatnonzero(out.is_anomaly)) == [600]
+    assert "cycle's usual change" in out.reason.iloc[600]
+
+
+def test_the_first_readings_of_a_short_history_are_judged_with_their_uncertainty() -> None:
+    # A spread from 30 readings is rough: 10 MADs is a normal 1e-23 event but a plausible Student-t one; 20 still alarm.
+    base = np.random.default_rng(4).normal(size=30)
+    mad = 1.4826 * np.median(np.abs(base - np.median(base)))
+    for jump, alarms in [(10, False), (20, True)]:
+        values = np.r_[base, np.median(base) + jump * mad, np.zeros(5)]
+        out = detect_anomalies(pd.Series(values, name="v"), method="zscore")
+        assert out.is_anomaly.iloc[30] == alarms
+
+
+def test_missing_readings_before_a_series_begins_are_not_an_alert() -> None:
+    values = np.r_[np.full(30, np.nan), daily_cycle(200)]
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    assert not out.is_anomaly.any()
+    values[150:154] = np.nan  # once it has begun, a burst still is
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    assert list(np.flatnonzero(out.is_anomaly)) in ([150], [151], [152])
+
+
 def test_a_burst_of_missing_readings_is_one_alert_unless_turned_off() -> None:
     values = daily_cycle(200)
     values[120:124] = np.nan
@@ -110,7 +149,7 @@ def test_memory_stays_bounded_over_a_long_stream_with_episodes() -> None:
     sizes, alerts = [], 0
     for _ in range(30):
         values = rng.standard_t(3, 600)
-        values[::97] += 40  # anomalies keep opening episodes
+        values[::97] += 400  # anomalies far beyond the t(3) noise's own heavy tail keep opening episodes
         out = detector.update(pd.DataFrame({"device": np.tile(["a", "b", "c"], 200), "value": values}))
         sizes.append(detector.memory_bytes())
         alerts += int(out.is_anomaly.sum()) if "episode_id" in out else 0
