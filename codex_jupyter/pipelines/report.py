@@ -135,12 +135,14 @@ def _any(text: str) -> Any:
 
 
 def output_path(notebook: Path, output: str | None) -> Path:
-    """Where the report goes: ``output`` (``.html`` or ``.pdf``), by default ``NOTEBOOK.html`` here."""
+    """Where the report goes: ``output`` (``.html`` or ``.pdf``, which needs Chromium), by default ``NOTEBOOK.html``."""
     path = Path(output) if output else Path(notebook.stem + ".html")
     if path.suffix.lower() not in FORMATS:
         raise InputError(f"a report is .html or .pdf, not {path.name!r}; pass -o report.html or -o report.pdf")
     if not path.parent.is_dir():
         raise InputError(f"the folder {path.parent} does not exist; create it or pass -o with another path")
+    if path.suffix.lower() == ".pdf":
+        chromium()
     return path
 
 
