@@ -214,7 +214,8 @@ def _report(args: argparse.Namespace) -> int:
     path = report.find_notebook(args.notebook)
     values = report.parse_params(args.param, notebooks.parameters(notebooks.read(path)), path.name)
     output = report.output_path(path, args.output)
-    shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "its defaults"
+    # Names only: a value may be a token, and this line ends up in CI logs.
+    shown = f"{', '.join(values)} set, the rest at their defaults" if values else "its defaults"
     print(f"codex-jupyter: running {path} with {shown}", file=sys.stderr, flush=True)
     try:
         done = report.build_report(path, values, output, progress=not args.quiet, timeout=args.timeout)
