@@ -164,6 +164,7 @@ def chromium() -> str:
 def execute(path: Path, parameters: dict[str, Any], *, progress: bool = True) -> Any:
     """The notebook run top to bottom by papermill, with widget state stored; :class:`ReportFailed` on an error."""
     papermill = require("dashboards", "papermill")
+    from jupyter_client.kernelspec import NoSuchKernel
     from papermill.exceptions import PapermillExecutionError
 
     with _plotly_as_data(), tempfile.TemporaryDirectory(prefix="codex-report-") as scratch:
@@ -178,6 +179,11 @@ def execute(path: Path, parameters: dict[str, Any], *, progress: bool = True) ->
             )
         except PapermillExecutionError as exc:
             raise ReportFailed(_cell_error(exc)) from exc
+        except NoSuchKernel as exc:
+            raise ReportFailed(
+                f"{path.name} asks for the kernel {exc.args[0]!r}, which is not installed here; "
+                "`jupyter kernelspec list` shows the kernels there are"
+            ) from exc
         except (RuntimeError, OSError) as exc:  # a kernel that died or did not start (nbclient's DeadKernelError)
             first = (str(exc).strip().splitlines() or [""])[0]
             raise ReportFailed(f"the kernel failed while running {path.name}: {type(exc).__name__}: {first}") from exc

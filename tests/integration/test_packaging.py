@@ -77,6 +77,9 @@ def test_the_wheel_ships_the_package_data_and_no_test_helpers(dist: Path) -> Non
     names = zipfile.ZipFile(wheel).namelist()
     assert "codex_jupyter/py.typed" in names
     assert "codex_jupyter/notebooks/analytics.ipynb" in names
+    # codex-jupyter report: its HTML template and the widget runtime it inlines (built by js/, git-ignored)
+    report = {"pipelines/report_templates/codex_report/index.html.j2", "widgets/static/report-html-manager.js"}
+    assert {f"codex_jupyter/{n}" for n in {*report, "widgets/static/report-require.js"}} <= set(names)
     assert not [n for n in names if n.startswith("tests/") or n.endswith(("testing.py", "conftest.py"))]
 
 

@@ -133,3 +133,15 @@ def test_plotly_figures_become_html_drawn_with_one_inline_plotly_js(notebook: Pa
     assert "<script src=" not in page and not re.search(r"<link[^>]+href=.http", page)  # all inline
     assert "a warning" not in page and "import sys" not in page and PARAMETERS.splitlines()[0] not in page
     assert "<title>Dash</title>" in page and json.dumps("Bars")[1:-1] in page
+
+
+def test_a_kernel_that_is_not_installed_is_named_in_one_line(notebook: Path) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "None", "language": "python"}
+    nbformat.write(nb, notebook)
+    with pytest.raises(report.ReportFailed) as err:
+        report.execute(notebook, {}, progress=False)
+    assert str(err.value) == (
+        "dash.ipynb asks for the kernel 'no-such-kernel', which is not installed here; "
+        "`jupyter kernelspec list` shows the kernels there are"
+    )
