@@ -75,6 +75,7 @@ def _open_offline(path: Path) -> dict[str, Any]:
               charts: document.querySelectorAll('.plotly-graph-div').length,
               traces: document.querySelectorAll('.plotly-graph-div .scatterlayer .trace path.js-line').length,
               modebars: document.querySelectorAll('.plotly-graph-div .modebar').length,
+              icons: document.querySelectorAll('.jupyter-button i.fa-search').length,
             })"""
         )
         ARTIFACTS.mkdir(exist_ok=True)
@@ -90,7 +91,7 @@ def test_the_html_report_has_no_code_and_its_charts_and_widgets_draw_offline(htm
     assert seen["code"] == 0
     assert seen["title"] == "Q3 review"  # the parameters reached the kernel with their types
     assert seen["counter"] == ["count is 7"]  # an anywidget view, from its ESM in the saved state
-    assert seen["slider"] == ["7"]  # an ipywidget from the saved state
+    assert seen["slider"] == ["7"] and seen["icons"] == 1  # ipywidgets from the saved state, icon font inline
     assert seen["map_paths"] >= 1  # the ipyleaflet map drew its GeoJSON layer
     assert seen["charts"] == 3 and seen["traces"] == 3 and seen["modebars"] == 3  # interactive plotly charts
     assert "Executing" in done.stderr and f"wrote {path}" in done.stderr  # progress, then where it went
