@@ -64,12 +64,11 @@ class ChromiumMissing(ConfigError):
 
 @dataclass(frozen=True)
 class Report:
-    """What a run wrote: the file, how long executing and rendering took (seconds), and the parameters used."""
+    """What a run wrote: the file, and how long executing and rendering took (seconds)."""
 
     path: Path
     execute_seconds: float
     render_seconds: float
-    parameters: dict[str, Any]
 
 
 def find_notebook(name: str, curated: Path | None = None) -> Path:
@@ -386,4 +385,4 @@ def build_report(
             html_path = Path(scratch) / f"{notebook.stem}.html"
             html_path.write_text(page, encoding="utf-8")
             to_pdf(html_path, output, timeout)
-    return Report(output, executed_at - started, time.perf_counter() - executed_at, parameters)
+    return Report(output, executed_at - started, time.perf_counter() - executed_at)
