@@ -1,4 +1,4 @@
-"""``codex-jupyter``: serve the curated dashboards (``demo``) and check an install (``doctor``)."""
+"""``codex-jupyter``: serve the curated dashboards (``demo``), write a report of one (``report``), check an install."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from importlib import metadata
 from pathlib import Path
 
@@ -180,6 +181,30 @@ class _Server:
         psutil.wait_procs(alive, timeout=self.grace)
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Run a dashboard with parameters and write its report; one line per failure unless ``--verbose``."""
+    from codex_jupyter.pipelines import notebooks, report
+
+    path = report.find_notebook(args.notebook)
+    values = report.parse_params(args.param, notebooks.parameters(notebooks.read(path)), path.name)
+    output = report.output_path(path, args.output)
+    # Names only: a value may be a token, and this line ends up in CI logs.
+    shown = f"{', '.join(values)} set, the rest at their defaults" if values else "its defaults"
+    print(f"codex-jupyter: running {path} with {shown}", file=sys.stderr, flush=True)
+    try:
+        done = report.build_report(path, values, output, progress=not args.quiet, timeout=args.timeout)
+    except report.ReportFailed:
+        if args.verbose:
+            traceback.print_exc()
+        raise
+    print(
+        f"codex-jupyter: wrote {done.path} (executed in {done.execute_seconds:.1f} s, "
+        f"rendered in {done.render_seconds:.1f} s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     """Versions, extras and each surface's state; exit 1 when a configured surface is broken or unreachable."""
     import json
@@ -239,6 +264,35 @@ def _install_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_report_parser(sub: argparse._SubParsersAction) -> None:
+    from codex_jupyter.pipelines.report import RENDER_TIMEOUT
+
+    report = sub.add_parser(
+        "report",
+        help="run a dashboard with parameters and write one self-contained report (HTML, or PDF through Chromium)",
+    )
+    report.add_argument("notebook", help="a notebook file, or a curated dashboard's name (forecasting, bi, ...)")
+    report.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for the notebook's parameters cell, read as the type of its default (repeatable)",
+    )
+    report.add_argument("-o", "--output", metavar="FILE", help="FILE.html or FILE.pdf (default: NOTEBOOK.html here)")
+    report.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    report.add_argument("--verbose", "-v", action="store_true", help="the full traceback when the notebook fails")
+    report.add_argument(
+        "--timeout",
+        type=float,
+        default=RENDER_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long charts and widgets get to draw before a PDF is printed (default {RENDER_TIMEOUT:.0f})",
+    )
+    report.set_defaults(func=_report)
+
+
 def _version() -> str:
     from codex_jupyter import __version__
 
@@ -276,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--sys-prefix", action="store_true", help="inside this Python environment (venv, conda)")
     where.add_argument("--prefix", help="inside the environment at this path")
     kernel.set_defaults(func=_install_kernel)
+    _add_report_parser(sub)
     args = parser.parse_args(argv)
     from codex_jupyter import logs
     from codex_jupyter.errors import CodexError

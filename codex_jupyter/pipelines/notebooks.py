@@ -206,6 +206,11 @@ def copy_into(root: Path, name: str, server_root: Path | None) -> str:
     return f"{COPY_FOLDER}/{curated.name}"
 
 
+def title(notebook: dict[str, Any]) -> str:
+    """The notebook's first Markdown heading, or ``""`` when it has none (a report's and the panel's title)."""
+    return _title_and_description(notebook)[0]
+
+
 def _title_and_description(notebook: dict[str, Any]) -> tuple[str, str]:
     title, paragraph = "", []
     lines = [

@@ -80,6 +80,9 @@ def test_the_wheel_ships_the_package_data_and_no_test_helpers(dist: Path) -> Non
     # `codex-jupyter demo` after `pip install`: the landing page's template and its hook land in the environment
     data = f"codex_jupyter-{__version__}.data/data/"
     assert {data + "share/jupyter/voila/templates/codex/tree.html", data + "etc/jupyter/voila.py"} <= set(names)
+    # codex-jupyter report: its HTML template and the widget runtime it inlines (built by js/, git-ignored)
+    report = {"pipelines/report_templates/codex_report/index.html.j2", "widgets/static/report-html-manager.js"}
+    assert {f"codex_jupyter/{n}" for n in {*report, "widgets/static/report-require.js"}} <= set(names)
     assert not [n for n in names if n.startswith("tests/") or n.endswith(("testing.py", "conftest.py"))]
 
 
