@@ -22,8 +22,9 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "kinesis": ("boto3", "kinesis:// streams"),
     "mqtt": ("paho.mqtt.client", "mqtt:// streams"),
     "routing": ("ortools", "route planning (plan_route)"),
-    # also papermill, nbconvert and playwright (codex-jupyter report): require("dashboards", "papermill")
-    "dashboards": ("voila", "codex-jupyter demo and report (Voila dashboards, HTML and PDF reports)"),
+    "dashboards": ("voila", "codex-jupyter demo (the dashboards in Voila)"),
+    # also nbconvert and playwright: require("report", "playwright")
+    "report": ("papermill", "codex-jupyter report (HTML and PDF reports)"),
     "jobs": ("papermill", "headless notebook runs (POST /codex/api/jobs)"),
     # also pyjwt (Tableau tokens): require("bi", "jwt")
     "bi": ("looker_sdk", "Tableau embedding and Looker (%tableau_embed, %looker)"),

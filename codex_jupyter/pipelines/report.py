@@ -162,7 +162,7 @@ def chromium() -> str:
 
 def execute(path: Path, parameters: dict[str, Any], *, progress: bool = True) -> Any:
     """The notebook run top to bottom by papermill, with widget state stored; :class:`ReportFailed` on an error."""
-    papermill = require("dashboards", "papermill")
+    papermill = require("report", "papermill")
     from jupyter_client.kernelspec import NoSuchKernel
     from papermill.exceptions import PapermillExecutionError
 
@@ -220,7 +220,7 @@ def _plotly_as_data() -> Iterator[None]:
 
 def to_html(executed: Any, title: str) -> str:
     """The executed notebook as one self-contained HTML page: outputs only, widgets rendering from their state."""
-    require("dashboards", "nbconvert")
+    require("report", "nbconvert")
     from nbconvert import HTMLExporter
 
     _drop_stderr(executed)
@@ -336,7 +336,7 @@ _RENDERED = """() => {
 def to_pdf(html_path: Path, pdf_path: Path, timeout: float = RENDER_TIMEOUT) -> None:
     """Print ``html_path`` to ``pdf_path`` with headless Chromium once its widgets and charts have drawn."""
     executable = chromium()
-    require("dashboards", "playwright")
+    require("report", "playwright")
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 

@@ -2,32 +2,33 @@
 
 A tail started when the notebook runs would have stopped, or be hours old, by
 the time a reader opens a preheated page. The strip starts its tail when the
-reader asks for it, for a bounded time, and shows it in the live view.
+reader asks for it and shows it in the live view. It takes a function that
+starts the tail, not a URL, so the view stays below the pipelines that run tails
+(``sources -> analytics -> widgets``, front doors on top).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
+from codex_jupyter.widgets.stream import LiveTailView
+
 
 class LiveStrip(widgets.VBox):
-    """``LiveStrip("sim://fleet?devices=40", seconds=60)``: a button that starts a bounded live tail and shows it.
+    """``LiveStrip(lambda: codex_jupyter.tail("sim://fleet", duration=60), "Watch live (60 s)")``.
 
-    ``options`` go to :func:`codex_jupyter.tail` (``window``, ``detector``,
-    ``fields`` ...). The tail stops by itself after ``seconds``; pressing the
-    button again starts a fresh one, so a reader can watch as long as they like.
+    ``start`` returns a running tail handle (bound it with ``duration`` so it
+    stops by itself); pressing the button again stops the last one and
+    starts a fresh one, so a reader can watch as long as they like.
     """
 
-    def __init__(self, url: str, seconds: float = 60, *, label: str = "Watch live", **options: Any) -> None:
-        self.url = url
-        self.seconds = seconds
-        self.options = options
+    def __init__(self, start: Callable[[], Any], label: str = "Watch live") -> None:
+        self.start = start
         self.handle: Any = None
-        self.button = widgets.Button(
-            description=f"{label} ({seconds:g} s)", icon="play", button_style="primary", layout={"width": "auto"}
-        )
+        self.button = widgets.Button(description=label, icon="play", button_style="primary", layout={"width": "auto"})
         self.note = widgets.HTML(
             "<span style='color:#5b6776'>Starts a live feed for this page only; it stops by itself.</span>"
         )
@@ -37,11 +38,8 @@ class LiveStrip(widgets.VBox):
 
     def _start(self, _: Any = None) -> None:
         """Start (or restart) the tail and swap in its live view."""
-        from codex_jupyter.pipelines.tail import tail
-        from codex_jupyter.widgets.stream import LiveTailView
-
         if self.handle is not None and self.handle.running:
             self.handle.stop()
-        self.handle = tail(self.url, duration=self.seconds, **self.options)
+        self.handle = self.start()
         self.view.children = [LiveTailView(self.handle)]
-        self.note.value = f"<span style='color:#5b6776'>Live for {self.seconds:g} s from now.</span>"
+        self.note.value = "<span style='color:#5b6776'>Live now; it stops by itself.</span>"

@@ -63,8 +63,7 @@ def test_demo_without_the_dashboards_extra_says_so(monkeypatch: pytest.MonkeyPat
     assert cli.main(["demo", "--port", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert (
-        err == "codex-jupyter: codex-jupyter demo and report (Voila dashboards, HTML and PDF reports) needs the "
-        "[dashboards] extra "
+        err == "codex-jupyter: codex-jupyter demo (the dashboards in Voila) needs the [dashboards] extra "
         "(voila is not installed): pip install 'codex-jupyter[dashboards]'"
     )
 

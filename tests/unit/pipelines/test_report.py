@@ -148,8 +148,8 @@ def test_a_kernel_that_is_not_installed_is_named_in_one_line(notebook: Path) -> 
     )
 
 
-def test_without_papermill_the_report_names_the_dashboards_extra(notebook: Path, monkeypatch, capsys) -> None:
+def test_without_papermill_the_report_names_the_report_extra(notebook: Path, monkeypatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "papermill", None)  # as when the distribution is not installed
     assert cli.main(["report", str(notebook), "-q", "-o", str(notebook.with_suffix(".html"))]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.endswith("(papermill is not installed): pip install 'codex-jupyter[dashboards]'")
+    assert last.endswith("(papermill is not installed): pip install 'codex-jupyter[report]'")
