@@ -131,7 +131,11 @@ def analyze_text(
         found = _chunked(lambda c: ents.ruler_entities(c, places=places, model=entity_model), unique, "entities")
         out["entities"] = per_row([numbers[t] + f for t, f in zip(unique, found, strict=True)], [])
     if keywords:
-        out["keywords"] = per_row(_chunked(lambda c: kw.keywords(c, keyword_method), unique, "keywords"), [])
+        if keyword_method == "tfidf":  # weights come from the whole batch: one step, not chunks
+            found_keywords = kw.keywords(unique, keyword_method)
+        else:
+            found_keywords = _chunked(lambda c: kw.keywords(c, keyword_method), unique, "keywords")
+        out["keywords"] = per_row(found_keywords, [])
     if topics:
         found_topics = tp.find_topics(unique, topic_range) if unique else tp.Topics(np.zeros(0, int), {}, {}, {}, 0.0)
         out["topic"] = pd.array(per_row(found_topics.topic.tolist(), None), dtype="Int64")

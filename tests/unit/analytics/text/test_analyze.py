@@ -65,6 +65,26 @@ def test_keywords_by_both_methods() -> None:
     assert keywords(texts, "tfidf")[1][0] in {"app", "instant", "transfers", "app instant"}
 
 
+def test_tfidf_keywords_skip_stop_words_and_pair_only_neighbours() -> None:
+    found = keywords(["card was charged twice", "card charged", "new card"], "tfidf", top=10)
+    assert set(found[0]) == {"card", "charged", "twice", "charged twice"}
+    assert "card charged" in found[1] and found[2] == ["new", "new card", "card"]
+
+
+def test_tfidf_keywords_weigh_terms_over_the_whole_batch_even_with_a_progress_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codex_jupyter.analytics.text import analyze
+
+    texts = [f"fee {i} card" if i % 3 else f"slow queue {i}" for i in range(12)]
+    monkeypatch.setattr(analyze, "PROGRESS_FROM", 2)
+    monkeypatch.setattr(analyze, "_CHUNK", 4)
+    out = analyze_text(
+        pd.Series(texts, name="t"), sentiment=False, entities=False, topics=False, keyword_method="tfidf"
+    )
+    assert out["keywords"].tolist() == keywords(texts, "tfidf")
+
+
 def test_a_series_works_and_only_asked_parts_run() -> None:
     out = codex_jupyter.analyze_text(
         pd.Series(["good", "bad"], name="note"), sentiment=True, entities=False, keywords=False, topics=False
