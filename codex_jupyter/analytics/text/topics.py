@@ -3,11 +3,14 @@
 The number of topics is the one in ``k_range`` whose topics are most coherent
 (mean NPMI of each topic's top terms, counted on the texts themselves). Each
 topic is named by its top three terms and comes with its two most
-representative texts. A text with no known terms gets topic -1.
+representative texts. Terms are words that are no English stop words and
+appear in at least :data:`MIN_DOC_SHARE` of the texts. A text with no known
+terms gets topic -1.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +23,9 @@ FIT_SAMPLE = 20_000
 NO_TOPIC = -1
 #: Words of 2-30 letters or digits: a run-on string is no term.
 TOKEN = r"(?u)\b\w{2,30}\b"
+#: A term must be in this share of the texts (and at least two): rarer words cannot name a topic, and their
+#: co-occurrence counts are noise that makes topics less coherent.
+MIN_DOC_SHARE = 0.002
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def npmi(top_terms: Sequence[Sequence[int]], binary: sp.csr_matrix) -> float:
 def _vectorize(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    min_df = 2 if len(texts) >= 20 else 1
+    min_df = max(2, math.ceil(MIN_DOC_SHARE * len(texts))) if len(texts) >= 20 else 1
     vec = TfidfVectorizer(
         stop_words="english", min_df=min_df, max_df=0.9, sublinear_tf=True, dtype=np.float32, token_pattern=TOKEN
     )
