@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,8 +69,17 @@ def _vectorize(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     return matrix.tocsr(), vec.get_feature_names_out()
 
 
-def find_topics(texts: Sequence[str], k_range: tuple[int, int] = (3, 10), n_terms: int = 10, seed: int = 0) -> Topics:
-    """Fit NMF for each k in ``k_range`` (inclusive), keep the most coherent, assign every text."""
+def find_topics(
+    texts: Sequence[str],
+    k_range: tuple[int, int] = (3, 10),
+    n_terms: int = 10,
+    seed: int = 0,
+    on_fit: Callable[[int], None] | None = None,
+) -> Topics:
+    """Fit NMF for each k in ``k_range`` (inclusive), keep the most coherent, assign every text.
+
+    ``on_fit(k)`` is called after each fit (a progress bar's hook): there are at most ``k_range[1] - k_range[0] + 1``.
+    """
     from sklearn.decomposition import NMF
 
     try:
@@ -88,6 +97,8 @@ def find_topics(texts: Sequence[str], k_range: tuple[int, int] = (3, 10), n_term
         model.fit(fit)
         top = [np.argsort(-row)[:n_terms] for row in model.components_]
         score = npmi(top, binary)
+        if on_fit is not None:
+            on_fit(k)
         if best is None or score > best[0]:
             best = (score, model, top)
     assert best is not None

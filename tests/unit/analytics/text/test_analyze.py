@@ -119,3 +119,14 @@ def test_aggregates_for_the_view() -> None:
     assert by.positive.between(0, 1).all()
     over = topics_over_time(feedback(), "text", "ts")
     assert over.texts.sum() == 120 and over.period.nunique() == 4
+
+
+def test_long_batches_show_progress_for_every_part_topics_included(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from codex_jupyter.analytics.text import analyze
+
+    monkeypatch.setattr(analyze, "PROGRESS_FROM", 10)
+    analyze_text(feedback(), "text", entities=False, keywords=False, topic_range=(2, 4))
+    shown = capsys.readouterr().err
+    assert "sentiment: 100%" in shown and "topics: 100%" in shown and "3/3" in shown
