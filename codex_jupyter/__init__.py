@@ -99,10 +99,12 @@ def load_ipython_extension(ipython: Any) -> None:
     from codex_jupyter.magics.looker import LookerMagic
     from codex_jupyter.magics.snowflake import SnowflakeMagic
     from codex_jupyter.magics.tableau import TableauMagic
+    from codex_jupyter.magics.text import TextMagic
 
     ipython.register_magics(SnowflakeMagic(ipython))
     ipython.register_magics(GeocodeMagic(ipython))
     ipython.register_magics(IotMagic(ipython))
     ipython.register_magics(LookerMagic(ipython))
     ipython.register_magics(TableauMagic(ipython))
+    ipython.register_magics(TextMagic(ipython))
     completion.register(ipython)

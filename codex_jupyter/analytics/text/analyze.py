@@ -15,7 +15,8 @@ emoji, other languages      as written (emoji carry sentiment; unknown words are
 
 Card- and account-like numbers are masked (``**** 1234``) before any part
 runs, so no keyword, topic name or entity shows one. Duplicate texts are
-analysed once. Long batches show a tqdm progress bar.
+analysed once. Long batches (from :data:`PROGRESS_FROM` distinct texts) show a
+tqdm progress bar for each part, topics included (one step per NMF fit).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from codex_jupyter.errors import ColumnNotFound, InputError
 MAX_CHARS = 10_000
 #: Show a progress bar from this many distinct texts on.
 PROGRESS_FROM = 5_000
-_CHUNK = 2_000
+_CHUNK = 10_000
 _TAG = re.compile(r"<[^>]{0,500}>")
 OUTPUT_COLUMNS = ("sentiment", "sentiment_label", "entities", "keywords", "topic", "topic_name", "text_error")
 
@@ -131,9 +132,13 @@ def analyze_text(
         found = _chunked(lambda c: ents.ruler_entities(c, places=places, model=entity_model), unique, "entities")
         out["entities"] = per_row([numbers[t] + f for t, f in zip(unique, found, strict=True)], [])
     if keywords:
-        out["keywords"] = per_row(_chunked(lambda c: kw.keywords(c, keyword_method), unique, "keywords"), [])
+        if keyword_method == "tfidf":  # weights come from the whole batch: one step, not chunks
+            found_keywords = kw.keywords(unique, keyword_method)
+        else:
+            found_keywords = _chunked(lambda c: kw.keywords(c, keyword_method), unique, "keywords")
+        out["keywords"] = per_row(found_keywords, [])
     if topics:
-        found_topics = tp.find_topics(unique, topic_range) if unique else tp.Topics(np.zeros(0, int), {}, {}, {}, 0.0)
+        found_topics = _topics(unique, topic_range)
         out["topic"] = pd.array(per_row(found_topics.topic.tolist(), None), dtype="Int64")
         out["topic_name"] = [found_topics.names.get(t) if t is not pd.NA else None for t in out["topic"]]
         out.attrs["topics"] = {
@@ -142,6 +147,18 @@ def analyze_text(
         }
     out["text_error"] = [e for _, e in cleaned]
     return out
+
+
+def _topics(texts: list[str], topic_range: tuple[int, int]) -> tp.Topics:
+    """Topics of the distinct texts, with a bar counting the NMF fits for long batches."""
+    if not texts:
+        return tp.Topics(np.zeros(0, int), {}, {}, {}, 0.0)
+    if len(texts) < PROGRESS_FROM:
+        return tp.find_topics(texts, topic_range)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=topic_range[1] - topic_range[0] + 1, desc="topics", unit="fit") as bar:
+        return tp.find_topics(texts, topic_range, on_fit=lambda _: bar.update())
 
 
 def _scores(texts: list[str], model: str | None) -> np.ndarray:

@@ -3,13 +3,16 @@
 The number of topics is the one in ``k_range`` whose topics are most coherent
 (mean NPMI of each topic's top terms, counted on the texts themselves). Each
 topic is named by its top three terms and comes with its two most
-representative texts. A text with no known terms gets topic -1.
+representative texts. Terms are words that are no English stop words and
+appear in at least :data:`MIN_DOC_SHARE` of the texts. A text with no known
+terms gets topic -1.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +23,9 @@ FIT_SAMPLE = 20_000
 NO_TOPIC = -1
 #: Words of 2-30 letters or digits: a run-on string is no term.
 TOKEN = r"(?u)\b\w{2,30}\b"
+#: A term must be in this share of the texts (and at least two): rarer words cannot name a topic, and their
+#: co-occurrence counts are noise that makes topics less coherent.
+MIN_DOC_SHARE = 0.002
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def npmi(top_terms: Sequence[Sequence[int]], binary: sp.csr_matrix) -> float:
 def _vectorize(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    min_df = 2 if len(texts) >= 20 else 1
+    min_df = max(2, math.ceil(MIN_DOC_SHARE * len(texts))) if len(texts) >= 20 else 1
     vec = TfidfVectorizer(
         stop_words="english", min_df=min_df, max_df=0.9, sublinear_tf=True, dtype=np.float32, token_pattern=TOKEN
     )
@@ -63,8 +69,17 @@ def _vectorize(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     return matrix.tocsr(), vec.get_feature_names_out()
 
 
-def find_topics(texts: Sequence[str], k_range: tuple[int, int] = (3, 10), n_terms: int = 10, seed: int = 0) -> Topics:
-    """Fit NMF for each k in ``k_range`` (inclusive), keep the most coherent, assign every text."""
+def find_topics(
+    texts: Sequence[str],
+    k_range: tuple[int, int] = (3, 10),
+    n_terms: int = 10,
+    seed: int = 0,
+    on_fit: Callable[[int], None] | None = None,
+) -> Topics:
+    """Fit NMF for each k in ``k_range`` (inclusive), keep the most coherent, assign every text.
+
+    ``on_fit(k)`` is called after each fit (a progress bar's hook): there are at most ``k_range[1] - k_range[0] + 1``.
+    """
     from sklearn.decomposition import NMF
 
     try:
@@ -82,6 +97,8 @@ def find_topics(texts: Sequence[str], k_range: tuple[int, int] = (3, 10), n_term
         model.fit(fit)
         top = [np.argsort(-row)[:n_terms] for row in model.components_]
         score = npmi(top, binary)
+        if on_fit is not None:
+            on_fit(k)
         if best is None or score > best[0]:
             best = (score, model, top)
     assert best is not None

@@ -65,6 +65,26 @@ def test_keywords_by_both_methods() -> None:
     assert keywords(texts, "tfidf")[1][0] in {"app", "instant", "transfers", "app instant"}
 
 
+def test_tfidf_keywords_skip_stop_words_and_pair_only_neighbours() -> None:
+    found = keywords(["card was charged twice", "card charged", "new card"], "tfidf", top=10)
+    assert set(found[0]) == {"card", "charged", "twice", "charged twice"}
+    assert "card charged" in found[1] and found[2] == ["new", "new card", "card"]
+
+
+def test_tfidf_keywords_weigh_terms_over_the_whole_batch_even_with_a_progress_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codex_jupyter.analytics.text import analyze
+
+    texts = [f"fee {i} card" if i % 3 else f"slow queue {i}" for i in range(12)]
+    monkeypatch.setattr(analyze, "PROGRESS_FROM", 2)
+    monkeypatch.setattr(analyze, "_CHUNK", 4)
+    out = analyze_text(
+        pd.Series(texts, name="t"), sentiment=False, entities=False, topics=False, keyword_method="tfidf"
+    )
+    assert out["keywords"].tolist() == keywords(texts, "tfidf")
+
+
 def test_a_series_works_and_only_asked_parts_run() -> None:
     out = codex_jupyter.analyze_text(
         pd.Series(["good", "bad"], name="note"), sentiment=True, entities=False, keywords=False, topics=False
@@ -99,3 +119,14 @@ def test_aggregates_for_the_view() -> None:
     assert by.positive.between(0, 1).all()
     over = topics_over_time(feedback(), "text", "ts")
     assert over.texts.sum() == 120 and over.period.nunique() == 4
+
+
+def test_long_batches_show_progress_for_every_part_topics_included(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from codex_jupyter.analytics.text import analyze
+
+    monkeypatch.setattr(analyze, "PROGRESS_FROM", 10)
+    analyze_text(feedback(), "text", entities=False, keywords=False, topic_range=(2, 4))
+    shown = capsys.readouterr().err
+    assert "sentiment: 100%" in shown and "topics: 100%" in shown and "3/3" in shown

@@ -35,9 +35,17 @@ def test_scores_have_the_right_sign(text: str, sign: int) -> None:
     assert np.sign(sentiment.default_model().score([text])[0]) == sign
 
 
-def test_negation_changes_the_features() -> None:
-    assert sentiment.tokens("not good. good")[:4] == ["not", "neg_good", ".", "good"]
-    assert sentiment.tokens("isn't great")[1:3] == ["not", "neg_great"]
+def test_negation_lasts_to_the_end_of_its_clause() -> None:
+    stream = sentiment._stream(["not very good. good", "isn\u2019t great!"])
+    negated = [stream.distinct[c] for c, n in zip(stream.code, stream.negated, strict=True) if n]
+    assert negated == ["very", "good", "great"]
+
+
+def test_a_batch_scores_each_text_as_it_scores_alone() -> None:
+    texts = ["Not good at all.", "", "Great service :)", "12345", "never again!! awful"]
+    model = sentiment.default_model()
+    alone = np.concatenate([model.score([t]) for t in texts])
+    np.testing.assert_allclose(model.score(texts), alone, atol=1e-6)
 
 
 def test_texts_without_known_words_are_neutral() -> None:
