@@ -3,7 +3,7 @@
 ``%analyze_text feedback text -o insights`` runs :func:`codex_jupyter.analyze_text`
 on ``feedback["text"]`` and returns (and stores) the enriched copy;
 ``--no-sentiment``, ``--no-entities``, ``--no-keywords`` and ``--no-topics``
-skip parts, ``--keywords tfidf`` picks the fast keyword method, ``--topics 3:8``
+skip parts, ``--keywords yake|tfidf`` picks a keyword method (default ``auto``), ``--topics 3:8``
 the range the number of topics is chosen in, and ``--model NAME`` a locally
 installed transformers sentiment model. The column may be left out when the
 frame has one text column, and a Series needs none.
@@ -32,7 +32,12 @@ class TextMagic(CodexMagics):
     @argument("--no-entities", action="store_true", help="Skip entities.")
     @argument("--no-keywords", action="store_true", help="Skip keywords.")
     @argument("--no-topics", action="store_true", help="Skip topics.")
-    @argument("--keywords", choices=("yake", "tfidf"), default="yake", help="Keyword method (default: yake).")
+    @argument(
+        "--keywords",
+        choices=("auto", "yake", "tfidf"),
+        default="auto",
+        help="Keyword method (default auto: YAKE up to 20,000 distinct texts, TF-IDF beyond).",
+    )
     @argument("--topics", metavar="LO:HI", default="3:10", help="Range the number of topics is chosen in.")
     @argument("--model", help="A locally installed transformers sentiment model (default: the built-in one).")
     @argument("frame", help="A DataFrame or Series in the notebook.")

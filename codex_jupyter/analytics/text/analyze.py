@@ -98,7 +98,7 @@ def analyze_text(
     topics: bool = True,
     model: str | None = None,
     entity_model: str | None = None,
-    keyword_method: str = "yake",
+    keyword_method: str = "auto",
     places: Sequence[str] = (),
     topic_range: tuple[int, int] = (3, 10),
 ) -> pd.DataFrame:
@@ -108,7 +108,9 @@ def analyze_text(
     ``model`` names a locally installed transformers sentiment model (default:
     the model shipped in the package); ``entity_model`` an installed spaCy
     model; ``places`` extra place names for the entity ruler (e.g. branch
-    cities). Topic terms and examples are in ``out.attrs["topics"]``.
+    cities). ``keyword_method`` is ``yake``, ``tfidf`` or ``auto`` (default: YAKE up to 20,000 distinct texts
+    when the ``[text]`` extra is installed, TF-IDF beyond, whose speed suits large batches; the method used is
+    ``out.attrs["keyword_method"]``). Topic terms and examples are in ``out.attrs["topics"]``.
     """
     frame, column = _column(frame_or_series, column)
     cleaned = [clean(v) for v in frame[column].tolist()]
@@ -132,6 +134,8 @@ def analyze_text(
         found = _chunked(lambda c: ents.ruler_entities(c, places=places, model=entity_model), unique, "entities")
         out["entities"] = per_row([numbers[t] + f for t, f in zip(unique, found, strict=True)], [])
     if keywords:
+        keyword_method = kw.resolve(keyword_method, len(unique))
+        out.attrs["keyword_method"] = keyword_method
         if keyword_method == "tfidf":  # weights come from the whole batch: one step, not chunks
             found_keywords = kw.keywords(unique, keyword_method)
         else:

@@ -17,7 +17,21 @@ import numpy as np
 from codex_jupyter.analytics.text.topics import TOKEN
 from codex_jupyter.extras import require
 
-METHODS = ("yake", "tfidf")
+METHODS = ("auto", "yake", "tfidf")
+#: ``auto`` uses YAKE up to this many distinct texts, TF-IDF beyond: YAKE reads each text on its own (a few
+#: hundred texts a second), so 100,000 texts would take minutes; TF-IDF does a batch in array operations.
+YAKE_LIMIT = 20_000
+
+
+def resolve(method: str, distinct: int) -> str:
+    """The method ``auto`` stands for with ``distinct`` texts: YAKE when installed and the batch is small."""
+    if method != "auto":
+        return method
+    from codex_jupyter.extras import installed
+
+    return "yake" if distinct <= YAKE_LIMIT and installed("text") else "tfidf"
+
+
 #: Longer "keywords" are run-on strings, not words.
 MAX_KEYWORD = 60
 _WORD = re.compile(TOKEN)
@@ -67,8 +81,9 @@ def tfidf_keywords(texts: Sequence[str], top: int = 5) -> list[list[str]]:
     return [labels[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def keywords(texts: Sequence[str], method: str = "yake", top: int = 5) -> list[list[str]]:
-    """Keywords of each text by ``method`` (``yake`` or ``tfidf``)."""
+def keywords(texts: Sequence[str], method: str = "auto", top: int = 5) -> list[list[str]]:
+    """Keywords of each text by ``method`` (``auto``, ``yake`` or ``tfidf``; see :func:`resolve`)."""
+    method = resolve(method, len(texts))
     if method == "yake":
         return yake_keywords(texts, top)
     if method == "tfidf":

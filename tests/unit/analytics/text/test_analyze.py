@@ -130,3 +130,19 @@ def test_long_batches_show_progress_for_every_part_topics_included(
     analyze_text(feedback(), "text", entities=False, keywords=False, topic_range=(2, 4))
     shown = capsys.readouterr().err
     assert "sentiment: 100%" in shown and "topics: 100%" in shown and "3/3" in shown
+
+
+def test_auto_keywords_use_yake_on_small_batches_and_tfidf_on_large_ones_or_without_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codex_jupyter import extras
+    from codex_jupyter.analytics.text import keywords as kw
+
+    assert kw.resolve("auto", 10) == "yake" and kw.resolve("auto", kw.YAKE_LIMIT + 1) == "tfidf"
+    assert kw.resolve("yake", kw.YAKE_LIMIT + 1) == "yake"  # asked for by name: never overridden
+    frame = pd.DataFrame({"text": ["The branch staff were friendly and quick.", "Card fees are far too high."]})
+    out = analyze_text(frame, "text", sentiment=False, entities=False, topics=False)
+    assert out.attrs["keyword_method"] == "yake" and all(out.keywords)
+    monkeypatch.setattr(extras, "installed", lambda extra: extra != "text")
+    out = analyze_text(frame, "text", sentiment=False, entities=False, topics=False)
+    assert out.attrs["keyword_method"] == "tfidf" and all(out.keywords)
