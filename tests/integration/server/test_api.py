@@ -152,11 +152,13 @@ async def test_lineage_lists_the_tables_each_curated_notebook_reads(jp_fetch: An
     code, lineage = await _json(jp_fetch, "lineage")
     assert code == 200
     by_name = {n["notebook"]: n for n in lineage["notebooks"]}
-    assert by_name["analytics.ipynb"]["reads"] == ["transactions", "customers", "daily_sales"]
+    # %%snowflake cells and SQL written into a cell's wh.query("...") alike
+    assert by_name["analytics.ipynb"]["reads"] == ["transactions", "customers", "daily_sales", "branches"]
     assert by_name["analytics.ipynb"]["writes"] == [] and by_name["analytics.ipynb"]["unknown"] == []
-    assert by_name["anomalies.ipynb"]["reads"] == ["iot_telemetry", "iot_devices"]
+    assert by_name["anomalies.ipynb"]["reads"][:2] == ["iot_telemetry", "iot_devices"]
+    assert by_name["feedback.ipynb"]["writes"] == ["feedback_insights"]  # wh.write(frame, "feedback_insights")
     code, one = await _json(jp_fetch, "lineage", params={"notebook": "analytics"})
-    assert code == 200 and [c["cell"] for c in one["cells"]] == [5, 8, 12]
+    assert code == 200 and [c["cell"] for c in one["cells"]] == [4, 6, 8, 10]
     code, error = await _json(jp_fetch, "lineage", params={"notebook": "nope"})
     assert code == 404 and "analytics.ipynb" in error["message"]
 
@@ -208,11 +210,12 @@ async def test_the_curated_dashboards_are_titled_by_their_first_heading_and_para
         "forecasting.ipynb",
         "iot.ipynb",
         "maps.ipynb",
+        "overview.ipynb",
     }
     analytics = by_name["analytics.ipynb"]
     assert analytics["title"] == "Demo Bank — analytics"
     # one plain line: the paragraph under the heading, Markdown marks dropped
-    assert analytics["description"].startswith("SQL over the bank's warehouse with %%snowflake. With no Snowflake")
+    assert analytics["description"].startswith("Card spend, customers and branch sales of Demo Bank.")
     assert "**" not in analytics["description"] and "\n" not in analytics["description"]
     assert by_name["maps.ipynb"]["description"].count("*") == 0
     assert by_name["bi.ipynb"]["title"] == "Demo Bank — BI"
