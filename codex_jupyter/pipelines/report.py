@@ -247,26 +247,46 @@ def _drop_stderr(executed: Any) -> None:
 
 
 def _draw_plotly(executed: Any) -> int:
-    """Each plotly figure's JSON as the HTML that draws it (plotly.js comes once, in the page's head); how many."""
+    """Each plotly figure's JSON as the HTML that draws it (plotly.js comes once, in the page's head); how many.
+
+    Figures are found in cell outputs and in the saved state of Output widgets (the dashboards' ``chart()`` and
+    ``grid()`` put them there, so Voila's output area is never asked to snapshot them).
+    """
+    outputs = [out for cell in executed.cells for out in cell.get("outputs", [])]
+    state = executed.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for model in state.get("state", {}).values():
+        if model.get("model_name") == "OutputModel":
+            outputs += model.get("state", {}).get("outputs", [])
+    drawn = 0
+    for out in outputs:
+        figure = out.get("data", {}).get(PLOTLY_MIMETYPE)
+        if figure is None:
+            continue
+        out["data"] = {"text/html": _figure_html(figure)}
+        drawn += 1
+    return drawn
+
+
+def _figure_html(figure: Any) -> str:
+    """The figure drawn at its own height (plotly's default, 450 px, when it names none): a chart in a grid cell
+    or an Output widget has no parent height for plotly's "100%" to fill."""
     import plotly.io
 
-    drawn = 0
-    for cell in executed.cells:
-        for out in cell.get("outputs", []):
-            figure = out.get("data", {}).get(PLOTLY_MIMETYPE)
-            if figure is None:
-                continue
-            html = plotly.io.to_html(
-                dict(figure),
-                include_plotlyjs=False,
-                include_mathjax=False,
-                full_html=False,
-                validate=False,
-                default_width="100%",
-            )
-            out.data = {"text/html": html}
-            drawn += 1
-    return drawn
+    figure = dict(figure)
+    layout = dict(figure.get("layout") or {})
+    # a set height: autosized while its widget is still being laid out, plotly would measure a half-built page
+    height = layout["height"] = layout.get("height") or 450
+    figure["layout"] = layout
+    return plotly.io.to_html(
+        figure,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        full_html=False,
+        validate=False,
+        default_width="100%",
+        default_height=f"{height}px",
+        config={"responsive": True, "displaylogo": False},
+    )
 
 
 def _runtime(widgets: Any, charts: int) -> dict[str, str]:
@@ -327,7 +347,11 @@ _RENDERED = """() => {
     const area = s.previousElementSibling;
     return area && area.classList.contains('widget-subarea') && area.childElementCount > 0;
   });
-  const charts = [...document.querySelectorAll('.plotly-graph-div')].every((d) => d.querySelector('svg.main-svg'));
+  // drawn, and at their box's size (a chart inside a widget is redrawn once its box settles: see the template)
+  const charts = [...document.querySelectorAll('.plotly-graph-div')].every((d) => {
+    const svg = d.querySelector('svg.main-svg');
+    return svg && Math.abs(svg.getBoundingClientRect().height - d.getBoundingClientRect().height) <= 2;
+  });
   const maps = [...document.querySelectorAll('.leaflet-container')].every((m) => m.querySelector('.leaflet-map-pane'));
   return drawn && charts && maps;
 }"""

@@ -67,7 +67,8 @@ def _open_offline(path: Path) -> dict[str, Any]:
         page.wait_for_function(_RENDERED, timeout=120_000)
         seen = page.evaluate(
             """() => ({
-              code: document.querySelectorAll('.jp-CodeCell .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt').length,
+              code: [...document.querySelectorAll('.jp-CodeCell .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt')]
+                .filter((e) => getComputedStyle(e).display !== 'none').length,  // Output widgets keep hidden prompts
               title: document.querySelector('#report-title')?.textContent,
               counter: [...document.querySelectorAll('.fixture-counter')].map((e) => e.textContent),
               slider: [...document.querySelectorAll('.widget-slider .widget-readout')].map((e) => e.textContent),
@@ -75,6 +76,9 @@ def _open_offline(path: Path) -> dict[str, Any]:
               charts: document.querySelectorAll('.plotly-graph-div').length,
               traces: document.querySelectorAll('.plotly-graph-div .scatterlayer .trace path.js-line').length,
               modebars: document.querySelectorAll('.plotly-graph-div .modebar').length,
+              squashed: [...document.querySelectorAll('.plotly-graph-div')].filter((d) => Math.abs(
+                d.querySelector('svg.main-svg').getBoundingClientRect().height - d.getBoundingClientRect().height
+              ) > 2).length,
               icons: document.querySelectorAll('.jupyter-button i.fa-search').length,
             })"""
         )
@@ -93,7 +97,9 @@ def test_the_html_report_has_no_code_and_its_charts_and_widgets_draw_offline(htm
     assert seen["counter"] == ["count is 7"]  # an anywidget view, from its ESM in the saved state
     assert seen["slider"] == ["7"] and seen["icons"] == 1  # ipywidgets from the saved state, icon font inline
     assert seen["map_paths"] >= 1  # the ipyleaflet map drew its GeoJSON layer
-    assert seen["charts"] == 3 and seen["traces"] == 3 and seen["modebars"] == 3  # interactive plotly charts
+    # interactive plotly charts: three in cells, two inside widgets (a dashboard grid), each at its box's full size
+    assert seen["charts"] == 5 and seen["traces"] == 5 and seen["modebars"] == 5
+    assert seen["squashed"] == 0
     assert "Executing" in done.stderr and f"wrote {path}" in done.stderr  # progress, then where it went
 
 
