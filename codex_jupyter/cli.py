@@ -14,7 +14,6 @@ from importlib import metadata
 from pathlib import Path
 
 import psutil
-from jupyter_core.paths import jupyter_config_path
 
 #: Kernels kept executed per preheated dashboard (``notebooks/voila.json`` names which are preheated).
 PREHEAT = 1
@@ -64,6 +63,8 @@ def voila_command(
     tail (``iot.ipynb``) is never preheated: it must start when its reader
     arrives, not minutes before.
     """
+    from jupyter_core.paths import jupyter_config_path  # the [dashboards] extra's: demo requires it first
+
     folder = settings or notebooks_dir()
     return [
         sys.executable,

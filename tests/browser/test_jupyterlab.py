@@ -123,7 +123,7 @@ def test_sidebar_lists_surfaces_tables_and_dashboards_from_the_server_api_and_in
     titles = dashboards.all_inner_texts()
     assert titles[0] == "Demo Bank — analytics" and len(titles) == len(CURATED), titles
     about = sidebar.locator(".codex-dashboard-row .codex-description").first.inner_text()
-    assert about.startswith("SQL over the bank's warehouse with %%snowflake."), about
+    assert about.startswith("Card spend, customers and branch sales of Demo Bank."), about
     voila = sidebar.locator(".codex-voila").first.get_attribute("href")
     assert voila.endswith("/voila/render/notebooks/analytics.ipynb"), voila
     assert sidebar.locator(".codex-jobs").inner_text().endswith("No runs yet.")
