@@ -69,8 +69,16 @@ def as_widget(item: Any) -> widgets.Widget:
     return widgets.HTML(f"<pre>{escape(repr(item))}</pre>")
 
 
-def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox:
-    """Items side by side in as many columns of at least ``min_width`` as the page allows (one on a phone)."""
+def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox | GridHTML:
+    """Items side by side in as many columns of at least ``min_width`` as the page allows (one on a phone).
+
+    Items that are all HTML (tables, KPI cards) give plain HTML, not widgets: nothing for a page to fetch from
+    the kernel, so it shows in Voila however long the cells before it ran, and in reports and nbval as it is.
+    """
+    if not any(isinstance(i, widgets.Widget | go.Figure) for i in items) and all(
+        hasattr(i, "_repr_html_") for i in items
+    ):
+        return GridHTML(items, min_width)
     return widgets.GridBox(
         [as_widget(i) for i in items],
         layout=widgets.Layout(
@@ -79,6 +87,21 @@ def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox:
             width="100%",
         ),
     )
+
+
+class GridHTML:
+    """:func:`grid` of HTML items: a CSS grid with the same columns as the widget one."""
+
+    def __init__(self, items: Sequence[Any], min_width: str) -> None:
+        self.items, self.min_width = list(items), min_width
+
+    def __repr__(self) -> str:
+        return "\n\n".join(repr(i) for i in self.items)
+
+    def _repr_html_(self) -> str:
+        cells = "".join(f"<div style='min-width:0;overflow:auto'>{i._repr_html_()}</div>" for i in self.items)
+        columns = f"repeat(auto-fit, minmax(min({self.min_width}, 100%), 1fr))"
+        return f"<div class='codex-grid' style='display:grid;grid-template-columns:{columns};gap:12px'>{cells}</div>"
 
 
 class Explorer(widgets.VBox):

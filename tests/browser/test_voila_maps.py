@@ -43,7 +43,8 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
     assert page.locator(".leaflet-control-layers").count() >= 5
     assert page.locator(".leaflet-draw").count() >= 5
     text = page.inner_text("body")
-    assert "H3 cells" in text and "Demo Bank London" not in text  # status line shown; branch popups stay closed
+    assert "H3 cells" in text  # the aggregation's status line
+    assert page.locator(".leaflet-popup").count() == 0  # branch popups stay closed until clicked
     assert "Traceback" not in page.content()
     assert page.locator(".codex-map-error").count() == 0
     # The demo preheats this page: its kernel ran the notebook before the reader came, and must still answer.

@@ -63,3 +63,10 @@ def test_explorer_needs_options_and_views() -> None:
         Explorer([], fetch=lambda v: pd.DataFrame(), views=[lambda r, v: r])
     with pytest.raises(InputError, match="view"):
         Explorer(["a"], fetch=lambda v: pd.DataFrame(), views=[])
+
+
+def test_a_grid_of_html_items_is_plain_html_with_the_same_columns() -> None:
+    tables = grid(KpiCards({"Customers": 6000}), KpiCards({"Branches": 40}), min_width="420px")
+    html = tables._repr_html_()
+    assert not hasattr(tables, "layout")  # no widget: nothing a page must fetch from the kernel
+    assert "repeat(auto-fit, minmax(min(420px, 100%), 1fr))" in html and "6,000" in html and "40" in html
