@@ -69,7 +69,7 @@ def as_widget(item: Any) -> widgets.Widget:
     return widgets.HTML(f"<pre>{escape(repr(item))}</pre>")
 
 
-def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox | GridHTML:
+def grid(*items: Any, min_width: str = "360px") -> widgets.Box | GridHTML:
     """Items side by side in as many columns of at least ``min_width`` as the page allows (one on a phone).
 
     Items that are all HTML (tables, KPI cards) give plain HTML, not widgets: nothing for a page to fetch from
@@ -79,9 +79,11 @@ def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox | GridHTML:
         hasattr(i, "_repr_html_") for i in items
     ):
         return GridHTML(items, min_width)
-    return widgets.GridBox(
+    # a Box laid out as a grid, not a GridBox: Voila lost GridBox models of preheated kernels ("model not found")
+    return widgets.Box(
         [as_widget(i) for i in items],
         layout=widgets.Layout(
+            display="grid",
             grid_template_columns=f"repeat(auto-fit, minmax(min({min_width}, 100%), 1fr))",
             grid_gap="12px",
             width="100%",

@@ -24,7 +24,7 @@ DONE = {
     " && document.querySelectorAll('.js-plotly-plot').length >= 3",
     "feedback": "[...document.querySelectorAll('.codex-table-caption')].some(c => c.textContent.includes('Source'))",
 }
-DEVELOPER_HINTS = ("the full result is in", "showing the first", "query id", "Traceback")
+DEVELOPER_HINTS = ("the full result is in", "showing the first", "query id", "Traceback", "Error displaying widget")
 
 
 def _open(browser: object, url: str, name: str, errors: list[str]) -> object:
