@@ -13,6 +13,7 @@ run time (a variable, an f-string) is not followed.
 from __future__ import annotations
 
 import ast
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,24 @@ def lineage(root: Path) -> list[dict[str, Any]]:
     return [notebook_lineage(root / name) for name in notebooks.names(root)]
 
 
-def _python_lineage(text: str) -> Lineage:
-    """Tables of the ``.query("SQL")`` and ``.write(frame, "table")`` calls of a Python cell (magics allowed)."""
-    from IPython.core.inputtransformer2 import TransformerManager
+#: An IPython line magic or shell escape, alone (``%load_ext x``) or assigned (``fleet = %iot_tail ...``).
+_MAGIC_LINE = re.compile(r"^(\s*)(?:([\w.]+\s*=\s*)?[%!].*)$")
 
+
+def _python_lineage(text: str) -> Lineage:
+    """Tables of the ``.query("SQL")`` and ``.write(frame, "table")`` calls of a Python cell.
+
+    Magic lines become ``None``/``pass`` so the rest parses as plain Python; a cell magic (``%%time``) or a cell
+    that still does not parse has nothing to say about tables.
+    """
     found = Lineage()
+    if text.lstrip().startswith("%%"):
+        return found
+    python = "\n".join(
+        _MAGIC_LINE.sub(lambda m: f"{m[1]}{m[2] or ''}{'None' if m[2] else 'pass'}", line) for line in text.splitlines()
+    )
     try:
-        tree = ast.parse(TransformerManager().transform_cell(text))
+        tree = ast.parse(python)
     except SyntaxError:
         return found
     for node in ast.walk(tree):

@@ -18,12 +18,26 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "codex_jupyter"
 #: What each layer may not import, even for type checking (a view takes plain data).
 _FRONT_DOORS = ("codex_jupyter.magics", "codex_jupyter.server", "codex_jupyter.cli")
+#: The notebook's own machinery: only views and front doors touch it, so the rest runs from a plain script.
+_NOTEBOOK = ("IPython", "ipywidgets")
 FORBIDDEN = {
-    "sources": ("codex_jupyter.analytics", "codex_jupyter.widgets", "codex_jupyter.pipelines", *_FRONT_DOORS),
-    "analytics": ("codex_jupyter.sources", "codex_jupyter.widgets", "codex_jupyter.pipelines", *_FRONT_DOORS),
+    "sources": (
+        "codex_jupyter.analytics",
+        "codex_jupyter.widgets",
+        "codex_jupyter.pipelines",
+        *_FRONT_DOORS,
+        *_NOTEBOOK,
+    ),
+    "analytics": (
+        "codex_jupyter.sources",
+        "codex_jupyter.widgets",
+        "codex_jupyter.pipelines",
+        *_FRONT_DOORS,
+        *_NOTEBOOK,
+    ),
     "widgets": ("codex_jupyter.sources", "codex_jupyter.pipelines", *_FRONT_DOORS),
-    # long-running work knows no views (they subscribe) and no front door
-    "pipelines": ("codex_jupyter.widgets", *_FRONT_DOORS),
+    # long-running work knows no views (they subscribe), no front door and no notebook
+    "pipelines": ("codex_jupyter.widgets", *_FRONT_DOORS, *_NOTEBOOK),
 }
 
 
