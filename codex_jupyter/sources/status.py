@@ -108,8 +108,8 @@ def _kinesis() -> dict[str, Any]:
 
     session = botocore.session.Session()
     profile = session.get_config_variable("profile") or "default"
-    files = [session.get_config_variable(v) for v in ("credentials_file", "config_file")]
-    has_keys = bool(os.environ.get("AWS_ACCESS_KEY_ID")) or any(_has_profile(f, profile) for f in files)
+    # the profiles of the shared credentials and config files, as botocore reads them
+    has_keys = bool(os.environ.get("AWS_ACCESS_KEY_ID")) or profile in session.available_profiles
     region = session.get_config_variable("region")
     if has_keys and region:
         return {
@@ -120,16 +120,6 @@ def _kinesis() -> dict[str, Any]:
         what for what, found in (("credentials", has_keys), ("a region (AWS_DEFAULT_REGION)", region)) if not found
     )
     return {"state": "available", "detail": f"kinesis:// streams need {missing}; a URL may give ?region=..."}
-
-
-def _has_profile(path: str | None, profile: str) -> bool:
-    """Whether an AWS shared file holds the profile (``[name]`` in credentials, ``[profile name]`` in config)."""
-    if not path or not os.path.isfile(os.path.expanduser(path)):
-        return False
-    with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as shared:
-        text = shared.read()
-    headers = {f"[{profile}]", f"[profile {profile}]"}
-    return any(line.strip() in headers for line in text.splitlines())
 
 
 def _tableau() -> dict[str, Any]:
