@@ -10,6 +10,7 @@ starts the tail, not a URL, so the view stays below the pipelines that run tails
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 import ipywidgets as widgets
@@ -40,6 +41,11 @@ class LiveStrip(widgets.VBox):
         """Start (or restart) the tail and swap in its live view."""
         if self.handle is not None and self.handle.running:
             self.handle.stop()
-        self.handle = self.start()
+        try:
+            self.handle = self.start()
+        except Exception as exc:  # a button callback's error is otherwise swallowed: the reader must see it
+            self.handle = None
+            self.note.value = f"<span style='color:#b00'>The live feed could not start: {escape(str(exc))}</span>"
+            return
         self.view.children = [LiveTailView(self.handle)]
         self.note.value = "<span style='color:#5b6776'>Live now; it stops by itself.</span>"

@@ -28,3 +28,13 @@ def test_the_strip_starts_a_tail_only_when_asked_and_restarts_cleanly() -> None:
     finally:
         strip.handle.stop()
         strip.handle.wait(10)
+
+
+def test_a_tail_that_cannot_start_is_told_on_the_strip_not_swallowed() -> None:
+    def start():
+        raise ValueError("kafka://nowhere:9092/t is unreachable <check the broker>")
+
+    strip = LiveStrip(start)
+    strip.button.click()
+    assert strip.handle is None and strip.view.children == ()
+    assert "could not start" in strip.note.value and "&lt;check the broker&gt;" in strip.note.value
