@@ -18,6 +18,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { Fetcher, SERVER_MISSING, dashboardPath, getJson, mapLoaded } from './api';
 import { NEW_ANALYSIS_CELLS, TableRef, dashboardsFrom, previewCell } from './model';
 import { CodexSidebar } from './sidebar';
+import { voilaWidgetLookup } from './voila';
 
 const CONNECTION_KEY = 'codex-jupyter:connection';
 
@@ -175,4 +176,4 @@ const sidebar: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [highlighting, sidebar];
+export default [highlighting, sidebar, voilaWidgetLookup];
