@@ -18,9 +18,9 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
-from IPython.display import display
 
 from codex_jupyter.errors import InputError
+from codex_jupyter.widgets.dashboard import grid
 
 _PICKED, _OTHER = "#1d4ed8", "#9db4e8"
 _ALL = "(all)"
@@ -63,11 +63,11 @@ class DrillDown(widgets.VBox):
         )
         self.children_chart = self._bars(go.Bar(**self._child_bars(first)), f"{title} in {first}")
         self.note = widgets.HTML(_dom_classes=["codex-drill-note"])
-        self.table = widgets.Output(_dom_classes=["codex-drill-table"])
+        self.table = widgets.Output(_dom_classes=["codex-drill-table"], layout=widgets.Layout(overflow="auto"))
         super().__init__(
             [
-                widgets.HBox([self.pick, self.child]),
-                widgets.HBox([self.parents_chart, self.children_chart]),
+                widgets.HBox([self.pick, self.child], layout=widgets.Layout(flex_flow="row wrap")),
+                grid(self.parents_chart, self.children_chart, min_width="340px"),
                 self.note,
                 self.table,
             ]
@@ -115,7 +115,7 @@ class DrillDown(widgets.VBox):
             template="plotly_white",
             title=title.strip(),
             height=320,
-            width=560,
+            autosize=True,  # the chart's column width: two side by side on a laptop, one under the other on a phone
             margin={"t": 48, "b": 60, "l": 60, "r": 10},
         )
         return go.FigureWidget(data=[bars], layout=layout)
@@ -175,9 +175,15 @@ class DrillDown(widgets.VBox):
             style = style.apply(
                 lambda r: ["background:#fff3bf" if str(r[self.key_col]) == picked else "" for _ in r], axis=1
             )
-        self.table.clear_output(wait=True)
-        with self.table:
-            display(style)
+        style = style.set_table_attributes("class='codex-drill-rows'")
+        # set, not captured: output captured in a callback is lost by nbclient runs and arrives late in Voila
+        self.table.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {"text/html": style.to_html(), "text/plain": repr(rows)},
+                "metadata": {},
+            },
+        )
 
 
 def link_tableau(drill: DrillDown, view: Any, parent_field: str, key_field: str) -> Any:
