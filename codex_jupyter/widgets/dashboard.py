@@ -69,6 +69,13 @@ def as_widget(item: Any) -> widgets.Widget:
     return widgets.HTML(f"<pre>{escape(repr(item))}</pre>")
 
 
+def wide(item: Any) -> widgets.Widget:
+    """``item`` across every column of the :func:`grid` (or explorer) holding it: KPI cards, a tall chart."""
+    widget = as_widget(item)
+    widget.layout.grid_column = "1 / -1"
+    return widget
+
+
 def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox:
     """Items side by side in as many columns of at least ``min_width`` as the page allows (one on a phone)."""
     return widgets.GridBox(
