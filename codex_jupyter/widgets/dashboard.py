@@ -22,6 +22,7 @@ Why these exist:
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
@@ -45,7 +46,12 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     See the module docstring for why an ``Output`` widget and not the plain figure.
     """
     fig = go.Figure(fig)
-    fig.update_layout(autosize=True, margin={"l": 50, "r": 20, "t": 60, "b": 40}, template="plotly_white")
+    lines = _title_lines(fig.layout.title.text or "")
+    fig.update_layout(
+        autosize=True, margin={"l": 50, "r": 20, "t": 40 + 20 * len(lines), "b": 40}, template="plotly_white"
+    )
+    if len(lines) > 1:
+        fig.update_layout(title_text="<br>".join(lines))
     if height:
         fig.update_layout(height=height)
     out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
@@ -53,9 +59,23 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
     # responsive: plotly follows the window's width (a phone turned sideways, a resized browser)
     bundle["application/vnd.plotly.v1+json"]["config"] = {"responsive": True, "displaylogo": False}
-    title = fig.layout.title.text or "chart"
+    title = " ".join(lines) or "chart"
     out.outputs = ({"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}},)
     return out
+
+
+#: Characters per title line: a 16 px plotly title this long fits a phone's 390 px screen (less the margins).
+TITLE_WIDTH = 40
+
+
+def _title_lines(title: str) -> list[str]:
+    """A long title broken into lines of at most :data:`TITLE_WIDTH` characters (SVG text never wraps by itself).
+
+    A title that already carries its own ``<br>`` breaks is kept as its author broke it.
+    """
+    if "<br" in title.lower():
+        return title.split("<br>")
+    return textwrap.wrap(title, TITLE_WIDTH, break_long_words=False)
 
 
 def as_widget(item: Any) -> widgets.Widget:

@@ -8,7 +8,7 @@ import plotly.express as px
 import pytest
 
 from codex_jupyter.errors import InputError
-from codex_jupyter.widgets.dashboard import Explorer, chart, grid
+from codex_jupyter.widgets.dashboard import TITLE_WIDTH, Explorer, chart, grid, wide
 from codex_jupyter.widgets.kpi import KpiCards
 
 
@@ -19,6 +19,22 @@ def test_chart_is_an_output_widget_holding_the_plotly_figure() -> None:
     figure = shown["data"]["application/vnd.plotly.v1+json"]
     assert figure["layout"]["height"] == 300 and figure["layout"]["title"]["text"] == "Sales"
     assert figure["data"][0]["type"] == "bar" and shown["data"]["text/plain"] == "<Sales>"
+
+
+def test_a_long_chart_title_is_broken_into_lines_a_phone_can_show_and_the_margin_makes_room() -> None:
+    title = "Products sold per day in the six largest branches: history, forecast, 80 % / 95 % intervals"
+    (shown,) = chart(px.bar(x=["a"], y=[1], title=title)).outputs
+    layout = shown["data"]["application/vnd.plotly.v1+json"]["layout"]
+    lines = layout["title"]["text"].split("<br>")
+    assert " ".join(lines) == title and len(lines) == 3 and all(len(line) <= TITLE_WIDTH for line in lines)
+    assert layout["margin"]["t"] == 100 and shown["data"]["text/plain"] == f"<{title}>"
+    (short,) = chart(px.bar(x=["a"], y=[1], title="Sales")).outputs
+    assert short["data"]["application/vnd.plotly.v1+json"]["layout"]["margin"]["t"] == 60
+
+
+def test_wide_spans_every_column_of_a_grid() -> None:
+    box = grid(wide(KpiCards({"Customers": 6000})), px.line(x=[1, 2], y=[1, 2]))
+    assert box.children[0].layout.grid_column == "1 / -1" and box.children[1].layout.grid_column is None
 
 
 def test_grid_wraps_figures_and_html_objects_and_reflows_by_min_width() -> None:
