@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from codex_jupyter.errors import InputError
 from codex_jupyter.widgets.dashboard import grid
+from codex_jupyter.widgets.table import READER_TABLE_STYLE
 
 _PICKED, _OTHER = "#1d4ed8", "#9db4e8"
 _ALL = "(all)"
@@ -175,12 +176,12 @@ class DrillDown(widgets.VBox):
             style = style.apply(
                 lambda r: ["background:#fff3bf" if str(r[self.key_col]) == picked else "" for _ in r], axis=1
             )
-        style = style.set_table_attributes("class='codex-drill-rows'")
+        style = style.set_table_attributes("class='codex-drill-rows codex-reader-table'")
         # set, not captured: output captured in a callback is lost by nbclient runs and arrives late in Voila
         self.table.outputs = (
             {
                 "output_type": "display_data",
-                "data": {"text/html": style.to_html(), "text/plain": repr(rows)},
+                "data": {"text/html": READER_TABLE_STYLE + style.to_html(), "text/plain": repr(rows)},
                 "metadata": {},
             },
         )
