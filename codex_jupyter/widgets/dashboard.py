@@ -89,11 +89,13 @@ def as_widget(item: Any) -> widgets.Widget:
     return widgets.HTML(f"<pre>{escape(repr(item))}</pre>")
 
 
-def wide(item: Any) -> widgets.Widget:
-    """``item`` across every column of the :func:`grid` (or explorer) holding it: KPI cards, a tall chart."""
-    widget = as_widget(item)
-    widget.layout.grid_column = "1 / -1"
-    return widget
+def wide(item: Any) -> widgets.VBox:
+    """``item`` across every column of the :func:`grid` (or explorer) holding it: KPI cards, a tall chart.
+
+    A box made with the span, not a span set on ``item``'s layout afterwards: Voila drew such later layout
+    changes of a widget built in the same cell without them.
+    """
+    return widgets.VBox([as_widget(item)], layout=widgets.Layout(grid_column="1 / -1", min_width="0"))
 
 
 def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox:

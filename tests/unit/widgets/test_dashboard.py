@@ -35,6 +35,7 @@ def test_a_long_chart_title_is_broken_into_lines_a_phone_can_show_and_the_margin
 def test_wide_spans_every_column_of_a_grid() -> None:
     box = grid(wide(KpiCards({"Customers": 6000})), px.line(x=[1, 2], y=[1, 2]))
     assert box.children[0].layout.grid_column == "1 / -1" and box.children[1].layout.grid_column is None
+    assert "6,000" in box.children[0].children[0].value
 
 
 def test_grid_wraps_figures_and_html_objects_and_reflows_by_min_width() -> None:

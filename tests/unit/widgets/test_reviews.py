@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
@@ -10,8 +11,13 @@ from codex_jupyter.analytics.forecast import forecast
 from codex_jupyter.widgets.reviews import ALL, fault_review, forecast_review
 
 
+def _inside(widget: object) -> object:
+    """The widget a :func:`wide` box holds (or the widget itself)."""
+    return widget.children[0] if isinstance(widget, widgets.VBox) else widget
+
+
 def _figure(widget: object) -> dict:
-    return widget.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    return _inside(widget).outputs[0]["data"]["application/vnd.plotly.v1+json"]
 
 
 def _telemetry() -> pd.DataFrame:
@@ -45,16 +51,21 @@ def test_fault_review_follows_the_device_kind_in_every_view() -> None:
     review = fault_review(scored, "temperature")
     assert [v for _, v in review.filter.options] == [ALL, "atm", "hvac"]
     kpis, latest, recall, trend = review.body.children
-    assert "800" in kpis.value and trend.layout.grid_column == "1 / -1"
+    assert "800" in _inside(kpis).value and trend.layout.grid_column == "1 / -1"
     review.filter.value = "atm"
     kpis, latest, recall, trend = review.body.children
-    assert ">400<" in kpis.value and "no labelled faults" in kpis.value and "HVAC" not in latest.value
+    assert ">400<" in _inside(kpis).value and "no labelled faults" in _inside(kpis).value and "HVAC" not in latest.value
     assert "overheat" not in recall.value
     assert "the four atm devices" in _figure(trend)["layout"]["title"]["text"]
     assert all("HVAC" not in a.get("text", "") for a in _figure(trend)["layout"]["annotations"])
     review.filter.value = "hvac"
     kpis, latest, recall, _ = review.body.children
-    assert ">400<" in kpis.value and "100%" in kpis.value and "overheat" in recall.value and "HVAC-1" in latest.value
+    assert (
+        ">400<" in _inside(kpis).value
+        and "100%" in _inside(kpis).value
+        and "overheat" in recall.value
+        and "HVAC-1" in latest.value
+    )
 
 
 def test_forecast_review_follows_the_branch_in_chart_scores_and_models() -> None:
