@@ -48,10 +48,22 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     fig = go.Figure(fig)
     lines = _title_lines(fig.layout.title.text or "")
     fig.update_layout(
-        autosize=True, margin={"l": 50, "r": 20, "t": 40 + 20 * len(lines), "b": 40}, template="plotly_white"
+        autosize=True, margin={"l": 50, "r": 20, "t": 36 + 20 * len(lines), "b": 40}, template="plotly_white"
     )
-    if len(lines) > 1:
-        fig.update_layout(title_text="<br>".join(lines))
+    if lines:  # from the chart's left edge, just above the plots (subplot titles included) however many lines
+        fig.update_layout(
+            title={
+                "text": "<br>".join(lines),
+                "x": 0.01,
+                "xref": "container",
+                "xanchor": "left",
+                "y": 1,
+                "yref": "paper",
+                "yanchor": "bottom",
+                "pad": {"b": 24},
+                "font": {"size": 15},
+            }
+        )
     if height:
         fig.update_layout(height=height)
     out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
@@ -64,8 +76,8 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     return out
 
 
-#: Characters per title line: a 16 px plotly title this long fits a phone's 390 px screen (less the margins).
-TITLE_WIDTH = 40
+#: Characters per title line: a 15 px plotly title this long fits a phone's 390 px screen (less the margins).
+TITLE_WIDTH = 38
 
 
 def _title_lines(title: str) -> list[str]:
@@ -90,12 +102,27 @@ def as_widget(item: Any) -> widgets.Widget:
 
 
 def wide(item: Any) -> widgets.VBox:
-    """``item`` across every column of the :func:`grid` (or explorer) holding it: KPI cards, a tall chart.
+    """``item`` on a row of its own, the page's full width, among an :class:`Explorer`'s views: KPI cards, a tall chart.
 
-    A box made with the span, not a span set on ``item``'s layout afterwards: Voila drew such later layout
-    changes of a widget built in the same cell without them.
+    A row of its own rather than a CSS grid span: Voila drew widgets without the ``grid_column`` of their layout.
     """
-    return widgets.VBox([as_widget(item)], layout=widgets.Layout(grid_column="1 / -1", min_width="0"))
+    box = widgets.VBox([as_widget(item)], layout=widgets.Layout(width="100%", min_width="0"))
+    box.add_class("codex-wide")
+    return box
+
+
+def _rows(items: Sequence[widgets.Widget], min_width: str) -> tuple[widgets.Widget, ...]:
+    """Runs of ordinary items as grids, each :func:`wide` item as a row of its own, in order."""
+    rows: list[widgets.Widget] = []
+    run: list[widgets.Widget] = []
+    for item in items:
+        if "codex-wide" in item._dom_classes:
+            rows += [grid(*run, min_width=min_width)] if run else []
+            rows.append(item)
+            run = []
+        else:
+            run.append(item)
+    return (*rows, *([grid(*run, min_width=min_width)] if run else []))
 
 
 def grid(*items: Any, min_width: str = "360px") -> widgets.GridBox:
@@ -135,7 +162,8 @@ class Explorer(widgets.VBox):
             options=list(options), value=options[0] if value is None else value, description=description
         )
         self.status = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 12px"))
-        self.body = grid(widgets.HTML(""), min_width=min_width)
+        self.body = widgets.VBox(layout=widgets.Layout(width="100%", grid_gap="12px"))
+        self.views: tuple[widgets.Widget, ...] = ()
         controls = widgets.HBox(
             [self.filter, self.status], layout=widgets.Layout(flex_flow="row wrap", align_items="center")
         )
@@ -153,7 +181,8 @@ class Explorer(widgets.VBox):
         self.status.value = "<span class='codex-loading' style='color:#5a6478'>Loading …</span>"
         try:
             frame = self._fetch(value)
-            self.body.children = tuple(as_widget(view(frame, value)) for view in self._views)
+            self.views = tuple(as_widget(view(frame, value)) for view in self._views)
+            self.body.children = _rows(self.views, self._min_width)
             self.status.value = ""
         except Exception as exc:  # a callback's error would otherwise vanish with the widget message
             log.exception("explorer view failed for %r", value)

@@ -27,15 +27,22 @@ def test_a_long_chart_title_is_broken_into_lines_a_phone_can_show_and_the_margin
     layout = shown["data"]["application/vnd.plotly.v1+json"]["layout"]
     lines = layout["title"]["text"].split("<br>")
     assert " ".join(lines) == title and len(lines) == 3 and all(len(line) <= TITLE_WIDTH for line in lines)
-    assert layout["margin"]["t"] == 100 and shown["data"]["text/plain"] == f"<{title}>"
+    assert layout["margin"]["t"] == 96 and shown["data"]["text/plain"] == f"<{title}>"
     (short,) = chart(px.bar(x=["a"], y=[1], title="Sales")).outputs
-    assert short["data"]["application/vnd.plotly.v1+json"]["layout"]["margin"]["t"] == 60
+    assert short["data"]["application/vnd.plotly.v1+json"]["layout"]["margin"]["t"] == 56
 
 
-def test_wide_spans_every_column_of_a_grid() -> None:
-    box = grid(wide(KpiCards({"Customers": 6000})), px.line(x=[1, 2], y=[1, 2]))
-    assert box.children[0].layout.grid_column == "1 / -1" and box.children[1].layout.grid_column is None
-    assert "6,000" in box.children[0].children[0].value
+def test_a_wide_view_gets_a_row_of_its_own_and_the_others_share_grids() -> None:
+    views = [
+        lambda rows, v: wide(KpiCards({"Customers": 6000})),
+        lambda rows, v: KpiCards({"A": 1}),
+        lambda rows, v: KpiCards({"B": 2}),
+        lambda rows, v: wide(px.line(x=[1, 2], y=[1, 2])),
+    ]
+    explorer = Explorer(["x"], fetch=lambda v: pd.DataFrame(), views=views)
+    kinds = [type(row).__name__ for row in explorer.body.children]
+    assert kinds == ["VBox", "GridBox", "VBox"] and len(explorer.body.children[1].children) == 2
+    assert "6,000" in explorer.views[0].children[0].value and len(explorer.views) == 4
 
 
 def test_grid_wraps_figures_and_html_objects_and_reflows_by_min_width() -> None:
@@ -57,10 +64,10 @@ def test_explorer_refetches_and_redraws_every_view_when_the_filter_changes() -> 
         views=[lambda rows, c: px.bar(rows, x="city", y="revenue", title=c), lambda rows, c: KpiCards({"Cities": 2})],
         value="US",
     )
-    assert asked == ["US"] and len(explorer.body.children) == 2
+    assert asked == ["US"] and len(explorer.views) == 2
     explorer.filter.value = "GB"
     assert asked == ["US", "GB"] and not explorer.filter.disabled and explorer.status.value == ""
-    figure = explorer.body.children[0].outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    figure = explorer.views[0].outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert figure["layout"]["title"]["text"] == "GB" and list(figure["data"][0]["x"]) == ["GB-1", "GB-2"]
 
 

@@ -50,16 +50,16 @@ def test_fault_review_follows_the_device_kind_in_every_view() -> None:
     scored = codex_jupyter.detect_anomalies(_telemetry(), time="ts", value="value", by=["device_id", "metric"])
     review = fault_review(scored, "temperature")
     assert [v for _, v in review.filter.options] == [ALL, "atm", "hvac"]
-    kpis, latest, recall, trend = review.body.children
-    assert "800" in _inside(kpis).value and trend.layout.grid_column == "1 / -1"
+    kpis, latest, recall, trend = review.views
+    assert "800" in _inside(kpis).value and "codex-wide" in trend._dom_classes
     review.filter.value = "atm"
-    kpis, latest, recall, trend = review.body.children
+    kpis, latest, recall, trend = review.views
     assert ">400<" in _inside(kpis).value and "no labelled faults" in _inside(kpis).value and "HVAC" not in latest.value
     assert "overheat" not in recall.value
     assert "the four atm devices" in _figure(trend)["layout"]["title"]["text"]
     assert all("HVAC" not in a.get("text", "") for a in _figure(trend)["layout"]["annotations"])
     review.filter.value = "hvac"
-    kpis, latest, recall, _ = review.body.children
+    kpis, latest, recall, _ = review.views
     assert (
         ">400<" in _inside(kpis).value
         and "100%" in _inside(kpis).value
@@ -86,9 +86,9 @@ def test_forecast_review_follows_the_branch_in_chart_scores_and_models() -> None
         }
     )
     review = forecast_review(history, demand, scores, time="date", value="sold", by="branch_id")
-    trend, kpis, models = review.body.children
+    trend, kpis, models = review.views
     assert "75.0 %" in kpis.value and _figure(models)["data"][0]["type"] == "bar"
     review.filter.value = "BR002"
-    trend, kpis, models = review.body.children
+    trend, kpis, models = review.views
     assert "in BR002" in " ".join(_figure(trend)["layout"]["title"]["text"].split("<br>"))
     assert "70.0 %" in kpis.value and "snaive" in models.value and "theta" not in models.value
