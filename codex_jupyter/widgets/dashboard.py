@@ -48,9 +48,9 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     fig = go.Figure(fig)
     lines = _title_lines(fig.layout.title.text or "")
     fig.update_layout(
-        autosize=True, margin={"l": 50, "r": 20, "t": 36 + 20 * len(lines), "b": 40}, template="plotly_white"
+        autosize=True, margin={"l": 50, "r": 20, "t": 44 + 20 * len(lines), "b": 40}, template="plotly_white"
     )
-    if lines:  # from the chart's left edge, just above the plots (subplot titles included) however many lines
+    if lines:  # from the chart's top-left corner down (plotly stacks a title's extra lines downwards)
         fig.update_layout(
             title={
                 "text": "<br>".join(lines),
@@ -58,9 +58,9 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
                 "xref": "container",
                 "xanchor": "left",
                 "y": 1,
-                "yref": "paper",
-                "yanchor": "bottom",
-                "pad": {"b": 24},
+                "yref": "container",
+                "yanchor": "top",
+                "pad": {"t": 10},
                 "font": {"size": 15},
             }
         )

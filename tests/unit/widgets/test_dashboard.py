@@ -27,9 +27,9 @@ def test_a_long_chart_title_is_broken_into_lines_a_phone_can_show_and_the_margin
     layout = shown["data"]["application/vnd.plotly.v1+json"]["layout"]
     lines = layout["title"]["text"].split("<br>")
     assert " ".join(lines) == title and len(lines) == 3 and all(len(line) <= TITLE_WIDTH for line in lines)
-    assert layout["margin"]["t"] == 96 and shown["data"]["text/plain"] == f"<{title}>"
+    assert layout["margin"]["t"] == 104 and shown["data"]["text/plain"] == f"<{title}>"
     (short,) = chart(px.bar(x=["a"], y=[1], title="Sales")).outputs
-    assert short["data"]["application/vnd.plotly.v1+json"]["layout"]["margin"]["t"] == 56
+    assert short["data"]["application/vnd.plotly.v1+json"]["layout"]["margin"]["t"] == 64
 
 
 def test_a_wide_view_gets_a_row_of_its_own_and_the_others_share_grids() -> None:
