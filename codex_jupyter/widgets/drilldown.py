@@ -114,7 +114,8 @@ class DrillDown(widgets.VBox):
     def _bars(bars: go.Bar, title: str) -> go.FigureWidget:
         layout = go.Layout(
             template="plotly_white",
-            title=title.strip(),
+            # from the left edge, as chart() draws titles: "... by country" fits a 390 px phone
+            title={"text": title.strip(), "x": 0.01, "xref": "container", "xanchor": "left", "font": {"size": 15}},
             height=320,
             autosize=True,  # the chart's column width: two side by side on a laptop, one under the other on a phone
             margin={"t": 48, "b": 60, "l": 60, "r": 10},
