@@ -16,7 +16,8 @@ LABEXT_BUILT := codex_jupyter/labextension/static/style.js
 # timed and widget cells are). The others only have to run. After editing one, re-run it with
 # `jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False NOTEBOOK`.
 NBVAL_STRICT := notebooks/analytics.ipynb notebooks/anomalies.ipynb notebooks/maps.ipynb notebooks/iot.ipynb \
-	notebooks/forecasting.ipynb notebooks/feedback.ipynb notebooks/overview.ipynb
+	notebooks/forecasting.ipynb notebooks/feedback.ipynb notebooks/overview.ipynb \
+	notebooks/bi.ipynb
 
 .PHONY: demo test install install-test labextension widgets-js system-deps lint bench constraints binder-requirements clean
 

@@ -202,17 +202,19 @@ class JobRunner:
         return path
 
     def report_html(self, job_id: str) -> str:
-        """The executed notebook as HTML without code: what a reader of the dashboard sees."""
+        """The executed notebook as one self-contained HTML page without code: what a reader of the dashboard sees.
+
+        The same writer as ``codex-jupyter report`` (:func:`codex_jupyter.pipelines.report.to_html`): plotly.js and
+        the widget runtime inline, widgets drawn from the state the job stored, no CDN, so the page can be mailed.
+        """
         path = self.output(job_id)
         require("jobs", "nbconvert")
         import nbformat
-        from nbconvert import HTMLExporter
 
-        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-        html, _ = exporter.from_notebook_node(
-            nbformat.read(path, as_version=4), resources={"metadata": {"name": Path(self.get(job_id).notebook).stem}}
-        )
-        return html
+        from codex_jupyter.pipelines import report
+
+        executed = nbformat.read(path, as_version=4)
+        return report.to_html(executed, notebooks.title(executed) or Path(self.get(job_id).notebook).stem)
 
     def close(self) -> None:
         """Stop: kill the running jobs with their kernels and fail them and the queued ones."""
@@ -354,17 +356,21 @@ def run_job_folder(folder: Path) -> int:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from codex_jupyter.pipelines.report import plotly_as_data
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
     job = json.loads((folder / "job.json").read_text())
     try:
-        papermill.execute_notebook(
-            folder / "input.ipynb",
-            folder / "output.ipynb",
-            parameters=job["parameters"],
-            cwd=str(folder),
-            log_output=True,
-            progress_bar=False,
-        )
+        with plotly_as_data():  # figures stored as data and widgets with their state: the report draws both
+            papermill.execute_notebook(
+                folder / "input.ipynb",
+                folder / "output.ipynb",
+                parameters=job["parameters"],
+                cwd=str(folder),
+                log_output=True,
+                progress_bar=False,
+                store_widget_state=True,
+            )
     except PapermillExecutionError as exc:
         first = str(exc.evalue).strip().splitlines()[:1]
         (folder / "error.txt").write_text(f"cell {exc.exec_count} raised {exc.ename}: {''.join(first)}")

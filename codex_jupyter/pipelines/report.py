@@ -166,7 +166,7 @@ def execute(path: Path, parameters: dict[str, Any], *, progress: bool = True) ->
     from jupyter_client.kernelspec import NoSuchKernel
     from papermill.exceptions import PapermillExecutionError
 
-    with _plotly_as_data(), tempfile.TemporaryDirectory(prefix="codex-report-") as scratch:
+    with plotly_as_data(), tempfile.TemporaryDirectory(prefix="codex-report-") as scratch:
         try:
             return papermill.execute_notebook(
                 str(path),
@@ -198,7 +198,7 @@ def _cell_error(exc: Any) -> str:
 
 
 @contextlib.contextmanager
-def _plotly_as_data() -> Iterator[None]:
+def plotly_as_data() -> Iterator[None]:
     """Kernels started in the block display plotly figures as their JSON only (the report draws them).
 
     Other renderers add a CDN: plotly's HTML renderers always load MathJax from one. A kernel inherits this

@@ -22,6 +22,7 @@ Why these exist:
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
@@ -45,7 +46,24 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     See the module docstring for why an ``Output`` widget and not the plain figure.
     """
     fig = go.Figure(fig)
-    fig.update_layout(autosize=True, margin={"l": 50, "r": 20, "t": 60, "b": 40}, template="plotly_white")
+    lines = _title_lines(fig.layout.title.text or "")
+    fig.update_layout(
+        autosize=True, margin={"l": 50, "r": 20, "t": 44 + 20 * len(lines), "b": 40}, template="plotly_white"
+    )
+    if lines:  # from the chart's top-left corner down (plotly stacks a title's extra lines downwards)
+        fig.update_layout(
+            title={
+                "text": "<br>".join(lines),
+                "x": 0.01,
+                "xref": "container",
+                "xanchor": "left",
+                "y": 1,
+                "yref": "container",
+                "yanchor": "top",
+                "pad": {"t": 10},
+                "font": {"size": 15},
+            }
+        )
     if height:
         fig.update_layout(height=height)
     out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
@@ -53,9 +71,23 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
     # responsive: plotly follows the window's width (a phone turned sideways, a resized browser)
     bundle["application/vnd.plotly.v1+json"]["config"] = {"responsive": True, "displaylogo": False}
-    title = fig.layout.title.text or "chart"
+    title = " ".join(lines) or "chart"
     out.outputs = ({"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}},)
     return out
+
+
+#: Characters per title line: a 15 px plotly title this long fits a phone's 390 px screen (less the margins).
+TITLE_WIDTH = 38
+
+
+def _title_lines(title: str) -> list[str]:
+    """A long title broken into lines of at most :data:`TITLE_WIDTH` characters (SVG text never wraps by itself).
+
+    A title that already carries its own ``<br>`` breaks is kept as its author broke it.
+    """
+    if "<br" in title.lower():
+        return title.split("<br>")
+    return textwrap.wrap(title, TITLE_WIDTH, break_long_words=False)
 
 
 def as_widget(item: Any) -> widgets.Widget:
@@ -69,6 +101,30 @@ def as_widget(item: Any) -> widgets.Widget:
     return widgets.HTML(f"<pre>{escape(repr(item))}</pre>")
 
 
+def wide(item: Any) -> widgets.VBox:
+    """``item`` on a row of its own, the page's full width, among an :class:`Explorer`'s views: KPI cards, a tall chart.
+
+    A row of its own rather than a CSS grid span: Voila drew widgets without the ``grid_column`` of their layout.
+    """
+    box = widgets.VBox([as_widget(item)], layout=widgets.Layout(width="100%", min_width="0"))
+    box.add_class("codex-wide")
+    return box
+
+
+def _rows(items: Sequence[widgets.Widget], min_width: str) -> tuple[widgets.Widget, ...]:
+    """Runs of ordinary items as grids, each :func:`wide` item as a row of its own, in order."""
+    rows: list[widgets.Widget] = []
+    run: list[widgets.Widget] = []
+    for item in items:
+        if "codex-wide" in item._dom_classes:
+            rows += [grid(*run, min_width=min_width)] if run else []
+            rows.append(item)
+            run = []
+        else:
+            run.append(item)
+    return (*rows, *([grid(*run, min_width=min_width)] if run else []))
+
+
 def grid(*items: Any, min_width: str = "360px") -> widgets.Box | GridHTML:
     """Items side by side in as many columns of at least ``min_width`` as the page allows (one on a phone).
 
@@ -79,7 +135,6 @@ def grid(*items: Any, min_width: str = "360px") -> widgets.Box | GridHTML:
         hasattr(i, "_repr_html_") for i in items
     ):
         return GridHTML(items, min_width)
-    # a Box laid out as a grid, not a GridBox: Voila lost GridBox models of preheated kernels ("model not found")
     return widgets.Box(
         [as_widget(i) for i in items],
         layout=widgets.Layout(
@@ -131,7 +186,8 @@ class Explorer(widgets.VBox):
             options=list(options), value=options[0] if value is None else value, description=description
         )
         self.status = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 12px"))
-        self.body = grid(widgets.HTML(""), min_width=min_width)
+        self.body = widgets.VBox(layout=widgets.Layout(width="100%", grid_gap="12px"))
+        self.views: tuple[widgets.Widget, ...] = ()
         controls = widgets.HBox(
             [self.filter, self.status], layout=widgets.Layout(flex_flow="row wrap", align_items="center")
         )
@@ -149,7 +205,8 @@ class Explorer(widgets.VBox):
         self.status.value = "<span class='codex-loading' style='color:#5a6478'>Loading …</span>"
         try:
             frame = self._fetch(value)
-            self.body.children = tuple(as_widget(view(frame, value)) for view in self._views)
+            self.views = tuple(as_widget(view(frame, value)) for view in self._views)
+            self.body.children = _rows(self.views, self._min_width)
             self.status.value = ""
         except Exception as exc:  # a callback's error would otherwise vanish with the widget message
             log.exception("explorer view failed for %r", value)

@@ -18,9 +18,10 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
-from IPython.display import display
 
 from codex_jupyter.errors import InputError
+from codex_jupyter.widgets.dashboard import grid
+from codex_jupyter.widgets.table import READER_TABLE_STYLE
 
 _PICKED, _OTHER = "#1d4ed8", "#9db4e8"
 _ALL = "(all)"
@@ -63,11 +64,11 @@ class DrillDown(widgets.VBox):
         )
         self.children_chart = self._bars(go.Bar(**self._child_bars(first)), f"{title} in {first}")
         self.note = widgets.HTML(_dom_classes=["codex-drill-note"])
-        self.table = widgets.Output(_dom_classes=["codex-drill-table"])
+        self.table = widgets.Output(_dom_classes=["codex-drill-table"], layout=widgets.Layout(overflow="auto"))
         super().__init__(
             [
-                widgets.HBox([self.pick, self.child]),
-                widgets.HBox([self.parents_chart, self.children_chart]),
+                widgets.HBox([self.pick, self.child], layout=widgets.Layout(flex_flow="row wrap")),
+                grid(self.parents_chart, self.children_chart, min_width="340px"),
                 self.note,
                 self.table,
             ]
@@ -113,9 +114,10 @@ class DrillDown(widgets.VBox):
     def _bars(bars: go.Bar, title: str) -> go.FigureWidget:
         layout = go.Layout(
             template="plotly_white",
-            title=title.strip(),
+            # from the left edge, as chart() draws titles: "... by country" fits a 390 px phone
+            title={"text": title.strip(), "x": 0.01, "xref": "container", "xanchor": "left", "font": {"size": 15}},
             height=320,
-            width=560,
+            autosize=True,  # the chart's column width: two side by side on a laptop, one under the other on a phone
             margin={"t": 48, "b": 60, "l": 60, "r": 10},
         )
         return go.FigureWidget(data=[bars], layout=layout)
@@ -175,9 +177,15 @@ class DrillDown(widgets.VBox):
             style = style.apply(
                 lambda r: ["background:#fff3bf" if str(r[self.key_col]) == picked else "" for _ in r], axis=1
             )
-        self.table.clear_output(wait=True)
-        with self.table:
-            display(style)
+        style = style.set_table_attributes("class='codex-drill-rows codex-reader-table'")
+        # set, not captured: output captured in a callback is lost by nbclient runs and arrives late in Voila
+        self.table.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {"text/html": READER_TABLE_STYLE + style.to_html(), "text/plain": repr(rows)},
+                "metadata": {},
+            },
+        )
 
 
 def link_tableau(drill: DrillDown, view: Any, parent_field: str, key_field: str) -> Any:

@@ -20,7 +20,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-_TABLE_STYLE = (
+#: The reader tables' CSS, sent with each table (a Voila page has no stylesheet of ours for outputs).
+READER_TABLE_STYLE = (
     "<style>.codex-reader-table{border-collapse:collapse;font-size:13px;max-width:100%}"
     ".codex-reader-table th{text-align:left;color:#5a6478;font-weight:600;border-bottom:2px solid #dde3f0;"
     "padding:4px 10px}.codex-reader-table td{padding:4px 10px;border-bottom:1px solid #eef1f7}"
@@ -88,8 +89,8 @@ def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", perc
         caption = " · ".join(p for p in (f"{len(shown):,} of {len(frame):,} rows", caption) if p)
     note = f"<div class='codex-table-caption'>{escape(caption)}</div>" if caption else ""
     return (
-        f"{_TABLE_STYLE}<div class='codex-table-wrap'><table class='codex-reader-table'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{rows}</tbody></table></div>{note}"
+        f"{READER_TABLE_STYLE}<div class='codex-table-wrap'><table class='codex-reader-table'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>{note}"
     )
 
 

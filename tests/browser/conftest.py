@@ -217,18 +217,3 @@ def served_preheated() -> Callable[[str], bool]:
     return lambda notebook: bool(
         re.search(rf"Using pre-heated kernel: \S+ for {re.escape(notebook)}$", VOILA_LOG.read_text(), re.MULTILINE)
     )
-
-
-@pytest.fixture
-def unexpected() -> object:
-    """Filter page errors down to the ones a reader would notice (see ``known_plotly_snapshot_error``)."""
-    return lambda errors: [e for e in errors if not known_plotly_snapshot_error(e)]
-
-
-def known_plotly_snapshot_error(error: str) -> bool:
-    """jupyterlab-plotly caches a PNG of each figure with ``model.setData``.
-
-    Voila's read-only output models have no ``setData``; the chart itself is
-    drawn before the call, so this error costs the reader nothing.
-    """
-    return "setData is not a function" in error and "jupyterlab-plotly" in error

@@ -79,3 +79,33 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
         timeout=30_000,
     )
     assert not errors, errors
+
+
+def test_maps_dashboard_fits_a_laptop_and_a_phone(voila_url: str, browser: object, artifacts: Path) -> None:
+    """Every map within the screen at 1280x800 and 390x844: no sideways scroll, no page error; screenshots kept."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    page.on("console", lambda msg: msg.type == "error" and "setData" in msg.text and errors.append(msg.text))
+    page.goto(f"{voila_url}/voila/render/maps.ipynb", timeout=120_000)
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-container').length >= 5", timeout=240_000)
+    for width, height in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / f"voila-maps-{width}x{height}.png"))
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the maps page is {overflow}px wider than a {width}px screen"
+        widest = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('.leaflet-container')]"
+            ".map(m => m.getBoundingClientRect().right))"
+        )
+        assert widest <= width + 1, f"a map reaches {widest}px on a {width}px screen"
+        full = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('body, body *')].map(e => e.scrollHeight))"
+        )
+        page.set_viewport_size({"width": width, "height": min(max(full, height), 12_000)})
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(artifacts / f"voila-maps-{width}x{height}-full.png"))
+    assert "Traceback" not in page.content()
+    assert not errors, errors
+    page.close()

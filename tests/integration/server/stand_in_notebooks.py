@@ -19,6 +19,11 @@ NOTEBOOKS = {
     "fails": [('raise ValueError("the input was empty")', [])],
     # never ends: writes its kernel's pid first, so a test can see the kernel is gone after the timeout
     "hangs": [("import os, time\n\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(3600)", [])],
+    # what a dashboard shows: a plotly figure (as data) and a widget
+    "chart": [
+        ("import ipywidgets\nimport plotly.express as px\n\npx.bar(x=['north', 'south'], y=[3, 5], title='Sales')", []),
+        ("ipywidgets.IntSlider(value=7, description='Weeks')", []),
+    ],
     # no parameters cell at all
     "plain": [("print('no parameters here')", [])],
 }

@@ -6,6 +6,7 @@ Real processes and kernels (papermill) on the stand-in notebooks of the server t
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -103,3 +104,17 @@ def test_finished_jobs_are_deleted_after_keep_days_and_their_key_is_free_again(t
         assert again.submit("plain", key="nightly")[0].id != job.id  # the key names a new job
     finally:
         again.close()
+
+
+def test_a_jobs_report_is_one_self_contained_page_with_its_chart_and_widget(tmp_path: Path) -> None:
+    runner = JobRunner(tmp_path / "jobs", write_notebooks(tmp_path / "nb"), timeout=240)
+    try:
+        job, _ = runner.submit("chart")
+        assert _wait(runner, job.id).state == "succeeded"
+        page = runner.report_html(job.id)
+    finally:
+        runner.close()
+    assert "<title>chart</title>" in page and "px.bar" not in page  # the notebook's title, no code
+    assert '"Sales"' in page and "Plotly.newPlot" in page  # the figure as data, drawn by plotly.js inline
+    assert "application/vnd.jupyter.widget-state+json" in page and "Weeks" in page  # the widget from its state
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)  # nothing from a CDN

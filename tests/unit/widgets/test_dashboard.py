@@ -8,7 +8,7 @@ import plotly.express as px
 import pytest
 
 from codex_jupyter.errors import InputError
-from codex_jupyter.widgets.dashboard import Explorer, chart, grid
+from codex_jupyter.widgets.dashboard import TITLE_WIDTH, Explorer, chart, grid, wide
 from codex_jupyter.widgets.kpi import KpiCards
 
 
@@ -19,6 +19,30 @@ def test_chart_is_an_output_widget_holding_the_plotly_figure() -> None:
     figure = shown["data"]["application/vnd.plotly.v1+json"]
     assert figure["layout"]["height"] == 300 and figure["layout"]["title"]["text"] == "Sales"
     assert figure["data"][0]["type"] == "bar" and shown["data"]["text/plain"] == "<Sales>"
+
+
+def test_a_long_chart_title_is_broken_into_lines_a_phone_can_show_and_the_margin_makes_room() -> None:
+    title = "Products sold per day in the six largest branches: history, forecast, 80 % / 95 % intervals"
+    (shown,) = chart(px.bar(x=["a"], y=[1], title=title)).outputs
+    layout = shown["data"]["application/vnd.plotly.v1+json"]["layout"]
+    lines = layout["title"]["text"].split("<br>")
+    assert " ".join(lines) == title and len(lines) == 3 and all(len(line) <= TITLE_WIDTH for line in lines)
+    assert layout["margin"]["t"] == 104 and shown["data"]["text/plain"] == f"<{title}>"
+    (short,) = chart(px.bar(x=["a"], y=[1], title="Sales")).outputs
+    assert short["data"]["application/vnd.plotly.v1+json"]["layout"]["margin"]["t"] == 64
+
+
+def test_a_wide_view_gets_a_row_of_its_own_and_the_others_share_grids() -> None:
+    views = [
+        lambda rows, v: wide(KpiCards({"Customers": 6000})),
+        lambda rows, v: KpiCards({"A": 1}),
+        lambda rows, v: KpiCards({"B": 2}),
+        lambda rows, v: wide(px.line(x=[1, 2], y=[1, 2])),
+    ]
+    explorer = Explorer(["x"], fetch=lambda v: pd.DataFrame(), views=views)
+    kinds = [type(row).__name__ for row in explorer.body.children]
+    assert kinds == ["VBox", "Box", "VBox"] and len(explorer.body.children[1].children) == 2
+    assert "6,000" in explorer.views[0].children[0].value and len(explorer.views) == 4
 
 
 def test_grid_wraps_figures_and_html_objects_and_reflows_by_min_width() -> None:
@@ -40,10 +64,10 @@ def test_explorer_refetches_and_redraws_every_view_when_the_filter_changes() -> 
         views=[lambda rows, c: px.bar(rows, x="city", y="revenue", title=c), lambda rows, c: KpiCards({"Cities": 2})],
         value="US",
     )
-    assert asked == ["US"] and len(explorer.body.children) == 2
+    assert asked == ["US"] and len(explorer.views) == 2
     explorer.filter.value = "GB"
     assert asked == ["US", "GB"] and not explorer.filter.disabled and explorer.status.value == ""
-    figure = explorer.body.children[0].outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    figure = explorer.views[0].outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert figure["layout"]["title"]["text"] == "GB" and list(figure["data"][0]["x"]) == ["GB-1", "GB-2"]
 
 

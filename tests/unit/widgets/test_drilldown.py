@@ -88,3 +88,12 @@ def test_notice_and_tiles_escape_and_show_nothing_when_empty() -> None:
     assert "&lt;b&gt;" in Notice(["<b>set X</b>"])._repr_html_()
     html = FrameTiles({"By <region>": pd.DataFrame({"amount": [1520.5]})}, title="Sales")._repr_html_()
     assert "By &lt;region&gt;" in html and "1,520.50" in html
+
+
+def test_the_table_is_set_as_output_data_so_runs_without_a_frontend_keep_it() -> None:
+    drill = _drill()
+    drill.pick.value = "GB"
+    drill.child.value = "BR4"
+    (shown,) = drill.table.outputs
+    html = shown["data"]["text/html"]
+    assert "Leeds" in html and "New York" not in html and "#fff3bf" in html

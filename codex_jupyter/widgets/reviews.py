@@ -1,0 +1,139 @@
+"""Page-wide filtered reviews: one filter (device kind, branch) that every chart, table and KPI of a section follows.
+
+A curated dashboard scores its data once (one query, one package call) and hands the result here; the filter then
+narrows the scored rows in memory, so a change redraws in well under a second with no new warehouse query or model
+fit. Built on :class:`~codex_jupyter.widgets.dashboard.Explorer` (loading state, errors shown to the reader).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+
+from codex_jupyter.analytics.anomaly.episodes import episode_recall
+from codex_jupyter.widgets.anomaly_chart import anomaly_chart
+from codex_jupyter.widgets.dashboard import Explorer, chart, wide
+from codex_jupyter.widgets.forecast_chart import forecast_chart
+from codex_jupyter.widgets.kpi import KpiCards
+from codex_jupyter.widgets.table import ReaderTable
+
+#: The filter's first option: no filter.
+ALL = "All"
+
+
+def _options(frame: pd.DataFrame, column: str, everything: str) -> list[tuple[str, str]]:
+    return [(everything, ALL), *((str(v), str(v)) for v in sorted(frame[column].dropna().unique()))]
+
+
+def _subset(frame: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
+    return frame if value == ALL else frame[frame[column].astype(str) == value]
+
+
+def fault_review(scored: pd.DataFrame, metric: str, *, kind: str = "kind", start: str = ALL) -> Explorer:
+    """Alerts, their reasons, labelled-fault recall and a chart of ``metric``, all for the device kind picked.
+
+    ``scored`` is :func:`~codex_jupyter.detect_anomalies` output over long telemetry (``ts``, ``device_id``,
+    ``metric``, ``value``, ``fault_type``, ``kind``) with one alert per episode.
+    """
+
+    def kpis(rows: pd.DataFrame, value: str) -> Any:
+        alerts, caught = rows[rows.is_anomaly], episode_recall(rows, series="device_id", label="fault_type")
+        recall = f"{caught.recall['all']:.0%}" if caught.loc["all", "episodes"] else "no labelled faults"
+        return wide(
+            KpiCards(
+                {
+                    "Readings checked": len(rows),
+                    "Alerts (one per episode)": len(alerts),
+                    "Devices with alerts": alerts.device_id.nunique(),
+                    "Labelled fault episodes caught": recall,
+                }
+            )
+        )
+
+    def latest(rows: pd.DataFrame, value: str) -> ReaderTable:
+        alerts = rows[rows.is_anomaly].sort_values("ts", ascending=False)
+        shown = alerts[["ts", "device_id", "metric", "value", "reason"]]
+        return ReaderTable(shown.rename(columns={"ts": "time", "device_id": "device"}), 10, "The latest alerts")
+
+    def recall(rows: pd.DataFrame, value: str) -> ReaderTable:
+        caught = episode_recall(rows, series="device_id", label="fault_type").reset_index(names="fault")
+        return ReaderTable(caught, percent=["recall"], caption="The demo data labels the faults it injects")
+
+    def trend(rows: pd.DataFrame, value: str) -> Any:
+        who = "devices" if value == ALL else f"{value} devices"
+        title = f"{metric.capitalize()}: the four {who} with the most alerts"
+        fig = anomaly_chart(
+            rows[rows.metric == metric], time="ts", value="value", by="device_id", max_series=4, title=title
+        )
+        return wide(chart(fig))
+
+    return Explorer(
+        _options(scored, kind, "All devices"),
+        fetch=lambda value: _subset(scored, kind, value),
+        views=[kpis, latest, recall, trend],
+        value=start,
+        description="Devices",
+        min_width="420px",
+    )
+
+
+def forecast_review(
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    time: str,
+    value: str,
+    by: str,
+    start: str = ALL,
+) -> Explorer:
+    """History and forecast, backtest scores and the model chosen, for every series or the one picked.
+
+    ``forecasts`` is :func:`~codex_jupyter.forecast` output and ``scores`` a backtest's per-series table
+    (``BacktestReport.series``), both with the ``by`` column.
+    """
+
+    def trend(rows: pd.DataFrame, picked: str) -> Any:
+        where = "the six largest branches" if picked == ALL else picked
+        fig = forecast_chart(
+            rows,
+            _subset(forecasts, by, picked),
+            time=time,
+            value=value,
+            by=by,
+            last=120,
+            max_series=6,
+            title=f"Products sold per day in {where}: history, forecast, 80 % / 95 % intervals",
+        )
+        return wide(chart(fig, height=520 if picked == ALL else 380))
+
+    def accuracy(rows: pd.DataFrame, picked: str) -> KpiCards:
+        s = _subset(scores, by, picked)
+        return KpiCards(
+            {
+                "MASE (ours)": round(s.mase.mean(), 3),
+                "MASE (seasonal naive)": round(s.mase_snaive.mean(), 3),
+                "80 % interval coverage": f"{s.coverage_80.mean():.1f} %",
+                "95 % interval coverage": f"{s.coverage_95.mean():.1f} %",
+            }
+        )
+
+    def models(rows: pd.DataFrame, picked: str) -> Any:
+        s = _subset(scores, by, picked)
+        if picked != ALL:
+            return ReaderTable(
+                s[[by, "model", "mase", "mase_snaive", "coverage_80", "coverage_95"]], caption="Backtest"
+            )
+        counts = s.model.value_counts().rename_axis("model").reset_index(name="branches")
+        return chart(px.bar(counts, x="model", y="branches", title="Forecast model chosen per branch"))
+
+    return Explorer(
+        _options(history, by, "All branches"),
+        fetch=lambda picked: _subset(history, by, picked),
+        views=[trend, accuracy, models],
+        value=start,
+        description="Branch",
+        min_width="420px",
+    )

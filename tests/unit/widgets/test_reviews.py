@@ -1,0 +1,94 @@
+"""Page-wide filtered reviews: picking a device kind or a branch redraws every view of the section from its rows."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+import codex_jupyter
+from codex_jupyter.analytics.forecast import forecast
+from codex_jupyter.widgets.reviews import ALL, fault_review, forecast_review
+
+
+def _inside(widget: object) -> object:
+    """The widget a :func:`wide` box holds (or the widget itself)."""
+    return widget.children[0] if isinstance(widget, widgets.VBox) else widget
+
+
+def _figure(widget: object) -> dict:
+    return _inside(widget).outputs[0]["data"]["application/vnd.plotly.v1+json"]
+
+
+def _telemetry() -> pd.DataFrame:
+    """Two kinds, two devices each; one hvac device has a labelled spike."""
+    ts = pd.date_range("2025-11-01", periods=200, freq="h")
+    rng = np.random.default_rng(3)
+    frames = []
+    for device, kind in (("ATM-1", "atm"), ("ATM-2", "atm"), ("HVAC-1", "hvac"), ("HVAC-2", "hvac")):
+        value = 20 + rng.normal(0, 0.5, len(ts))
+        fault = np.full(len(ts), None, dtype=object)
+        if device == "HVAC-1":
+            value[150:155] += 15
+            fault[150:155] = "overheat"
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ts": ts,
+                    "device_id": device,
+                    "kind": kind,
+                    "metric": "temperature",
+                    "value": value,
+                    "fault_type": fault,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_fault_review_follows_the_device_kind_in_every_view() -> None:
+    scored = codex_jupyter.detect_anomalies(_telemetry(), time="ts", value="value", by=["device_id", "metric"])
+    review = fault_review(scored, "temperature")
+    assert [v for _, v in review.filter.options] == [ALL, "atm", "hvac"]
+    kpis, latest, recall, trend = review.views
+    assert "800" in _inside(kpis).value and "codex-wide" in trend._dom_classes
+    review.filter.value = "atm"
+    kpis, latest, recall, trend = review.views
+    assert ">400<" in _inside(kpis).value and "no labelled faults" in _inside(kpis).value and "HVAC" not in latest.value
+    assert "overheat" not in recall.value
+    assert "the four atm devices" in _figure(trend)["layout"]["title"]["text"]
+    assert all("HVAC" not in a.get("text", "") for a in _figure(trend)["layout"]["annotations"])
+    review.filter.value = "hvac"
+    kpis, latest, recall, _ = review.views
+    assert (
+        ">400<" in _inside(kpis).value
+        and "100%" in _inside(kpis).value
+        and "overheat" in recall.value
+        and "HVAC-1" in latest.value
+    )
+
+
+def test_forecast_review_follows_the_branch_in_chart_scores_and_models() -> None:
+    days = pd.date_range("2025-01-01", periods=120, freq="D")
+    history = pd.concat(
+        pd.DataFrame({"date": days, "branch_id": b, "sold": base + 5 * np.sin(np.arange(120) * 2 * np.pi / 7)})
+        for b, base in (("BR001", 50), ("BR002", 80))
+    )
+    demand = forecast(history, time="date", value="sold", horizon=14, by="branch_id", n_windows=2)
+    scores = pd.DataFrame(
+        {
+            "branch_id": ["BR001", "BR002"],
+            "model": ["theta", "snaive"],
+            "mase": [0.5, 0.9],
+            "mase_snaive": [1.0, 1.0],
+            "coverage_80": [80.0, 70.0],
+            "coverage_95": [95.0, 90.0],
+        }
+    )
+    review = forecast_review(history, demand, scores, time="date", value="sold", by="branch_id")
+    trend, kpis, models = review.views
+    assert "75.0 %" in kpis.value and _figure(models)["data"][0]["type"] == "bar"
+    review.filter.value = "BR002"
+    trend, kpis, models = review.views
+    assert "in BR002" in " ".join(_figure(trend)["layout"]["title"]["text"].split("<br>"))
+    assert "70.0 %" in kpis.value and "snaive" in models.value and "theta" not in models.value
