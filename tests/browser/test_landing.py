@@ -60,7 +60,7 @@ def test_overview_shows_kpis_map_forecast_sentiment_and_starts_the_live_strip_on
     page.screenshot(path=str(artifacts / f"voila-overview-{screen}.png"))
 
     kpis = page.inner_text(".codex-kpis").upper()
-    for tile in ("TRANSACTIONS", "CARD SPEND", "FRAUD FLAGS", "DEVICES ONLINE", "OPEN ALERTS"):
+    for tile in ("DEPOSITS", "TRANSACTIONS", "CARD SPEND", "FRAUD FLAGS", "DEVICES ONLINE", "OPEN ALERTS"):
         assert tile in kpis
     assert page.locator(".codex-bar .codex-home").get_attribute("href") == "/"
     links = page.locator(".codex-links a").all_inner_texts()

@@ -2,8 +2,8 @@
 
 Each page must render its parts, show reader tables (no index column, no developer hints such as "the full result
 is in _"), raise no JavaScript error at all (``r.setData is not a function`` came from plain plotly figures at a
-cell's top level; charts now sit in Output widgets), and stay within the screen at 1280x800 and at 390x844.
-Screenshots of both sizes are kept in artifacts/.
+cell's top level; charts now sit in Output widgets), request nothing from the web, and stay within the screen at
+1280x800 and at 390x844. Screenshots of both sizes are kept in artifacts/.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def _open(browser: object, url: str, name: str, errors: list[str]) -> object:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
     page.on("console", lambda msg: msg.type == "error" and "setData" in msg.text and errors.append(msg.text))
+    # nothing from the web (Voila's lab page links Font Awesome from a CDN; our template drops the links)
+    page.on(
+        "request",
+        lambda r: r.url.startswith(("http:", "https:")) and not r.url.startswith(url) and errors.append(r.url),
+    )
     page.goto(f"{url}/voila/render/{name}.ipynb", timeout=120_000)
     page.wait_for_function(f"() => {DONE[name]}", timeout=240_000)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
@@ -141,7 +146,7 @@ def test_anomalies_device_filter_drives_the_kpis_tables_and_chart(
     hvac = set(codex_jupyter.connect().query("SELECT device_id FROM iot_devices WHERE kind = 'hvac'").df().device_id)
     devices = explorer.locator("table").first.locator("tbody tr td:nth-child(2)").all_inner_texts()
     assert devices and set(devices) <= hvac, devices
-    subplots = page.locator(".codex-explorer .annotation-text").all_inner_texts()
+    subplots = page.locator(".codex-explorer .annotation-text").all_text_contents()
     assert subplots and set(subplots) <= hvac, (titles, subplots)
     page.screenshot(path=str(artifacts / "voila-anomalies-hvac.png"))
     page.set_viewport_size({"width": 390, "height": 844})

@@ -90,7 +90,16 @@ def test_schema_discovery() -> None:
     wh.query("create or replace table scratch as select 1 as id")
     tables = wh.tables()
     demo = tables[tables.database == "demo_bank"].name.tolist()
-    assert demo == ["branches", "customers", "daily_sales", "feedback", "iot_devices", "iot_telemetry", "transactions"]
+    assert demo == [
+        "accounts",
+        "branches",
+        "customers",
+        "daily_sales",
+        "feedback",
+        "iot_devices",
+        "iot_telemetry",
+        "transactions",
+    ]
     assert ("memory", "scratch", "table") in set(zip(tables.database, tables.name, tables.kind, strict=True))
     assert not ((tables.database == "memory") & (tables.name == "branches")).any()
     cols = wh.columns("branches")

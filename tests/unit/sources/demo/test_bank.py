@@ -61,7 +61,20 @@ def test_database_is_built_once_and_rebuilt_for_a_new_version(monkeypatch: pytes
     assert not (tmp_path / "demo_bank_v0.duckdb").exists()
     with duckdb.connect(str(path), read_only=True) as con:
         names = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    assert {"branches", "customers", "transactions", "daily_sales", "iot_devices", "iot_telemetry", "feedback"} <= names
+    assert {"branches", "customers", "accounts", "transactions", "daily_sales", "iot_devices", "iot_telemetry"} <= names
     mtime = path.stat().st_mtime_ns
     assert demo_data.ensure_demo_database() == path and path.stat().st_mtime_ns == mtime
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_every_customer_has_a_checking_account_and_deposits_follow_the_segment(tables: dict[str, pd.DataFrame]) -> None:
+    acc, cust = tables["accounts"], tables["customers"]
+    checking = acc[acc["product"] == "checking"]
+    assert checking.customer_id.is_unique and set(checking.customer_id) == set(cust.customer_id)
+    assert acc.account_id.is_unique and (acc.balance > 0).all()
+    assert set(acc["product"]) == {"checking", "savings", "term_deposit"}
+    assert (pd.to_datetime(acc.opened) <= demo_data.END).all()
+    home = cust.set_index("customer_id").home_branch_id
+    assert (acc.branch_id.to_numpy() == home.loc[acc.customer_id].to_numpy()).all()
+    median = acc.merge(cust[["customer_id", "segment"]]).groupby("segment").balance.median()
+    assert median["premier"] > median["retail"] > median["student"]
