@@ -36,7 +36,6 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,7 +54,7 @@ from codex_jupyter.analytics.anomaly.calibration import (
     score_from_log10,
     warmup_surprise,
 )
-from codex_jupyter.analytics.anomaly.episodes import EpisodeState, track
+from codex_jupyter.analytics.anomaly.episodes import EpisodeTable, track
 from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, METHODS, STREAMING_METHODS
 from codex_jupyter.errors import InputError, require_columns
 
@@ -101,29 +100,58 @@ class DetectorSettings:
             raise AnomalyInputError("period is 'auto', None or a whole number of readings >= 2")
 
 
-@dataclass
-class _SeriesState:
-    """What a series keeps between batches: bounded by ``depth`` readings."""
+_NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
 
-    values: np.ndarray = field(default_factory=lambda: np.empty(0))
-    times: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    run_len: int = 0
-    run_start: int = 0
-    run_p_repeat: float = 0.5
-    # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate).
-    calib: np.ndarray = field(default_factory=lambda: np.zeros(_STATS * 5, dtype=np.int64))
-    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((0, _STATS * 5), dtype=np.int32))
-    missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
+
+@dataclass
+class _MetricState:
+    """What one metric keeps between batches, one row per series: bounded by ``depth`` readings.
+
+    Kept as columns (not one object per series) so a batch reads and writes every series' state with a
+    few numpy operations instead of a Python loop over series.
+    """
+
+    values: np.ndarray  # (series, depth): the last readings, NaN in front while a series has fewer
+    run_len: np.ndarray  # the current run of repeated readings
+    run_start: np.ndarray  # its start time
+    run_p_repeat: np.ndarray  # and the rate of repeats it is judged against
+    # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate) and
+    # the last `lag` readings' contributions.
+    calib: np.ndarray
+    calib_pending: np.ndarray
+    missing: np.ndarray  # readings, missing, current run of missing readings
+
+    @classmethod
+    def empty(cls, depth: int, lag: int) -> _MetricState:
+        return cls(
+            values=np.empty((0, depth)),
+            run_len=np.empty(0, dtype=np.int64),
+            run_start=np.empty(0, dtype=np.int64),
+            run_p_repeat=np.empty(0),
+            calib=np.empty((0, _STATS * 5), dtype=np.int64),
+            calib_pending=np.empty((0, lag, _STATS * 5), dtype=np.int32),
+            missing=np.empty((0, 3), dtype=np.int64),
+        )
+
+    def grow(self, rows: int, depth: int) -> None:
+        """Rows for new series (nothing seen yet), and a deeper history (once the cycle length is known)."""
+        add, deeper = rows - len(self.run_len), depth - self.values.shape[1]
+        if deeper > 0:
+            self.values = np.hstack([np.full((len(self.values), deeper), np.nan), self.values])
+        if add <= 0:
+            return
+        self.values = np.vstack([self.values, np.full((add, depth), np.nan)])
+        self.run_len = np.r_[self.run_len, np.zeros(add, dtype=np.int64)]
+        self.run_start = np.r_[self.run_start, np.zeros(add, dtype=np.int64)]
+        self.run_p_repeat = np.r_[self.run_p_repeat, np.full(add, 0.5)]
+        self.calib = np.vstack([self.calib, np.zeros((add, self.calib.shape[1]), dtype=np.int64)])
+        self.calib_pending = np.concatenate(
+            [self.calib_pending, np.zeros((add, *self.calib_pending.shape[1:]), np.int32)]
+        )
+        self.missing = np.vstack([self.missing, np.zeros((add, 3), dtype=np.int64)])
 
     def nbytes(self) -> int:
-        return (
-            self.values.nbytes
-            + self.times.nbytes
-            + 3 * 8
-            + self.calib.nbytes
-            + self.calib_pending.nbytes
-            + self.missing.nbytes
-        )
+        return sum(a.nbytes for a in vars(self).values())
 
 
 def infer_period(step_seconds: float) -> int | None:
@@ -181,8 +209,10 @@ class StreamingDetector:
         self.time = time
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
-        self._states: dict[tuple[str, Any], _SeriesState] = {}
-        self._episodes: dict[Any, EpisodeState] = {}
+        self._rows: dict[Any, int] = {}  # series key -> its row in the state tables
+        self._metrics = {m: _MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
+        self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
+        self._episodes = EpisodeTable()
         self._alarm = log10_from_score(self.settings.threshold)
 
     @property
@@ -196,11 +226,11 @@ class StreamingDetector:
 
     def memory_bytes(self) -> int:
         """Bytes of state held for all series (bounded by the window, whatever the stream length)."""
-        return sum(st.nbytes() for st in self._states.values())
+        return sum(m.nbytes() for m in self._metrics.values()) + self._times.nbytes + self._episodes.nbytes()
 
     def series_count(self) -> int:
         """Distinct (series, metric) pairs seen so far."""
-        return len(self._states)
+        return len(self._rows) * len(self.values)
 
     def _resolve_period(self, keys: np.ndarray, times: np.ndarray | None) -> None:
         if self._period_resolved or times is None:
@@ -225,21 +255,35 @@ class StreamingDetector:
         codes, uniq = pd.factorize(keys)  # hashing, not sorting strings: series in order of first appearance
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
-        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+        rows = self._rows_of(uniq)
         best = np.full(n, np.nan)  # calibrated -log10 P, in series order
         best_reason = np.full(n, "", dtype=object)
+        sorted_times = None if times is None else times[order]
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
-            level, reason = self._score_metric(metric, uniq, starts, values, None if times is None else times[order])
+            level, reason = self._score_metric(metric, rows, seg, values, sorted_times)
             if len(self.values) > 1:
                 reason = np.where(reason != "", metric + ": " + reason.astype(str), "")
             better = np.nan_to_num(level, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf)
             best = np.where(better, level, best)
             best_reason = np.where(better, reason, best_reason)
         s = self.settings
-        ep_states = [self._episodes.setdefault(key, EpisodeState()) for key in uniq]
-        ep = track(best, None if times is None else times[order], seg, ep_states, self._alarm, s.clear, s.quiet)
+        ep = track(best, sorted_times, seg, self._episodes, rows, self._alarm, s.clear, s.quiet)
         return self._result(batch.index, order, best, best_reason, ep)
+
+    def _rows_of(self, keys: np.ndarray) -> np.ndarray:
+        """Each series' row in the state tables, adding rows for new series (and depth for a new cycle)."""
+        rows = np.fromiter((self._rows.setdefault(k, len(self._rows)) for k in keys), dtype=np.int64, count=len(keys))
+        depth, total = self._depth(), len(self._rows)
+        deeper, add = depth - self._times.shape[1], total - len(self._times)
+        if deeper > 0:
+            self._times = np.hstack([np.full((len(self._times), deeper), _NO_READING_TIME), self._times])
+        if add > 0:
+            self._times = np.vstack([self._times, np.full((add, depth), _NO_READING_TIME)])
+            self._episodes.grow(total)
+        for state in self._metrics.values():
+            state.grow(total, depth)
+        return rows
 
     def _result(
         self, index: pd.Index, order: np.ndarray, level: np.ndarray, reason: np.ndarray, ep: Any
@@ -265,32 +309,30 @@ class StreamingDetector:
 
     # -- one metric, all series ------------------------------------------------------------------
     def _score_metric(
-        self, metric: str, uniq: np.ndarray, starts: np.ndarray, values: np.ndarray, times: np.ndarray | None
+        self, metric: str, rows: np.ndarray, seg: np.ndarray, values: np.ndarray, times: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated -log10 P and reasons for one metric's readings, given sorted by series."""
+        """Calibrated -log10 P and reasons for one metric's readings, given sorted by series (``seg``)."""
         s = self.settings
-        depth = self._depth()
-        bounds = np.r_[starts, len(values)]
-        t_all = times if times is not None else np.zeros(len(values), dtype=np.int64)
-        states = [self._states.setdefault((metric, key), _SeriesState()) for key in uniq]
-        news = [values[a:b] for a, b in itertools.pairwise(bounds)]
-        new_times = [t_all[a:b] for a, b in itertools.pairwise(bounds)]
-        lay = rl.build_layout([st.values for st in states], [st.times for st in states], news, new_times, depth)
+        state = self._metrics[metric]
+        t_new = times if times is not None else np.zeros(len(values), dtype=np.int64)
+        lay = rl.build_layout(state.values[rows], self._times[rows], values, t_new, seg)
         pos = lay.new_pos
         nan = np.full(len(pos), np.nan)
         comp: dict[str, np.ndarray] = {}
         point = level = reversal = nan
         known = np.full(len(pos), float(s.window))
         if s.method != "stuck":
-            comp = _components(lay.values, s, self._period)
-            point, level = np.abs(comp["point_z"][pos]), np.abs(comp["level_z"][pos])
-            known = comp["known"][pos]
-            reversal = comp["reversal_z"][pos]
+            comp = _components(lay.values, pos, s, self._period)
+            point, level = np.abs(comp["point_z"]), np.abs(comp["level_z"])
+            known = comp["known"]
+            reversal = comp["reversal_z"]
             if s.method in ("zscore", "seasonal"):
                 level = nan
             elif s.method == "level_shift":
                 point = nan
-        stuck, stuck_reason = _stuck(lay, states, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
+        stuck, stuck_reason = (
+            _stuck(lay, state, rows, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
+        )
         # Raw surprise (-ln P under the normal model, Student-t while the window is still filling), calibrated per
         # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)
         # must not make its spikes look usual.
@@ -301,48 +343,32 @@ class StreamingDetector:
         reversal_s = 2.0 * warmup_surprise(reversal, known, s.window) - math.log(2.0)
         jumped_back = np.nan_to_num(reversal_s, nan=-1.0) > np.nan_to_num(point_s, nan=-1.0)
         surprise = np.stack([np.fmax(point_s, reversal_s), warmup_surprise(level, known, s.window)], axis=1)
-        totals = np.stack([st.calib for st in states])
-        pending = np.stack([_pending(st.calib_pending, s.calibration.lag) for st in states])
-        log10, totals, pending = calibrate(surprise, lay.seg_of_new, totals, pending, s.calibration)
-        for st, c, q in zip(states, totals, pending, strict=True):
-            st.calib, st.calib_pending = c, q
+        log10, state.calib[rows], state.calib_pending[rows] = calibrate(
+            surprise, seg, state.calib[rows], state.calib_pending[rows], s.calibration
+        )
         point_log10, level_log10 = log10[:, 0], log10[:, 1]
         normal_log10 = np.fmax(point_log10, level_log10)
         stuck_log10 = stuck / math.log(10.0)
         log10_p = np.fmax(normal_log10, stuck_log10)
         reason = np.full(len(pos), "", dtype=object)
         for i in np.flatnonzero(np.nan_to_num(log10_p, nan=0.0) >= self._alarm):
-            p = pos[i]
             if np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(normal_log10[i], nan=-1.0):
                 reason[i] = stuck_reason[i]
             elif np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
-                reason[i] = (_reversal_reason if jumped_back[i] else _point_reason)(
-                    p, comp, lay.values, s, self._period
-                )
+                why = _reversal_reason if jumped_back[i] else _point_reason
+                reason[i] = why(i, pos[i], comp, lay.values, s, self._period)
             else:
-                reason[i] = _level_reason(p, comp, s)
+                reason[i] = _level_reason(i, comp, s)
         if s.flag_missing:
-            log10_p, reason = _missing(lay, states, log10_p, reason)
-        self._remember(lay, states, depth)
+            log10_p, reason = _missing(lay, state, rows, log10_p, reason)
+        keep = rl.last_rows(lay, state.values.shape[1])
+        state.values[rows] = lay.values[keep]
+        self._times[rows] = lay.times[keep]  # the same for every metric
         return log10_p, reason
-
-    def _remember(self, lay: rl.Layout, states: list[_SeriesState], depth: int) -> None:
-        """Keep the last ``depth`` readings of each series for the next batch."""
-        counts = np.bincount(lay.seg_of_new, minlength=len(states))
-        for i, st in enumerate(states):
-            end = int(lay.seg_first_new[i] + counts[i])
-            keep = min(depth, len(st.values) + int(counts[i]))
-            st.values = lay.values[end - keep : end].copy()
-            st.times = lay.times[end - keep : end].copy()
-
-
-def _pending(rows: np.ndarray, lag: int) -> np.ndarray:
-    """A series' last ``lag`` calibration inputs, zero rows in front while it has fewer (zeros add nothing)."""
-    return rows if len(rows) == lag else np.zeros((lag, _STATS * 5), dtype=np.int32)
 
 
 def _stuck(
-    lay: rl.Layout, states: list[_SeriesState], s: DetectorSettings, has_time: bool
+    lay: rl.Layout, state: _MetricState, rows: np.ndarray, s: DetectorSettings, has_time: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score runs of identical readings against the series' usual rate of repeats."""
     x = lay.values
@@ -360,9 +386,9 @@ def _stuck(
     offset = np.arange(len(pos)) - first_of_block
     # A run that began before this batch continues from the stored state.
     carried = seg_first[first_of_block] & eq[first_of_block]
-    run_state = np.array([st.run_len for st in states], dtype=float)
-    start_state = np.array([st.run_start for st in states], dtype=np.int64)
-    p_state = np.array([st.run_p_repeat for st in states], dtype=float)
+    run_state = state.run_len[rows].astype(float)
+    start_state = state.run_start[rows]
+    p_state = state.run_p_repeat[rows]
     run = np.where(carried, run_state[seg] + 1 + offset, offset)
     start_time = np.where(carried, start_state[seg], lay.times[pos[first_of_block]])
     # How often the series repeated a value in the window just before this run began.
@@ -384,12 +410,10 @@ def _stuck(
         # The run's -ln P: each repeat has probability p under the series' usual rate of repeats.
         surprise = np.where(run > 0, -run * np.log(p), np.where(np.isnan(rate[pos]), np.nan, 0.0))
     # Carry the run into the next batch.
-    last_of_seg = np.r_[seg[1:] != seg[:-1], True]
-    for i in np.flatnonzero(last_of_seg):
-        st = states[seg[i]]
-        st.run_len = int(run[i])
-        st.run_start = int(start_time[i])
-        st.run_p_repeat = float(p[i])
+    last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
+    state.run_len[rows[seg[last]]] = run[last]
+    state.run_start[rows[seg[last]]] = start_time[last]
+    state.run_p_repeat[rows[seg[last]]] = p[last]
     reason = np.full(len(pos), "", dtype=object)
     # Reasons for long enough runs only (the caller keeps them where the calibrated score flags).
     for i in np.flatnonzero(np.nan_to_num(surprise, nan=0.0) >= 4.0):
@@ -400,7 +424,7 @@ def _stuck(
 
 
 def _missing(
-    lay: rl.Layout, states: list[_SeriesState], log10_p: np.ndarray, reason: np.ndarray
+    lay: rl.Layout, state: _MetricState, rows: np.ndarray, log10_p: np.ndarray, reason: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score runs of missing readings against how often the series missed a reading before.
 
@@ -410,11 +434,11 @@ def _missing(
     them, and a burst in one that never has is flagged within a few readings.
     """
     missing = np.isnan(lay.values[lay.new_pos])
-    if not missing.any() and all(st.missing[2] == 0 for st in states):
-        _count_missing(states, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
+    carried = state.missing[rows]
+    if not missing.any() and not carried[:, 2].any():
+        _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
         return log10_p, reason
     seg = lay.seg_of_new
-    carried = np.stack([st.missing for st in states])
     # A series has not begun before its first reading: missing readings in front of it (a table whose column
     # starts later) are neither judged nor counted.
     present_before = exclusive_cumsum((~missing).astype(np.int64), seg, carried[:, 0] - carried[:, 1])
@@ -437,19 +461,24 @@ def _missing(
     why = reason.copy()
     for i in np.flatnonzero(judged & (level >= 2.0)):  # reasons only where a run could alarm
         why[i] = f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})"
-    _count_missing(states, seg, judged, run, started)
+    _count_missing(state, rows, seg, judged, run, started)
     return out, why
 
 
 def _count_missing(
-    states: list[_SeriesState], seg: np.ndarray, missing: np.ndarray, run: np.ndarray, started: np.ndarray | None = None
+    state: _MetricState,
+    rows: np.ndarray,
+    seg: np.ndarray,
+    missing: np.ndarray,
+    run: np.ndarray,
+    started: np.ndarray | None = None,
 ) -> None:
     """Add a batch's readings (only those after the series began) and missed readings to each series' counts."""
-    counts = np.bincount(seg, weights=started, minlength=len(states)).astype(np.int64)
-    misses = np.bincount(seg, weights=missing, minlength=len(states)).astype(np.int64)
-    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1] if len(seg) else np.empty(0, dtype=np.int64)
-    for st, c, m, i in zip(states, counts, misses, last, strict=True):
-        st.missing = np.array([st.missing[0] + c, st.missing[1] + m, run[i]], dtype=np.int64)
+    counts = np.bincount(seg, weights=started, minlength=len(rows)).astype(np.int64)
+    misses = np.bincount(seg, weights=missing, minlength=len(rows)).astype(np.int64)
+    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]
+    state.missing[rows] += np.stack([counts, misses, np.zeros(len(rows), dtype=np.int64)], axis=1)
+    state.missing[rows, 2] = run[last]
 
 
 def _duration(ns: int) -> str:
@@ -512,8 +541,8 @@ def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSetti
     return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale)
 
 
-def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
-    """Point and level-shift scores with reasons, for every flat position.
+def _components(x: np.ndarray, pos: np.ndarray, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
+    """Point and level-shift scores with reasons, for the flat positions ``pos`` (the new readings).
 
     Up to four baselines predict each reading: the recent median (``flat``), the
     usual value at this point of the cycle (``seasonal``, when a cycle is
@@ -537,60 +566,70 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
     if s.method == "auto":
         previous = rl.lag(x, 1)
         candidates.append(_baseline("previous", x - previous, previous, s))
-    # The model is chosen on its error before the last `pick_lag` readings, so an anomalous stretch (a ramp, a
-    # level shift) cannot switch the detector to the model that explains it away while it happens.
-    lagged = [_prefer_lagged(c.spread, s.pick_lag) for c in candidates]
-    spreads = np.stack([np.where(np.isnan(c.point_z), np.inf, sp) for c, sp in zip(candidates, lagged, strict=True)])
-    if s.method == "seasonal" and len(candidates) > 1:
-        spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
-    pick = np.argmin(np.nan_to_num(spreads, nan=np.inf), axis=0)
+    # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for.
+    now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
     out = {
-        attr: np.choose(pick, [getattr(c, attr) for c in candidates])
+        attr: np.stack([getattr(c, attr)[pos] for c in candidates])[now, np.arange(len(pos))]
         for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale")
     }
-    out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[pick]
-    out["reversal_z"] = _reversal(out["point_z"], out["scale"], pick, [c.name in _STEP_BASELINES for c in candidates])
-    out["known"] = rl.lag(
-        bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1), 1
-    )  # readings behind a scale
+    out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
+    earlier = {
+        attr: np.stack([getattr(c, attr)[pos - 1] for c in candidates])[before, np.arange(len(pos))]
+        for attr in ("point_z", "scale")
+    }
+    stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
+    out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
+    # Readings behind a scale.
+    out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
     return out
+
+
+def _pick(candidates: list[_Baseline], at: np.ndarray, s: DetectorSettings) -> np.ndarray:
+    """The baseline judging each position in ``at``: the smallest recent spread, ``pick_lag`` readings ago.
+
+    The model is chosen on its error before the last ``pick_lag`` readings, so an anomalous stretch (a ramp, a
+    level shift) cannot switch the detector to the model that explains it away while it happens (early in a
+    series, where that is not known yet, the current spread counts).
+    """
+    old = np.stack([c.spread[at - s.pick_lag] for c in candidates])
+    spread = np.stack([c.spread[at] for c in candidates])
+    lagged = np.where(np.isnan(old), spread, old)
+    unknown = np.stack([np.isnan(c.point_z[at]) for c in candidates])
+    spreads = np.where(unknown, np.inf, lagged)
+    if s.method == "seasonal" and len(candidates) > 1:
+        spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
+    return np.argmin(np.nan_to_num(spreads, nan=np.inf), axis=0)
 
 
 _STEP_BASELINES = ("previous", "seasonal_change")  # baselines that predict from the previous reading
 
 
-def _reversal(point_z: np.ndarray, scale: np.ndarray, pick: np.ndarray, stepwise: list[bool]) -> np.ndarray:
+def _reversal(now: dict[str, np.ndarray], before: dict[str, np.ndarray], same: np.ndarray) -> np.ndarray:
     """A jump straight back: the smaller of two successive opposite z values of a step baseline (else 0).
 
     Why: on a random walk (a price) a spike is one unusual step and the next one back. Each alone is only as
     unusual as the walk's own big steps; two opposite ones in a row are far rarer (about the square of the
     probability), so the pair is judged as a whole, one reading after the spike. The step back is measured in
-    the spread from before the spike (which the spike itself has widened).
+    the spread from before the spike (which the spike itself has widened). ``same``: both readings were judged
+    by the same step baseline.
     """
-    prev_z = rl.lag(point_z, 1)
-    point_z = point_z * scale / rl.lag(scale, 1)
-    same = np.r_[False, pick[1:] == pick[:-1]] & np.asarray(stepwise)[pick]
+    prev_z = before["point_z"]
+    point_z = now["point_z"] * now["scale"] / before["scale"]
     back = same & (np.sign(point_z) == -np.sign(prev_z))
     size = np.fmin(np.abs(point_z), np.abs(prev_z))
     return np.where(np.isnan(point_z), np.nan, np.where(back, size, 0.0))
 
 
-def _prefer_lagged(spread: np.ndarray, lag: int) -> np.ndarray:
-    """The spread ``lag`` readings ago where known, else the current one (early in a series)."""
-    if lag == 0:
-        return spread
-    old = rl.lag(spread, lag)
-    return np.where(np.isnan(old), spread, old)
-
-
-def _point_reason(i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None) -> str:
+def _point_reason(
+    i: int, p: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
+) -> str:
     z = comp["point_z"][i]
     size = f"{abs(z):.1f}" if abs(z) < 1000 else "over 1000"
     usual = comp["usual"][i]
     where = {
         "flat": f"the usual {usual:.4g} of the last {s.window} readings",
         "seasonal": f"the usual {usual:.4g} for this point of the {period}-reading cycle",
-        "previous": f"the usual change from the previous reading ({x[i] - usual:+.4g})",
+        "previous": f"the usual change from the previous reading ({x[p] - usual:+.4g})",
         "seasonal_change": f"the {usual:.4g} expected from the previous reading and this point of the {period}-reading "
         "cycle's usual change",
     }[comp["kind"][i]]
@@ -598,11 +637,11 @@ def _point_reason(i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: Detecto
 
 
 def _reversal_reason(
-    i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
+    i: int, p: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
 ) -> str:
     size = comp["reversal_z"][i]
     return (
-        f"a jump of {x[i - 1] - x[i - 2]:+.4g} and straight back ({x[i] - x[i - 1]:+.4g}) at the previous reading: "
+        f"a jump of {x[p - 1] - x[p - 2]:+.4g} and straight back ({x[p] - x[p - 1]:+.4g}) at the previous reading: "
         f"both at least {size:.1f} MADs beyond the usual change"
     )
 
