@@ -37,7 +37,7 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,20 +256,27 @@ class StreamingDetector:
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
         rows = self._rows_of(uniq)
-        best = np.full(n, np.nan)  # calibrated -log10 P, in series order
-        best_reason = np.full(n, "", dtype=object)
         sorted_times = None if times is None else times[order]
+        levels, explainers = [], []
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
-            level, reason = self._score_metric(metric, rows, seg, values, sorted_times)
-            if len(self.values) > 1:
-                reason = np.where(reason != "", metric + ": " + reason.astype(str), "")
-            better = np.nan_to_num(level, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf)
-            best = np.where(better, level, best)
-            best_reason = np.where(better, reason, best_reason)
+            level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
+            levels.append(np.nan_to_num(level, nan=-np.inf))
+            explainers.append(explain)
+        # The metric with the most surprising reading speaks for it (the first one on a tie).
+        stacked = np.stack(levels)
+        winner = np.argmax(stacked, axis=0)
+        best = stacked[winner, np.arange(n)]
+        best = np.where(np.isneginf(best), np.nan, best)  # calibrated -log10 P, in series order
         s = self.settings
         ep = track(best, sorted_times, seg, self._episodes, rows, self._alarm, s.clear, s.quiet)
-        return self._result(batch.index, order, best, best_reason, ep)
+        # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
+        # cost more than scoring it.
+        reason = np.full(n, "", dtype=object)
+        for i in np.flatnonzero(ep.onset):
+            why = explainers[winner[i]](int(i))
+            reason[i] = f"{self.values[winner[i]]}: {why}" if why and len(self.values) > 1 else why
+        return self._result(batch.index, order, best, reason, ep)
 
     def _rows_of(self, keys: np.ndarray) -> np.ndarray:
         """Each series' row in the state tables, adding rows for new series (and depth for a new cycle)."""
@@ -296,7 +303,7 @@ class StreamingDetector:
             "episode_id": ep.episode_id,
             "episode_start": np.where(ep.episode_id > 0, ep.start, _NO_TIME),
             "episode_end": np.where(ep.closed, ep.end, _NO_TIME),
-            "reason": np.where(ep.onset, reason, ""),
+            "reason": reason,
         }
         out = {}
         for name, col in columns.items():
@@ -310,8 +317,11 @@ class StreamingDetector:
     # -- one metric, all series ------------------------------------------------------------------
     def _score_metric(
         self, metric: str, rows: np.ndarray, seg: np.ndarray, values: np.ndarray, times: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated -log10 P and reasons for one metric's readings, given sorted by series (``seg``)."""
+    ) -> tuple[np.ndarray, Callable[[int], str]]:
+        """Calibrated -log10 P for one metric's readings, given sorted by series (``seg``), and their reasons.
+
+        The reason for reading ``i`` is worded only when asked for (at an episode's onset).
+        """
         s = self.settings
         state = self._metrics[metric]
         t_new = times if times is not None else np.zeros(len(values), dtype=np.int64)
@@ -331,7 +341,7 @@ class StreamingDetector:
             elif s.method == "level_shift":
                 point = nan
         stuck, stuck_reason = (
-            _stuck(lay, state, rows, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
+            _stuck(lay, state, rows, s, times is not None) if s.method in ("auto", "stuck") else (nan, None)
         )
         # Raw surprise (-ln P under the normal model, Student-t while the window is still filling), calibrated per
         # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)
@@ -350,27 +360,32 @@ class StreamingDetector:
         normal_log10 = np.fmax(point_log10, level_log10)
         stuck_log10 = stuck / math.log(10.0)
         log10_p = np.fmax(normal_log10, stuck_log10)
-        reason = np.full(len(pos), "", dtype=object)
-        for i in np.flatnonzero(np.nan_to_num(log10_p, nan=0.0) >= self._alarm):
-            if np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(normal_log10[i], nan=-1.0):
-                reason[i] = stuck_reason[i]
-            elif np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
-                why = _reversal_reason if jumped_back[i] else _point_reason
-                reason[i] = why(i, pos[i], comp, lay.values, s, self._period)
-            else:
-                reason[i] = _level_reason(i, comp, s)
+        missing_reason = None
         if s.flag_missing:
-            log10_p, reason = _missing(lay, state, rows, log10_p, reason)
+            log10_p, missing_reason = _missing(lay, state, rows, log10_p)
+
+        def explain(i: int) -> str:
+            if missing_reason is not None and (why := missing_reason(i)):
+                return why
+            if stuck_reason is not None and np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(
+                normal_log10[i], nan=-1.0
+            ):
+                return stuck_reason(i)
+            if np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
+                why = _reversal_reason if jumped_back[i] else _point_reason
+                return why(i, pos[i], comp, lay.values, s, self._period)
+            return _level_reason(i, comp, s)
+
         keep = rl.last_rows(lay, state.values.shape[1])
         state.values[rows] = lay.values[keep]
         self._times[rows] = lay.times[keep]  # the same for every metric
-        return log10_p, reason
+        return log10_p, explain
 
 
 def _stuck(
     lay: rl.Layout, state: _MetricState, rows: np.ndarray, s: DetectorSettings, has_time: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Score runs of identical readings against the series' usual rate of repeats."""
+) -> tuple[np.ndarray, Callable[[int], str]]:
+    """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason)."""
     x = lay.values
     pos = lay.new_pos
     prev = rl.lag(x, 1)
@@ -414,18 +429,17 @@ def _stuck(
     state.run_len[rows[seg[last]]] = run[last]
     state.run_start[rows[seg[last]]] = start_time[last]
     state.run_p_repeat[rows[seg[last]]] = p[last]
-    reason = np.full(len(pos), "", dtype=object)
-    # Reasons for long enough runs only (the caller keeps them where the calibrated score flags).
-    for i in np.flatnonzero(np.nan_to_num(surprise, nan=0.0) >= 4.0):
+
+    def reason(i: int) -> str:
         span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
-        readings = f"{int(run[i]) + 1} readings"
-        reason[i] = f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({readings})"
+        return f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({int(run[i]) + 1} readings)"
+
     return surprise, reason
 
 
 def _missing(
-    lay: rl.Layout, state: _MetricState, rows: np.ndarray, log10_p: np.ndarray, reason: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    lay: rl.Layout, state: _MetricState, rows: np.ndarray, log10_p: np.ndarray
+) -> tuple[np.ndarray, Callable[[int], str] | None]:
     """Score runs of missing readings against how often the series missed a reading before.
 
     A run of ``r`` missing readings in a series that misses a share ``q`` of
@@ -437,7 +451,7 @@ def _missing(
     carried = state.missing[rows]
     if not missing.any() and not carried[:, 2].any():
         _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
-        return log10_p, reason
+        return log10_p, None
     seg = lay.seg_of_new
     # A series has not begun before its first reading: missing readings in front of it (a table whose column
     # starts later) are neither judged nor counted.
@@ -458,11 +472,12 @@ def _missing(
     rate = (misses - before + 0.5) / (readings - before + 1.0)
     level = run * -np.log10(rate)
     out = np.where(judged, level, log10_p)
-    why = reason.copy()
-    for i in np.flatnonzero(judged & (level >= 2.0)):  # reasons only where a run could alarm
-        why[i] = f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})"
     _count_missing(state, rows, seg, judged, run, started)
-    return out, why
+
+    def reason(i: int) -> str:  # a missing reading is judged on its run alone
+        return f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})" if judged[i] else ""
+
+    return out, reason
 
 
 def _count_missing(
