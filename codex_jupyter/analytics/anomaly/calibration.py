@@ -154,34 +154,42 @@ def _lagged_counts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it.
 
-    ``inputs`` holds five columns per statistic (see :func:`calibrate`).
+    ``inputs`` holds five columns per statistic (see :func:`calibrate`); it is declustered in place.
     ``pending`` (series, lag, width) holds each series' last ``lag`` inputs,
     zero rows in front while it has fewer; ``totals`` the sums of everything
     older.
     Each series is laid out as [its pending rows, its new rows] in one flat
     array, so one cumulative sum serves all series.
     """
-    n_series = len(totals)
+    n_series, width = totals.shape
     counts = np.bincount(seg, minlength=n_series)
-    starts = np.r_[0, np.cumsum(counts + lag)[:-1]]  # where each series' block begins
-    width = inputs.shape[1]
-    rows = np.empty((n_series * lag + len(seg), width), dtype=np.int64)
-    old_at = (starts[:, None] + np.arange(lag)).ravel()
-    rows[old_at] = pending.reshape(-1, width)
-    within = np.arange(len(seg)) - np.r_[0, np.cumsum(counts)][seg]
-    new_at = starts[seg] + lag + within
-    rows[new_at] = inputs
+    firsts = np.r_[0, np.cumsum(counts)[:-1]]
+    within = np.arange(len(seg)) - np.repeat(firsts, counts)
     # Declustering: a run of exceedances is one event, so only its first reading feeds the tail fit (the last
-    # column keeps every reading's own exceedance flag, so a run continues across batches).
-    by_stat = rows.reshape(len(rows), -1, 5)
-    by_stat[new_at, :, 1:4] *= 1 - by_stat[new_at - 1, :, 4:5]
-    cum = np.vstack([np.zeros((1, width), dtype=np.int64), np.cumsum(rows, axis=0)])  # cum[q]: sum of rows[:q]
+    # column keeps every reading's own exceedance flag, so a run continues across batches: a series' first new
+    # reading follows its last pending one).
+    flags = inputs[:, 4::5]
+    previous = np.empty_like(flags)
+    previous[1:] = flags[:-1]
+    has_new = counts > 0
+    previous[firsts[has_new]] = pending[has_new, -1, 4::5]
+    inputs = inputs.reshape(len(seg), -1, 5)
+    inputs[:, :, 1:4] *= (1 - previous)[:, :, None]
+    # One flat array, one column per input (a row-wise cumulative sum over contiguous memory is fast).
+    starts = np.r_[0, np.cumsum(counts + lag)[:-1]]  # where each series' block begins
+    rows = np.empty((width, n_series * lag + len(seg)), dtype=np.int64)
+    rows[:, (starts[:, None] + np.arange(lag)).ravel()] = pending.reshape(-1, width).T
+    rows[:, starts[seg] + lag + within] = inputs.reshape(len(seg), width).T
+    cum = np.zeros((width, rows.shape[1] + 1), dtype=np.int64)  # cum[:, q]: sum of rows[:, :q]
+    np.cumsum(rows, axis=1, out=cum[:, 1:])
+    cum = np.ascontiguousarray(cum.T)
     # New reading at block position lag + w: readings at least `lag` before it are block rows [0, w + 1).
-    seen = totals[seg] + cum[starts[seg] + within + 1] - cum[starts[seg]]
+    block = starts[seg]
+    seen = np.take(totals, seg, axis=0) + np.take(cum, block + within + 1, axis=0) - np.take(cum, block, axis=0)
     ends = starts + lag + counts
-    new_totals = totals + cum[ends - lag] - cum[starts]
-    new_pending = rows[(ends[:, None] - lag + np.arange(lag)).ravel()].reshape(n_series, lag, width).astype(np.int32)
-    return seen, new_totals, new_pending
+    new_totals = totals + np.take(cum, ends - lag, axis=0) - np.take(cum, starts, axis=0)
+    new_pending = np.take(rows.T, (ends[:, None] - lag + np.arange(lag)).ravel(), axis=0)
+    return seen, new_totals, new_pending.reshape(n_series, lag, width).astype(np.int32)
 
 
 def score_from_log10(log10_inv_p: np.ndarray) -> np.ndarray:

@@ -167,16 +167,19 @@ def infer_period(step_seconds: float) -> int | None:
     return None
 
 
-def _robust_scale(x: np.ndarray, window: int, min_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _robust_scale(
+    x: np.ndarray, window: int, min_count: int, lay: rl.Layout
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Baseline (median of the previous ``window``), robust SD and mean absolute deviation per position.
 
     The robust SD scales the z-score; the mean absolute deviation (which,
     unlike the MAD, sees a regular day/night step) compares how well two
-    baselines explain a series.
+    baselines explain a series. The robust SD is only known for the new readings and the one before them
+    (what the z-scores need); the baseline and mean absolute deviation for the whole layout.
     """
     base = rl.lag(rl.move_median(x, window, min_count), 1)
     dev = np.abs(x - base)
-    mad = rl.lag(rl.move_median(dev, window, min_count), 1) * _MAD_TO_SD
+    mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=2), 1) * _MAD_TO_SD
     mean_ad = rl.lag(bn.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
     # The larger of the two: integer-like series often have a MAD of 0 or of one whole step, while the
     # mean absolute deviation still measures their spread; for normal noise the two agree.
@@ -332,7 +335,7 @@ class StreamingDetector:
         point = level = reversal = nan
         known = np.full(len(pos), float(s.window))
         if s.method != "stuck":
-            comp = _components(lay.values, pos, s, self._period)
+            comp = _components(lay, s, self._period)
             point, level = np.abs(comp["point_z"]), np.abs(comp["level_z"])
             known = comp["known"]
             reversal = comp["reversal_z"]
@@ -508,7 +511,7 @@ def _duration(ns: int) -> str:
 
 
 def _level_shift(
-    x: np.ndarray, base: np.ndarray, sigma: np.ndarray, s: DetectorSettings
+    x: np.ndarray, base: np.ndarray, sigma: np.ndarray, s: DetectorSettings, lay: rl.Layout
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """z of the last ``shift_window`` readings against the baseline before them.
 
@@ -520,7 +523,7 @@ def _level_shift(
     """
     k, w = s.shift_window, s.window
     sd = rl.lag(sigma, k - 1)
-    med_k = rl.move_median(x, k, k // 2 + 1)
+    med_k = rl.move_median_recent(x, k, k // 2 + 1, lay, back=0)  # judged at the new readings only
     base_k = rl.lag(base, k - 1)  # the median of the `window` readings before the last k
     # The median of k normal readings has a spread of about 1.2533 sigma / sqrt(k); the mean, sigma / sqrt(k).
     z_median = (med_k - base_k) / sd * math.sqrt(k) / 1.2533
@@ -544,20 +547,20 @@ class _Baseline:
     scale: np.ndarray
 
 
-def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings) -> _Baseline:
-    base, scale, spread = _robust_scale(resid, s.window, s.min_history)
+def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings, lay: rl.Layout) -> _Baseline:
+    base, scale, spread = _robust_scale(resid, s.window, s.min_history, lay)
     # Level shifts are judged on the plain baseline only: shifts of the residual from a seasonal or
     # previous-reading baseline (changes of trend) raised five times more false alarms than true ones on the
     # tuning half of the real series, and the point statistic still sees a jump there.
     if s.method in ("auto", "level_shift") and name == "flat":
-        level_z, now, before = _level_shift(resid, base, spread, s)
+        level_z, now, before = _level_shift(resid, base, spread, s, lay)
     else:  # the other methods and baselines never look at level shifts: skip four rolling passes
         level_z = now = before = np.full(len(resid), np.nan)
     return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale)
 
 
-def _components(x: np.ndarray, pos: np.ndarray, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
-    """Point and level-shift scores with reasons, for the flat positions ``pos`` (the new readings).
+def _components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
+    """Point and level-shift scores with reasons, for the new readings of the layout.
 
     Up to four baselines predict each reading: the recent median (``flat``), the
     usual value at this point of the cycle (``seasonal``, when a cycle is
@@ -568,19 +571,20 @@ def _components(x: np.ndarray, pos: np.ndarray, s: DetectorSettings, period: int
     with the smallest recent mean absolute error, so a daily swing or a
     drifting price is neither a spike nor a level shift.
     """
+    x, pos = lay.values, lay.new_pos
     zeros = np.zeros(len(x))
-    candidates = [_baseline("flat", x, zeros, s)]
+    candidates = [_baseline("flat", x, zeros, s, lay)]
     if period and s.method in ("auto", "seasonal"):
         cycle = rl.median3(rl.lag(x, period), rl.lag(x, 2 * period), rl.lag(x, 3 * period))
-        candidates.append(_baseline("seasonal", x - cycle, cycle, s))
+        candidates.append(_baseline("seasonal", x - cycle, cycle, s, lay))
         if s.method == "auto":  # the previous reading plus this point of the cycle's usual change (trend + season)
             change = x - rl.lag(x, 1)
             usual_change = rl.median3(rl.lag(change, period), rl.lag(change, 2 * period), rl.lag(change, 3 * period))
             expected = rl.lag(x, 1) + usual_change
-            candidates.append(_baseline("seasonal_change", x - expected, expected, s))
+            candidates.append(_baseline("seasonal_change", x - expected, expected, s, lay))
     if s.method == "auto":
         previous = rl.lag(x, 1)
-        candidates.append(_baseline("previous", x - previous, previous, s))
+        candidates.append(_baseline("previous", x - previous, previous, s, lay))
     # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for.
     now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
     out = {

@@ -12,7 +12,7 @@ same whether its history arrived in this batch or in earlier ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bottleneck as bn
 import numpy as np
@@ -33,6 +33,16 @@ class Layout:
     seg_of_new: np.ndarray  # for each new point, index of its series in this batch
     starts: np.ndarray  # flat position where each series' block begins
     counts: np.ndarray  # new points per series
+    _recent: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def recent(self, lead: int) -> tuple[np.ndarray, np.ndarray]:
+        """Flat positions from ``lead`` before each series' first new point to its end, and each one's offset
+        from the start of its series' stretch (cached: several rolling statistics ask for the same)."""
+        if lead not in self._recent:
+            lengths = lead + self.counts
+            offset = np.arange(lengths.sum()) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+            self._recent[lead] = (np.repeat(self.seg_first_new - lead, lengths) + offset, offset)
+        return self._recent[lead]
 
 
 def lag(a: np.ndarray, k: int) -> np.ndarray:
@@ -46,6 +56,22 @@ def lag(a: np.ndarray, k: int) -> np.ndarray:
 def move_median(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
     """Rolling median over the last ``window`` positions ending at each position (NaN ignored)."""
     return bn.move_median(a, window, min_count=min(min_count, window))
+
+
+def move_median_recent(a: np.ndarray, window: int, min_count: int, lay: Layout, back: int) -> np.ndarray:
+    """:func:`move_median` at the positions from ``back`` before each series' first new point on (NaN elsewhere).
+
+    Why: a statistic needed only for the newest readings need not be computed over the whole stored history
+    (the history is there for the statistics it is computed from). Medians are exact, so the values are the
+    same as :func:`move_median`'s.
+    """
+    lead = back + window - 1
+    at, offset = lay.recent(lead)
+    part = bn.move_median(a[at], window, min_count=min(min_count, window))
+    full = offset >= window - 1  # a whole window of the series' own positions behind it
+    out = np.full_like(a, np.nan)
+    out[at[full]] = part[full]
+    return out
 
 
 def median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
