@@ -101,6 +101,7 @@ class DetectorSettings:
 
 
 _NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
+_NAT = np.datetime64("NaT").view(np.int64)
 
 
 @dataclass
@@ -235,11 +236,11 @@ class StreamingDetector:
         """Distinct (series, metric) pairs seen so far."""
         return len(self._rows) * len(self.values)
 
-    def _resolve_period(self, keys: np.ndarray, times: np.ndarray | None) -> None:
+    def _resolve_period(self, codes: np.ndarray, times: np.ndarray | None) -> None:
         if self._period_resolved or times is None:
             return
-        order = np.lexsort((times, keys))
-        same = keys[order][1:] == keys[order][:-1]
+        order = np.lexsort((times, codes))
+        same = codes[order][1:] == codes[order][:-1]
         steps = np.diff(times[order])[same]
         steps = steps[steps > 0]
         if len(steps) >= 10:
@@ -252,10 +253,9 @@ class StreamingDetector:
         n = len(batch)
         if n == 0:
             return _empty_result(batch.index)
-        keys = _series_keys(batch, self.by)
+        codes, uniq = _series_codes(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None
-        self._resolve_period(keys, times)
-        codes, uniq = pd.factorize(keys)  # hashing, not sorting strings: series in order of first appearance
+        self._resolve_period(codes, times)
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
         rows = self._rows_of(uniq)
@@ -794,6 +794,11 @@ def _numeric(column: pd.Series, name: str) -> np.ndarray:
 
 def _times_ns(column: pd.Series, name: str) -> np.ndarray:
     """Timestamps as int64 nanoseconds (UTC when time zones are given)."""
+    if column.dtype == "datetime64[ns]":  # the usual case, without pandas' conversions
+        ns = column.to_numpy().view(np.int64)
+        if (ns == _NAT).any():
+            raise AnomalyInputError(f"column {name!r} has missing timestamps; drop or fill those rows first")
+        return ns
     if pd.api.types.is_datetime64_any_dtype(column):
         ts = column
     else:
@@ -818,12 +823,22 @@ def _times_ns(column: pd.Series, name: str) -> np.ndarray:
     return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
-def _series_keys(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
+def _series_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's series number (in order of first appearance) and each series' key, as text.
+
+    Keys are compared as text (a device 7 and a device "7" are one series). A column of text (the usual device
+    id) is hashed as it is, without making text of every row again.
+    """
     if not by:
-        return np.zeros(len(frame), dtype=object)
+        return np.zeros(len(frame), dtype=np.int64), np.zeros(1, dtype=object)
     if len(by) == 1:
-        return frame[by[0]].astype(str).to_numpy(dtype=object)
-    return frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
+        codes, raw = pd.factorize(frame[by[0]], use_na_sentinel=False)
+        if all(type(v) is str for v in raw):  # else 2 and 2.0, or None and NaN, would be merged here
+            return codes, np.asarray(raw, dtype=object)
+        keys = frame[by[0]].astype(str).to_numpy(dtype=object)
+    else:
+        keys = frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
+    return pd.factorize(keys)  # hashing, not sorting strings
 
 
 _NO_TIME = np.iinfo(np.int64).min
