@@ -353,7 +353,10 @@ class StreamingDetector:
         point_s = warmup_surprise(point, known, s.window)
         # A spike and the step straight back: two opposite unusual steps, each with the probability of its size.
         # It shares the point statistic's calibration (a separate one raised more false alarms on real series).
-        reversal_s = 2.0 * warmup_surprise(reversal, known, s.window) - math.log(2.0)
+        # Most readings are no jump back (0: no surprise): the tail probability is worked out for the others only.
+        reversal_s = np.where(np.isnan(reversal), np.nan, -math.log(2.0))
+        jumps = np.flatnonzero(reversal > 0)
+        reversal_s[jumps] = 2.0 * warmup_surprise(reversal[jumps], known[jumps], s.window) - math.log(2.0)
         jumped_back = np.nan_to_num(reversal_s, nan=-1.0) > np.nan_to_num(point_s, nan=-1.0)
         surprise = np.stack([np.fmax(point_s, reversal_s), warmup_surprise(level, known, s.window)], axis=1)
         log10, state.calib[rows], state.calib_pending[rows] = calibrate(
@@ -588,18 +591,24 @@ def _components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict
     # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for.
     now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
     out = {
-        attr: np.stack([getattr(c, attr)[pos] for c in candidates])[now, np.arange(len(pos))]
+        attr: _chosen([getattr(c, attr) for c in candidates], pos, now)
         for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale")
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
-    earlier = {
-        attr: np.stack([getattr(c, attr)[pos - 1] for c in candidates])[before, np.arange(len(pos))]
-        for attr in ("point_z", "scale")
-    }
+    earlier = {attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before) for attr in ("point_z", "scale")}
     stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
     out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
     # Readings behind a scale.
     out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
+    return out
+
+
+def _chosen(arrays: list[np.ndarray], at: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``arrays[which[i]][at[i]]`` for every ``i``."""
+    out = arrays[0][at]
+    for j, array in enumerate(arrays[1:], start=1):
+        mine = which == j
+        out[mine] = array[at[mine]]
     return out
 
 
