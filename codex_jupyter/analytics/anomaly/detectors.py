@@ -659,14 +659,21 @@ def _pick(candidates: list[_Baseline], at: np.ndarray, s: DetectorSettings) -> n
     level shift) cannot switch the detector to the model that explains it away while it happens (early in a
     series, where that is not known yet, the current spread counts).
     """
-    old = np.stack([c.spread[at - s.pick_lag] for c in candidates])
-    spread = np.stack([c.spread[at] for c in candidates])
-    lagged = np.where(np.isnan(old), spread, old)
-    unknown = np.stack([np.isnan(c.point_z[at]) for c in candidates])
-    spreads = np.where(unknown, np.inf, lagged)
+    spreads = []
+    for c in candidates:
+        old, now = c.spread[at - s.pick_lag], c.spread[at]
+        spread = np.where(np.isnan(c.point_z[at]), np.inf, np.where(np.isnan(old), now, old))
+        spreads.append(np.where(np.isnan(spread), np.inf, spread))
     if s.method == "seasonal" and len(candidates) > 1:
         spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
-    return np.argmin(np.nan_to_num(spreads, nan=np.inf), axis=0)
+    # The first of the smallest (an argmin over the candidates, without numpy's slow reduction across rows).
+    pick = np.zeros(len(at), dtype=np.int64)
+    smallest = spreads[0]
+    for j, spread in enumerate(spreads[1:], start=1):
+        smaller = spread < smallest
+        pick[smaller] = j
+        smallest = np.where(smaller, spread, smallest)
+    return pick
 
 
 _STEP_BASELINES = ("previous", "seasonal_change")  # baselines that predict from the previous reading
