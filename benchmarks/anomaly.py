@@ -11,7 +11,9 @@
    Target: F1 >= 0.8 overall, no kind below 0.6.
 3. The demo telemetry (labelled faults): alerts per 1,000 readings and labelled fault episodes caught.
 4. Speed: the default detector on batches of 10,000 readings over 100 series, one core; the tail engine with
-   the default detector on 3 metrics of the simulated fleet.
+   the default detector on 3 metrics of the simulated fleet. Both are reported per second of wall clock and per
+   second of the process's CPU time: on a machine shared with other work the wall clock also counts the time
+   other processes held the core, and the CPU time is the one-core figure the target is about.
 
 The real series are split by a fixed rule -- the parity of the first byte of the MD5 of the series' name -- into a
 tuning half (settings were chosen on it) and an evaluation half; both are reported. No public anomaly benchmark is
@@ -366,16 +368,16 @@ def telemetry_quality(quick: bool) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def simulator_quality(records: int) -> tuple[pd.DataFrame, float]:
-    """The live tail on the simulated fleet (3 metrics): alert quality and records/s."""
+def simulator_quality(records: int) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """The live tail on the simulated fleet (3 metrics): alert quality and records/s (wall clock, CPU time)."""
     from codex_jupyter.pipelines.tail import tail
 
     seen: list[pd.DataFrame] = []
     handle = tail("sim://fleet?devices=100&rate=0&seed=7", max_records=records, window=10)
     handle.subscribe(lambda event: seen.append(event.rows) if not event.rows.empty else None)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     handle.wait()
-    rate = records / (time.perf_counter() - start)
+    rate = records / (time.perf_counter() - start), records / (time.process_time() - cpu)
     frame = pd.concat(seen, ignore_index=True).sort_values(["device", "ts"], kind="stable")
     labels = frame["fault_type"].notna().to_numpy()
     quality = alert_quality(frame.is_anomaly.to_numpy(), labels, frame.device.to_numpy())
@@ -422,13 +424,13 @@ def throughput(points: int) -> None:
     )
     for method in ["zscore", "auto"]:
         det = StreamingDetector("value", by="device", time="ts", method=method)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(0, len(frame), batch):
             det.update(frame.iloc[i : i + batch])
-        elapsed = time.perf_counter() - start
+        elapsed, used = time.perf_counter() - start, time.process_time() - cpu
         print(
-            f"  {method:8} {len(frame) / elapsed:12,.0f} readings/s   state {det.memory_bytes() / n_series:,.0f} "
-            f"bytes per series (bounded by the window)"
+            f"  {method:8} {len(frame) / elapsed:12,.0f} readings/s ({len(frame) / used:,.0f} per CPU second)   "
+            f"state {det.memory_bytes() / n_series:,.0f} bytes per series (bounded by the window)"
         )
 
 
@@ -470,7 +472,10 @@ def main() -> None:
         throughput(100_000 if args.quick else 1_000_000)
         if args.only == "speed":
             _, rate = simulator_quality(100_000 if args.quick else 400_000)
-        print(f"  tail engine on sim:// (3 metrics, default detector): {rate:,.0f} records/s")
+        print(
+            f"  tail engine on sim:// (3 metrics, default detector): {rate[0]:,.0f} records/s "
+            f"({rate[1]:,.0f} per CPU second)"
+        )
 
 
 if __name__ == "__main__":

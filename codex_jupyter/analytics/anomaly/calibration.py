@@ -123,20 +123,23 @@ def calibrate(
     missing reading) neither gets a value nor counts.
     """
     n, k_stats = surprise.shape
-    known = ~np.isnan(surprise)
-    s = np.where(known, surprise, 0.0)
+    by_stat = surprise.T  # (statistics, readings): each input below is one contiguous row
+    known = ~np.isnan(by_stat)
+    s = np.where(known, by_stat, 0.0)
     over = known & (s > cs.level)
     capped = np.where(over, np.minimum(s - cs.level, cs.excess_cap), 0.0)
-    inputs = np.stack([known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2), over], axis=2)
-    seen, totals, pending = _lagged_counts(inputs.astype(np.int64).reshape(n, -1), seg, totals, pending, cs.lag)
-    seen = seen.reshape(n, k_stats, 5)
+    inputs = np.empty((k_stats, 5, n), dtype=np.int64)
+    for j, column in enumerate([known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2), over]):
+        inputs[:, j] = column
+    seen, totals, pending = _lagged_counts(inputs.reshape(k_stats * 5, n), seg, totals, pending, cs.lag)
+    seen = seen.reshape(k_stats, 5, n)
     n0 = cs.prior_readings
     prior_over = n0 * math.exp(-cs.level)
     m0 = cs.prior_excess
-    p_over = (seen[..., 1] + prior_over) / (seen[..., 0] + n0)
-    k = seen[..., 1] + prior_over
-    mean = (seen[..., 2] / _Q + prior_over * m0) / k
-    var = np.maximum((seen[..., 3] / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
+    p_over = (seen[:, 1] + prior_over) / (seen[:, 0] + n0)
+    k = seen[:, 1] + prior_over
+    mean = (seen[:, 2] / _Q + prior_over * m0) / k
+    var = np.maximum((seen[:, 3] / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
     # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, max_shape].
     ratio = mean * mean / var
     shape = np.clip(0.5 * (1.0 - ratio), 0.0, cs.max_shape)
@@ -146,7 +149,7 @@ def calibrate(
         log_tail = np.where(shape > 1e-6, -np.log1p(shape * t) / np.maximum(shape, 1e-6), -t)
     ln_p_over = np.log(p_over)
     ln_p = np.where(s > cs.level, ln_p_over + log_tail, ln_p_over * s / cs.level)
-    return np.where(known, -ln_p / _LN10, np.nan), totals, pending
+    return np.where(known, -ln_p / _LN10, np.nan).T, totals, pending
 
 
 def _lagged_counts(
@@ -154,34 +157,38 @@ def _lagged_counts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it.
 
-    ``inputs`` holds five columns per statistic (see :func:`calibrate`).
-    ``pending`` (series, lag, width) holds each series' last ``lag`` inputs,
-    zero rows in front while it has fewer; ``totals`` the sums of everything
-    older.
-    Each series is laid out as [its pending rows, its new rows] in one flat
-    array, so one cumulative sum serves all series.
+    ``inputs`` (width, readings) holds five rows per statistic (see :func:`calibrate`); it is declustered in
+    place, and the sums come back in the same shape. ``pending`` (series, lag, width) holds each series' last
+    ``lag`` inputs, zero rows in front while it has fewer; ``totals`` (series, width) the sums of everything
+    older. Each series is laid out as [its pending readings, its new readings] in one flat array, so one
+    cumulative sum (along contiguous memory) serves all series.
     """
-    n_series = len(totals)
+    n_series, width = totals.shape
     counts = np.bincount(seg, minlength=n_series)
-    starts = np.r_[0, np.cumsum(counts + lag)[:-1]]  # where each series' block begins
-    width = inputs.shape[1]
-    rows = np.empty((n_series * lag + len(seg), width), dtype=np.int64)
-    old_at = (starts[:, None] + np.arange(lag)).ravel()
-    rows[old_at] = pending.reshape(-1, width)
-    within = np.arange(len(seg)) - np.r_[0, np.cumsum(counts)][seg]
-    new_at = starts[seg] + lag + within
-    rows[new_at] = inputs
+    firsts = np.r_[0, np.cumsum(counts)[:-1]]
+    within = np.arange(len(seg)) - np.repeat(firsts, counts)
     # Declustering: a run of exceedances is one event, so only its first reading feeds the tail fit (the last
-    # column keeps every reading's own exceedance flag, so a run continues across batches).
-    by_stat = rows.reshape(len(rows), -1, 5)
-    by_stat[new_at, :, 1:4] *= 1 - by_stat[new_at - 1, :, 4:5]
-    cum = np.vstack([np.zeros((1, width), dtype=np.int64), np.cumsum(rows, axis=0)])  # cum[q]: sum of rows[:q]
+    # row keeps every reading's own exceedance flag, so a run continues across batches: a series' first new
+    # reading follows its last pending one).
+    flags = inputs[4::5]
+    previous = np.empty_like(flags)
+    previous[:, 1:] = flags[:, :-1]
+    has_new = counts > 0
+    previous[:, firsts[has_new]] = pending[has_new, -1, 4::5].T
+    inputs.reshape(-1, 5, len(seg))[:, 1:4] *= (1 - previous)[:, None, :]
+    starts = np.r_[0, np.cumsum(counts + lag)[:-1]]  # where each series' block begins
+    rows = np.empty((width, n_series * lag + len(seg)), dtype=np.int64)
+    rows[:, (starts[:, None] + np.arange(lag)).ravel()] = pending.reshape(-1, width).T
+    rows[:, starts[seg] + lag + within] = inputs
+    cum = np.zeros((width, rows.shape[1] + 1), dtype=np.int64)  # cum[:, q]: sum of rows[:, :q]
+    np.cumsum(rows, axis=1, out=cum[:, 1:])
     # New reading at block position lag + w: readings at least `lag` before it are block rows [0, w + 1).
-    seen = totals[seg] + cum[starts[seg] + within + 1] - cum[starts[seg]]
+    block = starts[seg]
+    seen = np.take(totals, seg, axis=0).T + np.take(cum, block + within + 1, axis=1) - np.take(cum, block, axis=1)
     ends = starts + lag + counts
-    new_totals = totals + cum[ends - lag] - cum[starts]
-    new_pending = rows[(ends[:, None] - lag + np.arange(lag)).ravel()].reshape(n_series, lag, width).astype(np.int32)
-    return seen, new_totals, new_pending
+    new_totals = totals + (np.take(cum, ends - lag, axis=1) - np.take(cum, starts, axis=1)).T
+    new_pending = np.take(rows, (ends[:, None] - lag + np.arange(lag)).ravel(), axis=1)
+    return seen, new_totals, new_pending.T.reshape(n_series, lag, width).astype(np.int32)
 
 
 def score_from_log10(log10_inv_p: np.ndarray) -> np.ndarray:

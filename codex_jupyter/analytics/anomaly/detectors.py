@@ -13,7 +13,8 @@ surprises (a peaks-over-threshold tail fit with a prior), because real series
 are not normal. ``surprise`` is the calibrated ``-log10 P``; ``anomaly_score``
 is ``1 - P``, rising without saturating beyond ``P = 1e-9``. Alerts are
 episodes (:mod:`.episodes`): ``is_anomaly`` marks the first reading of an
-unusual stretch only.
+unusual stretch only. Each metric of a series has its own episodes, so a
+problem in one metric is not hidden by an episode still open in another.
 
 Detectors (the choice follows what leaders of public streaming benchmarks do:
 robust, self-normalising statistics with few knobs rather than fitted models):
@@ -36,9 +37,8 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +55,7 @@ from codex_jupyter.analytics.anomaly.calibration import (
     score_from_log10,
     warmup_surprise,
 )
-from codex_jupyter.analytics.anomaly.episodes import EpisodeState, track
+from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
 from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, METHODS, STREAMING_METHODS
 from codex_jupyter.errors import InputError, require_columns
 
@@ -101,29 +101,59 @@ class DetectorSettings:
             raise AnomalyInputError("period is 'auto', None or a whole number of readings >= 2")
 
 
-@dataclass
-class _SeriesState:
-    """What a series keeps between batches: bounded by ``depth`` readings."""
+_NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
+_NAT = np.datetime64("NaT").view(np.int64)
 
-    values: np.ndarray = field(default_factory=lambda: np.empty(0))
-    times: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    run_len: int = 0
-    run_start: int = 0
-    run_p_repeat: float = 0.5
-    # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate).
-    calib: np.ndarray = field(default_factory=lambda: np.zeros(_STATS * 5, dtype=np.int64))
-    calib_pending: np.ndarray = field(default_factory=lambda: np.zeros((0, _STATS * 5), dtype=np.int32))
-    missing: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # readings, missing, run
+
+@dataclass
+class _MetricState:
+    """What one metric keeps between batches, one row per series: bounded by ``depth`` readings.
+
+    Kept as columns (not one object per series) so a batch reads and writes every series' state with a
+    few numpy operations instead of a Python loop over series.
+    """
+
+    values: np.ndarray  # (series, depth): the last readings, NaN in front while a series has fewer
+    run_len: np.ndarray  # the current run of repeated readings
+    run_start: np.ndarray  # its start time
+    run_p_repeat: np.ndarray  # and the rate of repeats it is judged against
+    # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate) and
+    # the last `lag` readings' contributions.
+    calib: np.ndarray
+    calib_pending: np.ndarray
+    missing: np.ndarray  # readings, missing, current run of missing readings
+
+    @classmethod
+    def empty(cls, depth: int, lag: int) -> _MetricState:
+        return cls(
+            values=np.empty((0, depth)),
+            run_len=np.empty(0, dtype=np.int64),
+            run_start=np.empty(0, dtype=np.int64),
+            run_p_repeat=np.empty(0),
+            calib=np.empty((0, _STATS * 5), dtype=np.int64),
+            calib_pending=np.empty((0, lag, _STATS * 5), dtype=np.int32),
+            missing=np.empty((0, 3), dtype=np.int64),
+        )
+
+    def grow(self, rows: int, depth: int) -> None:
+        """Rows for new series (nothing seen yet), and a deeper history (once the cycle length is known)."""
+        add, deeper = rows - len(self.run_len), depth - self.values.shape[1]
+        if deeper > 0:
+            self.values = np.hstack([np.full((len(self.values), deeper), np.nan), self.values])
+        if add <= 0:
+            return
+        self.values = np.vstack([self.values, np.full((add, depth), np.nan)])
+        self.run_len = np.r_[self.run_len, np.zeros(add, dtype=np.int64)]
+        self.run_start = np.r_[self.run_start, np.zeros(add, dtype=np.int64)]
+        self.run_p_repeat = np.r_[self.run_p_repeat, np.full(add, 0.5)]
+        self.calib = np.vstack([self.calib, np.zeros((add, self.calib.shape[1]), dtype=np.int64)])
+        self.calib_pending = np.concatenate(
+            [self.calib_pending, np.zeros((add, *self.calib_pending.shape[1:]), np.int32)]
+        )
+        self.missing = np.vstack([self.missing, np.zeros((add, 3), dtype=np.int64)])
 
     def nbytes(self) -> int:
-        return (
-            self.values.nbytes
-            + self.times.nbytes
-            + 3 * 8
-            + self.calib.nbytes
-            + self.calib_pending.nbytes
-            + self.missing.nbytes
-        )
+        return sum(a.nbytes for a in vars(self).values())
 
 
 def infer_period(step_seconds: float) -> int | None:
@@ -139,16 +169,19 @@ def infer_period(step_seconds: float) -> int | None:
     return None
 
 
-def _robust_scale(x: np.ndarray, window: int, min_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _robust_scale(
+    x: np.ndarray, window: int, min_count: int, lay: rl.Layout
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Baseline (median of the previous ``window``), robust SD and mean absolute deviation per position.
 
     The robust SD scales the z-score; the mean absolute deviation (which,
     unlike the MAD, sees a regular day/night step) compares how well two
-    baselines explain a series.
+    baselines explain a series. The robust SD is only known for the new readings and the one before them
+    (what the z-scores need); the baseline and mean absolute deviation for the whole layout.
     """
     base = rl.lag(rl.move_median(x, window, min_count), 1)
     dev = np.abs(x - base)
-    mad = rl.lag(rl.move_median(dev, window, min_count), 1) * _MAD_TO_SD
+    mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=2), 1) * _MAD_TO_SD
     mean_ad = rl.lag(bn.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
     # The larger of the two: integer-like series often have a MAD of 0 or of one whole step, while the
     # mean absolute deviation still measures their spread; for normal noise the two agree.
@@ -181,8 +214,10 @@ class StreamingDetector:
         self.time = time
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
-        self._states: dict[tuple[str, Any], _SeriesState] = {}
-        self._episodes: dict[Any, EpisodeState] = {}
+        self._rows: dict[Any, int] = {}  # series key -> its row in the state tables
+        self._metrics = {m: _MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
+        self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
+        self._episodes = [EpisodeTable() for _ in self.values]  # each metric has its own episodes
         self._alarm = log10_from_score(self.settings.threshold)
 
     @property
@@ -196,17 +231,21 @@ class StreamingDetector:
 
     def memory_bytes(self) -> int:
         """Bytes of state held for all series (bounded by the window, whatever the stream length)."""
-        return sum(st.nbytes() for st in self._states.values())
+        return (
+            sum(m.nbytes() for m in self._metrics.values())
+            + self._times.nbytes
+            + sum(e.nbytes() for e in self._episodes)
+        )
 
     def series_count(self) -> int:
         """Distinct (series, metric) pairs seen so far."""
-        return len(self._states)
+        return len(self._rows) * len(self.values)
 
-    def _resolve_period(self, keys: np.ndarray, times: np.ndarray | None) -> None:
+    def _resolve_period(self, codes: np.ndarray, times: np.ndarray | None) -> None:
         if self._period_resolved or times is None:
             return
-        order = np.lexsort((times, keys))
-        same = keys[order][1:] == keys[order][:-1]
+        order = np.lexsort((times, codes))
+        same = codes[order][1:] == codes[order][:-1]
         steps = np.diff(times[order])[same]
         steps = steps[steps > 0]
         if len(steps) >= 10:
@@ -219,27 +258,53 @@ class StreamingDetector:
         n = len(batch)
         if n == 0:
             return _empty_result(batch.index)
-        keys = _series_keys(batch, self.by)
+        codes, uniq = _series_codes(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None
-        self._resolve_period(keys, times)
-        codes, uniq = pd.factorize(keys)  # hashing, not sorting strings: series in order of first appearance
+        self._resolve_period(codes, times)
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
-        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
-        best = np.full(n, np.nan)  # calibrated -log10 P, in series order
-        best_reason = np.full(n, "", dtype=object)
+        rows = self._rows_of(uniq)
+        sorted_times = None if times is None else times[order]
+        levels, explainers = [], []
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
-            level, reason = self._score_metric(metric, uniq, starts, values, None if times is None else times[order])
-            if len(self.values) > 1:
-                reason = np.where(reason != "", metric + ": " + reason.astype(str), "")
-            better = np.nan_to_num(level, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf)
-            best = np.where(better, level, best)
-            best_reason = np.where(better, reason, best_reason)
+            level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
+            levels.append(np.nan_to_num(level, nan=-np.inf))
+            explainers.append(explain)
+        # The score is the most surprising metric's (the first one on a tie).
+        stacked = np.stack(levels)
+        best = stacked[np.argmax(stacked, axis=0), np.arange(n)]
+        best = np.where(np.isneginf(best), np.nan, best)  # calibrated -log10 P, in series order
+        # Each metric has its own episodes: a problem in one metric is not hidden by an episode still open in
+        # another (on the simulated fleet a third of the missed faults were).
         s = self.settings
-        ep_states = [self._episodes.setdefault(key, EpisodeState()) for key in uniq]
-        ep = track(best, None if times is None else times[order], seg, ep_states, self._alarm, s.clear, s.quiet)
-        return self._result(batch.index, order, best, best_reason, ep)
+        eps = [
+            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet)
+            for level, table in zip(levels, self._episodes, strict=True)
+        ]
+        ep, speaker = _combine(eps, stacked)
+        # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
+        # cost more than scoring it.
+        reason = np.full(n, "", dtype=object)
+        for i in np.flatnonzero(ep.onset):
+            why = explainers[speaker[i]](int(i))
+            reason[i] = f"{self.values[speaker[i]]}: {why}" if why and len(self.values) > 1 else why
+        return self._result(batch.index, order, best, reason, ep)
+
+    def _rows_of(self, keys: np.ndarray) -> np.ndarray:
+        """Each series' row in the state tables, adding rows for new series (and depth for a new cycle)."""
+        rows = np.fromiter((self._rows.setdefault(k, len(self._rows)) for k in keys), dtype=np.int64, count=len(keys))
+        depth, total = self._depth(), len(self._rows)
+        deeper, add = depth - self._times.shape[1], total - len(self._times)
+        if deeper > 0:
+            self._times = np.hstack([np.full((len(self._times), deeper), _NO_READING_TIME), self._times])
+        if add > 0:
+            self._times = np.vstack([self._times, np.full((add, depth), _NO_READING_TIME)])
+            for episodes in self._episodes:
+                episodes.grow(total)
+        for state in self._metrics.values():
+            state.grow(total, depth)
+        return rows
 
     def _result(
         self, index: pd.Index, order: np.ndarray, level: np.ndarray, reason: np.ndarray, ep: Any
@@ -252,7 +317,7 @@ class StreamingDetector:
             "episode_id": ep.episode_id,
             "episode_start": np.where(ep.episode_id > 0, ep.start, _NO_TIME),
             "episode_end": np.where(ep.closed, ep.end, _NO_TIME),
-            "reason": np.where(ep.onset, reason, ""),
+            "reason": reason,
         }
         out = {}
         for name, col in columns.items():
@@ -265,32 +330,33 @@ class StreamingDetector:
 
     # -- one metric, all series ------------------------------------------------------------------
     def _score_metric(
-        self, metric: str, uniq: np.ndarray, starts: np.ndarray, values: np.ndarray, times: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated -log10 P and reasons for one metric's readings, given sorted by series."""
+        self, metric: str, rows: np.ndarray, seg: np.ndarray, values: np.ndarray, times: np.ndarray | None
+    ) -> tuple[np.ndarray, Callable[[int], str]]:
+        """Calibrated -log10 P for one metric's readings, given sorted by series (``seg``), and their reasons.
+
+        The reason for reading ``i`` is worded only when asked for (at an episode's onset).
+        """
         s = self.settings
-        depth = self._depth()
-        bounds = np.r_[starts, len(values)]
-        t_all = times if times is not None else np.zeros(len(values), dtype=np.int64)
-        states = [self._states.setdefault((metric, key), _SeriesState()) for key in uniq]
-        news = [values[a:b] for a, b in itertools.pairwise(bounds)]
-        new_times = [t_all[a:b] for a, b in itertools.pairwise(bounds)]
-        lay = rl.build_layout([st.values for st in states], [st.times for st in states], news, new_times, depth)
+        state = self._metrics[metric]
+        t_new = times if times is not None else np.zeros(len(values), dtype=np.int64)
+        lay = rl.build_layout(state.values[rows], self._times[rows], values, t_new, seg)
         pos = lay.new_pos
         nan = np.full(len(pos), np.nan)
         comp: dict[str, np.ndarray] = {}
         point = level = reversal = nan
         known = np.full(len(pos), float(s.window))
         if s.method != "stuck":
-            comp = _components(lay.values, s, self._period)
-            point, level = np.abs(comp["point_z"][pos]), np.abs(comp["level_z"][pos])
-            known = comp["known"][pos]
-            reversal = comp["reversal_z"][pos]
+            comp = _components(lay, s, self._period)
+            point, level = np.abs(comp["point_z"]), np.abs(comp["level_z"])
+            known = comp["known"]
+            reversal = comp["reversal_z"]
             if s.method in ("zscore", "seasonal"):
                 level = nan
             elif s.method == "level_shift":
                 point = nan
-        stuck, stuck_reason = _stuck(lay, states, s, times is not None) if s.method in ("auto", "stuck") else (nan, nan)
+        stuck, stuck_reason = (
+            _stuck(lay, state, rows, s, times is not None) if s.method in ("auto", "stuck") else (nan, None)
+        )
         # Raw surprise (-ln P under the normal model, Student-t while the window is still filling), calibrated per
         # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)
         # must not make its spikes look usual.
@@ -298,53 +364,74 @@ class StreamingDetector:
         point_s = warmup_surprise(point, known, s.window)
         # A spike and the step straight back: two opposite unusual steps, each with the probability of its size.
         # It shares the point statistic's calibration (a separate one raised more false alarms on real series).
-        reversal_s = 2.0 * warmup_surprise(reversal, known, s.window) - math.log(2.0)
+        # Most readings are no jump back (0: no surprise): the tail probability is worked out for the others only.
+        reversal_s = np.where(np.isnan(reversal), np.nan, -math.log(2.0))
+        jumps = np.flatnonzero(reversal > 0)
+        reversal_s[jumps] = 2.0 * warmup_surprise(reversal[jumps], known[jumps], s.window) - math.log(2.0)
         jumped_back = np.nan_to_num(reversal_s, nan=-1.0) > np.nan_to_num(point_s, nan=-1.0)
         surprise = np.stack([np.fmax(point_s, reversal_s), warmup_surprise(level, known, s.window)], axis=1)
-        totals = np.stack([st.calib for st in states])
-        pending = np.stack([_pending(st.calib_pending, s.calibration.lag) for st in states])
-        log10, totals, pending = calibrate(surprise, lay.seg_of_new, totals, pending, s.calibration)
-        for st, c, q in zip(states, totals, pending, strict=True):
-            st.calib, st.calib_pending = c, q
+        log10, state.calib[rows], state.calib_pending[rows] = calibrate(
+            surprise, seg, state.calib[rows], state.calib_pending[rows], s.calibration
+        )
         point_log10, level_log10 = log10[:, 0], log10[:, 1]
         normal_log10 = np.fmax(point_log10, level_log10)
         stuck_log10 = stuck / math.log(10.0)
         log10_p = np.fmax(normal_log10, stuck_log10)
-        reason = np.full(len(pos), "", dtype=object)
-        for i in np.flatnonzero(np.nan_to_num(log10_p, nan=0.0) >= self._alarm):
-            p = pos[i]
-            if np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(normal_log10[i], nan=-1.0):
-                reason[i] = stuck_reason[i]
-            elif np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
-                reason[i] = (_reversal_reason if jumped_back[i] else _point_reason)(
-                    p, comp, lay.values, s, self._period
-                )
-            else:
-                reason[i] = _level_reason(p, comp, s)
+        missing_reason = None
         if s.flag_missing:
-            log10_p, reason = _missing(lay, states, log10_p, reason)
-        self._remember(lay, states, depth)
-        return log10_p, reason
+            log10_p, missing_reason = _missing(lay, state, rows, log10_p)
 
-    def _remember(self, lay: rl.Layout, states: list[_SeriesState], depth: int) -> None:
-        """Keep the last ``depth`` readings of each series for the next batch."""
-        counts = np.bincount(lay.seg_of_new, minlength=len(states))
-        for i, st in enumerate(states):
-            end = int(lay.seg_first_new[i] + counts[i])
-            keep = min(depth, len(st.values) + int(counts[i]))
-            st.values = lay.values[end - keep : end].copy()
-            st.times = lay.times[end - keep : end].copy()
+        def explain(i: int) -> str:
+            if missing_reason is not None and (why := missing_reason(i)):
+                return why
+            if stuck_reason is not None and np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(
+                normal_log10[i], nan=-1.0
+            ):
+                return stuck_reason(i)
+            if np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
+                why = _reversal_reason if jumped_back[i] else _point_reason
+                return why(i, pos[i], comp, lay.values, s, self._period)
+            return _level_reason(i, comp, s)
+
+        keep = rl.last_rows(lay, state.values.shape[1])
+        state.values[rows] = lay.values[keep]
+        self._times[rows] = lay.times[keep]  # the same for every metric
+        return log10_p, explain
 
 
-def _pending(rows: np.ndarray, lag: int) -> np.ndarray:
-    """A series' last ``lag`` calibration inputs, zero rows in front while it has fewer (zeros add nothing)."""
-    return rows if len(rows) == lag else np.zeros((lag, _STATS * 5), dtype=np.int32)
+def _combine(eps: list[Episodes], levels: np.ndarray) -> tuple[Episodes, np.ndarray]:
+    """One row's view of its metrics' episodes, and the metric that speaks for it.
+
+    A row reports, in this order of precedence, a metric whose episode opens there (an alert), one whose
+    episode closes there (so the alert it raised gets its end), one whose episode is open, else none; among
+    equals, the most surprising metric. Episode ids are unique per series: the metric's own episode number
+    times the number of metrics, plus the metric's number (with one metric, simply its episode number).
+    """
+    count = len(eps)
+    speaker = np.zeros(levels.shape[1], dtype=np.int64)
+    rank = np.full(levels.shape[1], -1)
+    level = np.full(levels.shape[1], -np.inf)
+    for m, ep in enumerate(eps):
+        mine = np.where(ep.onset, 3, np.where(ep.closed, 2, np.where(ep.episode_id > 0, 1, 0)))
+        better = (mine > rank) | ((mine == rank) & (levels[m] > level))
+        speaker = np.where(better, m, speaker)
+        rank, level = np.where(better, mine, rank), np.where(better, levels[m], level)
+    pick = (speaker, np.arange(len(speaker)))
+    ids = np.stack([np.where(ep.episode_id > 0, ep.episode_id * count + m, 0) for m, ep in enumerate(eps)])
+    combined = Episodes(
+        onset=np.stack([ep.onset for ep in eps])[pick],
+        episode_id=ids[pick],
+        start=np.stack([ep.start for ep in eps])[pick],
+        end=np.stack([ep.end for ep in eps])[pick],
+        closed=np.stack([ep.closed for ep in eps])[pick],
+    )
+    return combined, speaker
 
 
 def _stuck(
-    lay: rl.Layout, states: list[_SeriesState], s: DetectorSettings, has_time: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Score runs of identical readings against the series' usual rate of repeats."""
+    lay: rl.Layout, state: _MetricState, rows: np.ndarray, s: DetectorSettings, has_time: bool
+) -> tuple[np.ndarray, Callable[[int], str]]:
+    """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason)."""
     x = lay.values
     pos = lay.new_pos
     prev = rl.lag(x, 1)
@@ -360,9 +447,9 @@ def _stuck(
     offset = np.arange(len(pos)) - first_of_block
     # A run that began before this batch continues from the stored state.
     carried = seg_first[first_of_block] & eq[first_of_block]
-    run_state = np.array([st.run_len for st in states], dtype=float)
-    start_state = np.array([st.run_start for st in states], dtype=np.int64)
-    p_state = np.array([st.run_p_repeat for st in states], dtype=float)
+    run_state = state.run_len[rows].astype(float)
+    start_state = state.run_start[rows]
+    p_state = state.run_p_repeat[rows]
     run = np.where(carried, run_state[seg] + 1 + offset, offset)
     start_time = np.where(carried, start_state[seg], lay.times[pos[first_of_block]])
     # How often the series repeated a value in the window just before this run began.
@@ -384,24 +471,21 @@ def _stuck(
         # The run's -ln P: each repeat has probability p under the series' usual rate of repeats.
         surprise = np.where(run > 0, -run * np.log(p), np.where(np.isnan(rate[pos]), np.nan, 0.0))
     # Carry the run into the next batch.
-    last_of_seg = np.r_[seg[1:] != seg[:-1], True]
-    for i in np.flatnonzero(last_of_seg):
-        st = states[seg[i]]
-        st.run_len = int(run[i])
-        st.run_start = int(start_time[i])
-        st.run_p_repeat = float(p[i])
-    reason = np.full(len(pos), "", dtype=object)
-    # Reasons for long enough runs only (the caller keeps them where the calibrated score flags).
-    for i in np.flatnonzero(np.nan_to_num(surprise, nan=0.0) >= 4.0):
+    last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
+    state.run_len[rows[seg[last]]] = run[last]
+    state.run_start[rows[seg[last]]] = start_time[last]
+    state.run_p_repeat[rows[seg[last]]] = p[last]
+
+    def reason(i: int) -> str:
         span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
-        readings = f"{int(run[i]) + 1} readings"
-        reason[i] = f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({readings})"
+        return f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({int(run[i]) + 1} readings)"
+
     return surprise, reason
 
 
 def _missing(
-    lay: rl.Layout, states: list[_SeriesState], log10_p: np.ndarray, reason: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    lay: rl.Layout, state: _MetricState, rows: np.ndarray, log10_p: np.ndarray
+) -> tuple[np.ndarray, Callable[[int], str] | None]:
     """Score runs of missing readings against how often the series missed a reading before.
 
     A run of ``r`` missing readings in a series that misses a share ``q`` of
@@ -410,11 +494,11 @@ def _missing(
     them, and a burst in one that never has is flagged within a few readings.
     """
     missing = np.isnan(lay.values[lay.new_pos])
-    if not missing.any() and all(st.missing[2] == 0 for st in states):
-        _count_missing(states, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
-        return log10_p, reason
+    carried = state.missing[rows]
+    if not missing.any() and not carried[:, 2].any():
+        _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
+        return log10_p, None
     seg = lay.seg_of_new
-    carried = np.stack([st.missing for st in states])
     # A series has not begun before its first reading: missing readings in front of it (a table whose column
     # starts later) are neither judged nor counted.
     present_before = exclusive_cumsum((~missing).astype(np.int64), seg, carried[:, 0] - carried[:, 1])
@@ -434,22 +518,28 @@ def _missing(
     rate = (misses - before + 0.5) / (readings - before + 1.0)
     level = run * -np.log10(rate)
     out = np.where(judged, level, log10_p)
-    why = reason.copy()
-    for i in np.flatnonzero(judged & (level >= 2.0)):  # reasons only where a run could alarm
-        why[i] = f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})"
-    _count_missing(states, seg, judged, run, started)
-    return out, why
+    _count_missing(state, rows, seg, judged, run, started)
+
+    def reason(i: int) -> str:  # a missing reading is judged on its run alone
+        return f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})" if judged[i] else ""
+
+    return out, reason
 
 
 def _count_missing(
-    states: list[_SeriesState], seg: np.ndarray, missing: np.ndarray, run: np.ndarray, started: np.ndarray | None = None
+    state: _MetricState,
+    rows: np.ndarray,
+    seg: np.ndarray,
+    missing: np.ndarray,
+    run: np.ndarray,
+    started: np.ndarray | None = None,
 ) -> None:
     """Add a batch's readings (only those after the series began) and missed readings to each series' counts."""
-    counts = np.bincount(seg, weights=started, minlength=len(states)).astype(np.int64)
-    misses = np.bincount(seg, weights=missing, minlength=len(states)).astype(np.int64)
-    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1] if len(seg) else np.empty(0, dtype=np.int64)
-    for st, c, m, i in zip(states, counts, misses, last, strict=True):
-        st.missing = np.array([st.missing[0] + c, st.missing[1] + m, run[i]], dtype=np.int64)
+    counts = np.bincount(seg, weights=started, minlength=len(rows)).astype(np.int64)
+    misses = np.bincount(seg, weights=missing, minlength=len(rows)).astype(np.int64)
+    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]
+    state.missing[rows] += np.stack([counts, misses, np.zeros(len(rows), dtype=np.int64)], axis=1)
+    state.missing[rows, 2] = run[last]
 
 
 def _duration(ns: int) -> str:
@@ -464,7 +554,7 @@ def _duration(ns: int) -> str:
 
 
 def _level_shift(
-    x: np.ndarray, base: np.ndarray, sigma: np.ndarray, s: DetectorSettings
+    x: np.ndarray, base: np.ndarray, sigma: np.ndarray, s: DetectorSettings, lay: rl.Layout
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """z of the last ``shift_window`` readings against the baseline before them.
 
@@ -476,7 +566,7 @@ def _level_shift(
     """
     k, w = s.shift_window, s.window
     sd = rl.lag(sigma, k - 1)
-    med_k = rl.move_median(x, k, k // 2 + 1)
+    med_k = rl.move_median_recent(x, k, k // 2 + 1, lay, back=0)  # judged at the new readings only
     base_k = rl.lag(base, k - 1)  # the median of the `window` readings before the last k
     # The median of k normal readings has a spread of about 1.2533 sigma / sqrt(k); the mean, sigma / sqrt(k).
     z_median = (med_k - base_k) / sd * math.sqrt(k) / 1.2533
@@ -500,20 +590,20 @@ class _Baseline:
     scale: np.ndarray
 
 
-def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings) -> _Baseline:
-    base, scale, spread = _robust_scale(resid, s.window, s.min_history)
+def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings, lay: rl.Layout) -> _Baseline:
+    base, scale, spread = _robust_scale(resid, s.window, s.min_history, lay)
     # Level shifts are judged on the plain baseline only: shifts of the residual from a seasonal or
     # previous-reading baseline (changes of trend) raised five times more false alarms than true ones on the
     # tuning half of the real series, and the point statistic still sees a jump there.
     if s.method in ("auto", "level_shift") and name == "flat":
-        level_z, now, before = _level_shift(resid, base, spread, s)
+        level_z, now, before = _level_shift(resid, base, spread, s, lay)
     else:  # the other methods and baselines never look at level shifts: skip four rolling passes
         level_z = now = before = np.full(len(resid), np.nan)
     return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale)
 
 
-def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
-    """Point and level-shift scores with reasons, for every flat position.
+def _components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
+    """Point and level-shift scores with reasons, for the new readings of the layout.
 
     Up to four baselines predict each reading: the recent median (``flat``), the
     usual value at this point of the cycle (``seasonal``, when a cycle is
@@ -524,73 +614,97 @@ def _components(x: np.ndarray, s: DetectorSettings, period: int | None) -> dict[
     with the smallest recent mean absolute error, so a daily swing or a
     drifting price is neither a spike nor a level shift.
     """
+    x, pos = lay.values, lay.new_pos
     zeros = np.zeros(len(x))
-    candidates = [_baseline("flat", x, zeros, s)]
+    candidates = [_baseline("flat", x, zeros, s, lay)]
     if period and s.method in ("auto", "seasonal"):
         cycle = rl.median3(rl.lag(x, period), rl.lag(x, 2 * period), rl.lag(x, 3 * period))
-        candidates.append(_baseline("seasonal", x - cycle, cycle, s))
+        candidates.append(_baseline("seasonal", x - cycle, cycle, s, lay))
         if s.method == "auto":  # the previous reading plus this point of the cycle's usual change (trend + season)
             change = x - rl.lag(x, 1)
             usual_change = rl.median3(rl.lag(change, period), rl.lag(change, 2 * period), rl.lag(change, 3 * period))
             expected = rl.lag(x, 1) + usual_change
-            candidates.append(_baseline("seasonal_change", x - expected, expected, s))
+            candidates.append(_baseline("seasonal_change", x - expected, expected, s, lay))
     if s.method == "auto":
         previous = rl.lag(x, 1)
-        candidates.append(_baseline("previous", x - previous, previous, s))
-    # The model is chosen on its error before the last `pick_lag` readings, so an anomalous stretch (a ramp, a
-    # level shift) cannot switch the detector to the model that explains it away while it happens.
-    lagged = [_prefer_lagged(c.spread, s.pick_lag) for c in candidates]
-    spreads = np.stack([np.where(np.isnan(c.point_z), np.inf, sp) for c, sp in zip(candidates, lagged, strict=True)])
-    if s.method == "seasonal" and len(candidates) > 1:
-        spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
-    pick = np.argmin(np.nan_to_num(spreads, nan=np.inf), axis=0)
+        candidates.append(_baseline("previous", x - previous, previous, s, lay))
+    # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for.
+    now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
     out = {
-        attr: np.choose(pick, [getattr(c, attr) for c in candidates])
+        attr: _chosen([getattr(c, attr) for c in candidates], pos, now)
         for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale")
     }
-    out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[pick]
-    out["reversal_z"] = _reversal(out["point_z"], out["scale"], pick, [c.name in _STEP_BASELINES for c in candidates])
-    out["known"] = rl.lag(
-        bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1), 1
-    )  # readings behind a scale
+    out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
+    earlier = {attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before) for attr in ("point_z", "scale")}
+    stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
+    out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
+    # Readings behind a scale.
+    out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
     return out
+
+
+def _chosen(arrays: list[np.ndarray], at: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``arrays[which[i]][at[i]]`` for every ``i``."""
+    out = arrays[0][at]
+    for j, array in enumerate(arrays[1:], start=1):
+        mine = which == j
+        out[mine] = array[at[mine]]
+    return out
+
+
+def _pick(candidates: list[_Baseline], at: np.ndarray, s: DetectorSettings) -> np.ndarray:
+    """The baseline judging each position in ``at``: the smallest recent spread, ``pick_lag`` readings ago.
+
+    The model is chosen on its error before the last ``pick_lag`` readings, so an anomalous stretch (a ramp, a
+    level shift) cannot switch the detector to the model that explains it away while it happens (early in a
+    series, where that is not known yet, the current spread counts).
+    """
+    spreads = []
+    for c in candidates:
+        old, now = c.spread[at - s.pick_lag], c.spread[at]
+        spread = np.where(np.isnan(c.point_z[at]), np.inf, np.where(np.isnan(old), now, old))
+        spreads.append(np.where(np.isnan(spread), np.inf, spread))
+    if s.method == "seasonal" and len(candidates) > 1:
+        spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
+    # The first of the smallest (an argmin over the candidates, without numpy's slow reduction across rows).
+    pick = np.zeros(len(at), dtype=np.int64)
+    smallest = spreads[0]
+    for j, spread in enumerate(spreads[1:], start=1):
+        smaller = spread < smallest
+        pick[smaller] = j
+        smallest = np.where(smaller, spread, smallest)
+    return pick
 
 
 _STEP_BASELINES = ("previous", "seasonal_change")  # baselines that predict from the previous reading
 
 
-def _reversal(point_z: np.ndarray, scale: np.ndarray, pick: np.ndarray, stepwise: list[bool]) -> np.ndarray:
+def _reversal(now: dict[str, np.ndarray], before: dict[str, np.ndarray], same: np.ndarray) -> np.ndarray:
     """A jump straight back: the smaller of two successive opposite z values of a step baseline (else 0).
 
     Why: on a random walk (a price) a spike is one unusual step and the next one back. Each alone is only as
     unusual as the walk's own big steps; two opposite ones in a row are far rarer (about the square of the
     probability), so the pair is judged as a whole, one reading after the spike. The step back is measured in
-    the spread from before the spike (which the spike itself has widened).
+    the spread from before the spike (which the spike itself has widened). ``same``: both readings were judged
+    by the same step baseline.
     """
-    prev_z = rl.lag(point_z, 1)
-    point_z = point_z * scale / rl.lag(scale, 1)
-    same = np.r_[False, pick[1:] == pick[:-1]] & np.asarray(stepwise)[pick]
+    prev_z = before["point_z"]
+    point_z = now["point_z"] * now["scale"] / before["scale"]
     back = same & (np.sign(point_z) == -np.sign(prev_z))
     size = np.fmin(np.abs(point_z), np.abs(prev_z))
     return np.where(np.isnan(point_z), np.nan, np.where(back, size, 0.0))
 
 
-def _prefer_lagged(spread: np.ndarray, lag: int) -> np.ndarray:
-    """The spread ``lag`` readings ago where known, else the current one (early in a series)."""
-    if lag == 0:
-        return spread
-    old = rl.lag(spread, lag)
-    return np.where(np.isnan(old), spread, old)
-
-
-def _point_reason(i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None) -> str:
+def _point_reason(
+    i: int, p: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
+) -> str:
     z = comp["point_z"][i]
     size = f"{abs(z):.1f}" if abs(z) < 1000 else "over 1000"
     usual = comp["usual"][i]
     where = {
         "flat": f"the usual {usual:.4g} of the last {s.window} readings",
         "seasonal": f"the usual {usual:.4g} for this point of the {period}-reading cycle",
-        "previous": f"the usual change from the previous reading ({x[i] - usual:+.4g})",
+        "previous": f"the usual change from the previous reading ({x[p] - usual:+.4g})",
         "seasonal_change": f"the {usual:.4g} expected from the previous reading and this point of the {period}-reading "
         "cycle's usual change",
     }[comp["kind"][i]]
@@ -598,11 +712,11 @@ def _point_reason(i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: Detecto
 
 
 def _reversal_reason(
-    i: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
+    i: int, p: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
 ) -> str:
     size = comp["reversal_z"][i]
     return (
-        f"a jump of {x[i - 1] - x[i - 2]:+.4g} and straight back ({x[i] - x[i - 1]:+.4g}) at the previous reading: "
+        f"a jump of {x[p - 1] - x[p - 2]:+.4g} and straight back ({x[p] - x[p - 1]:+.4g}) at the previous reading: "
         f"both at least {size:.1f} MADs beyond the usual change"
     )
 
@@ -627,10 +741,10 @@ def detect_anomalies(
     ``anomaly_score`` (0..1, ``1 - P`` of the calibrated tail probability,
     monotone and unsaturated), ``surprise`` (``-log10 P``), ``is_anomaly``
     (True at the first reading of an episode whose score reached
-    ``threshold``, default 0.9999999), ``episode_id`` (per series, 0 outside
-    episodes), ``episode_start``, ``episode_end`` (on the reading where the
-    episode closed) and a short human ``reason`` at each onset. Rows keep their order and index. ``by`` names the
-    column(s) that identify a series (e.g. a device); ``value`` the metric
+    ``threshold``, default 0.9999999), ``episode_id`` (unique per series, 0 outside
+    episodes; with several metrics each metric has its own episodes), ``episode_start``, ``episode_end`` (on the
+    reading where the episode closed) and a short human ``reason`` at each onset. Rows keep their order and
+    index. ``by`` names the column(s) that identify a series (e.g. a device); ``value`` the metric
     column(s) (default: every numeric column); ``time`` orders readings within
     a series and lets ``auto`` find the daily cycle. Without ``time`` the
     rows' order is the time order.
@@ -736,6 +850,11 @@ def _numeric(column: pd.Series, name: str) -> np.ndarray:
 
 def _times_ns(column: pd.Series, name: str) -> np.ndarray:
     """Timestamps as int64 nanoseconds (UTC when time zones are given)."""
+    if column.dtype == "datetime64[ns]":  # the usual case, without pandas' conversions
+        ns = column.to_numpy().view(np.int64)
+        if (ns == _NAT).any():
+            raise AnomalyInputError(f"column {name!r} has missing timestamps; drop or fill those rows first")
+        return ns
     if pd.api.types.is_datetime64_any_dtype(column):
         ts = column
     else:
@@ -760,12 +879,22 @@ def _times_ns(column: pd.Series, name: str) -> np.ndarray:
     return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
-def _series_keys(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
+def _series_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's series number (in order of first appearance) and each series' key, as text.
+
+    Keys are compared as text (a device 7 and a device "7" are one series). A column of text (the usual device
+    id) is hashed as it is, without making text of every row again.
+    """
     if not by:
-        return np.zeros(len(frame), dtype=object)
+        return np.zeros(len(frame), dtype=np.int64), np.zeros(1, dtype=object)
     if len(by) == 1:
-        return frame[by[0]].astype(str).to_numpy(dtype=object)
-    return frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
+        codes, raw = pd.factorize(frame[by[0]], use_na_sentinel=False)
+        if all(type(v) is str for v in raw):  # else 2 and 2.0, or None and NaN, would be merged here
+            return codes, np.asarray(raw, dtype=object)
+        keys = frame[by[0]].astype(str).to_numpy(dtype=object)
+    else:
+        keys = frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
+    return pd.factorize(keys)  # hashing, not sorting strings
 
 
 _NO_TIME = np.iinfo(np.int64).min

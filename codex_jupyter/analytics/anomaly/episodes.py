@@ -19,7 +19,7 @@ episodes are the same however a stream is split.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,16 +29,27 @@ from codex_jupyter.errors import InputError
 _NONE = np.iinfo(np.int64).min // 4  # "no hot reading yet": far enough back to start a new stretch
 
 
-@dataclass
-class EpisodeState:
-    """What one series carries between batches."""
+_FIELDS = ("readings", "last_hot", "last_hot_time", "open_id", "open_start", "episodes")
+_INITIAL = (0, _NONE, _NONE, 0, 0, 0)
 
-    readings: int = 0  # readings seen
-    last_hot: int = _NONE  # reading number of the last hot reading
-    last_hot_time: int = _NONE  # and its time
-    open_id: int = 0  # the episode the current stretch belongs to (0: the stretch has none)
-    open_start: int = 0  # its onset time (int64 ns or reading number)
-    episodes: int = 0  # episodes opened so far
+
+@dataclass
+class EpisodeTable:
+    """What every series carries between batches, one row per series (columns, so no loop over series).
+
+    ``readings`` seen, reading number and time of the last hot reading, the episode the current stretch
+    belongs to (0: none) and its onset time (int64 ns or reading number), and episodes opened so far.
+    """
+
+    columns: np.ndarray = field(default_factory=lambda: np.empty((len(_FIELDS), 0), dtype=np.int64))
+
+    def grow(self, rows: int) -> None:
+        """Add rows for new series (nothing seen yet)."""
+        extra = np.repeat(np.asarray(_INITIAL, dtype=np.int64)[:, None], rows - self.columns.shape[1], axis=1)
+        self.columns = np.hstack([self.columns, extra])
+
+    def nbytes(self) -> int:
+        return self.columns.nbytes
 
 
 @dataclass
@@ -56,15 +67,16 @@ def track(
     log10_p: np.ndarray,
     times: np.ndarray | None,
     seg: np.ndarray,
-    states: list[EpisodeState],
+    table: EpisodeTable,
+    rows: np.ndarray,
     alarm_log10: float,
     clear_log10: float,
     quiet: int,
 ) -> Episodes:
     """Episodes for readings sorted by series (``seg`` contiguous, arrival order within a series).
 
-    ``times`` are int64 ns (None: reading numbers stand for times).
-    Updates ``states`` in place.
+    ``times`` are int64 ns (None: reading numbers stand for times). Batch series ``i`` is row ``rows[i]`` of
+    ``table``, which is updated in place.
     """
     n = len(log10_p)
     level = np.nan_to_num(log10_p, nan=-np.inf)
@@ -73,8 +85,7 @@ def track(
     first_of_seg = np.r_[True, seg[1:] != seg[:-1]]
     seg_start = np.flatnonzero(first_of_seg)
     within = np.arange(n) - np.repeat(seg_start, np.diff(np.r_[seg_start, n]))
-    st_readings = np.array([st.readings for st in states], dtype=np.int64)
-    st_last_hot = np.array([st.last_hot for st in states], dtype=np.int64)
+    st_readings, st_last_hot, carried_hot_time, st_open, st_start, st_eps = table.columns[:, rows]
     number = st_readings[seg] + within  # reading number within its series
     times = number if times is None else times
     # The last hot reading at or before each reading (this batch's, else the carried one).
@@ -90,29 +101,31 @@ def track(
     # Alarms counted within the stretch up to each reading.
     key = np.where(continues_carried, -1 - seg, stretch)  # the carried stretch is per series
     alarms_before = _group_running_sum(alarm.astype(np.int64), key)
-    carried_open = np.array([st.open_id for st in states], dtype=np.int64)[seg]
+    carried_open = st_open[seg]
     has_open = np.where(continues_carried, carried_open > 0, False)
     onset = alarm & (alarms_before == 1) & ~has_open
     # Episode numbers: the series' running count of onsets.
-    st_eps = np.array([st.episodes for st in states], dtype=np.int64)
     onsets_so_far = _segment_running_sum(onset.astype(np.int64), seg_start) + st_eps[seg]
     in_stretch_episode = has_open | (alarms_before >= 1)
     open_now = in_stretch_episode & (number - last_hot < quiet)
     closes = in_stretch_episode & (number - last_hot == quiet)
     episode_id = np.where(open_now | closes, np.where(has_open, carried_open, onsets_so_far), 0)
-    start_carried = np.array([st.open_start for st in states], dtype=np.int64)[seg]
-    onset_time = _segment_forward_fill(np.where(onset, times, _NONE), seg_start, np.full(len(states), _NONE))
-    start = np.where(has_open, start_carried, onset_time)
+    onset_time = _segment_forward_fill(np.where(onset, times, _NONE), seg_start, np.full(len(rows), _NONE))
+    start = np.where(has_open, st_start[seg], onset_time)
     # The end reported at the closing reading: the time of the stretch's last hot reading.
-    carried_hot_time = np.array([st.last_hot_time for st in states], dtype=np.int64)
     hot_time = _segment_forward_fill(np.where(hot, times, _NONE), seg_start, carried_hot_time)
-    for i, last in enumerate(np.r_[seg_start[1:], n] - 1):
-        st = states[i]
-        st.readings = int(number[last]) + 1
-        st.last_hot, st.last_hot_time = int(last_hot[last]), int(hot_time[last])
-        st.episodes = int(onsets_so_far[last])
-        st.open_id = int(episode_id[last]) if open_now[last] else 0
-        st.open_start = int(start[last]) if open_now[last] else 0
+    last = np.r_[seg_start[1:], n] - 1
+    still_open = open_now[last]
+    table.columns[:, rows] = np.stack(
+        [
+            number[last] + 1,
+            last_hot[last],
+            hot_time[last],
+            np.where(still_open, episode_id[last], 0),
+            np.where(still_open, start[last], 0),
+            onsets_so_far[last],
+        ]
+    )
     return Episodes(onset, episode_id, start, hot_time, closes & (episode_id > 0))
 
 

@@ -12,7 +12,7 @@ same whether its history arrived in this batch or in earlier ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bottleneck as bn
 import numpy as np
@@ -20,13 +20,29 @@ import numpy as np
 
 @dataclass
 class Layout:
-    """Where each series' history and new points sit in the flat array."""
+    """Where each series' history and new points sit in the flat array.
 
-    values: np.ndarray  # flat: [pad + history + new] per series
-    times: np.ndarray  # int64 ns, same layout (NaT-like minimum where unknown)
-    new_pos: np.ndarray  # flat positions of the new points, in batch order of `order`
+    Series ``i`` of the batch occupies ``[starts[i], starts[i] + depth + counts[i])``: its ``depth`` stored
+    readings (NaN in front while it has fewer), then its ``counts[i]`` new ones.
+    """
+
+    values: np.ndarray  # flat: [history + new] per series
+    times: np.ndarray  # int64 ns, same layout (int64 minimum where unknown)
+    new_pos: np.ndarray  # flat positions of the new points, in series order
     seg_first_new: np.ndarray  # flat position of each series' first new point
     seg_of_new: np.ndarray  # for each new point, index of its series in this batch
+    starts: np.ndarray  # flat position where each series' block begins
+    counts: np.ndarray  # new points per series
+    _recent: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def recent(self, lead: int) -> tuple[np.ndarray, np.ndarray]:
+        """Flat positions from ``lead`` before each series' first new point to its end, and each one's offset
+        from the start of its series' stretch (cached: several rolling statistics ask for the same)."""
+        if lead not in self._recent:
+            lengths = lead + self.counts
+            offset = np.arange(lengths.sum()) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+            self._recent[lead] = (np.repeat(self.seg_first_new - lead, lengths) + offset, offset)
+        return self._recent[lead]
 
 
 def lag(a: np.ndarray, k: int) -> np.ndarray:
@@ -42,6 +58,22 @@ def move_median(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
     return bn.move_median(a, window, min_count=min(min_count, window))
 
 
+def move_median_recent(a: np.ndarray, window: int, min_count: int, lay: Layout, back: int) -> np.ndarray:
+    """:func:`move_median` at the positions from ``back`` before each series' first new point on (NaN elsewhere).
+
+    Why: a statistic needed only for the newest readings need not be computed over the whole stored history
+    (the history is there for the statistics it is computed from). Medians are exact, so the values are the
+    same as :func:`move_median`'s.
+    """
+    lead = back + window - 1
+    at, offset = lay.recent(lead)
+    part = bn.move_median(a[at], window, min_count=min(min_count, window))
+    full = offset >= window - 1  # a whole window of the series' own positions behind it
+    out = np.full_like(a, np.nan)
+    out[at[full]] = part[full]
+    return out
+
+
 def median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Element-wise median of three arrays, ignoring NaN (median of what is present)."""
     ordered = np.sort(np.stack([a, b, c]), axis=0)  # NaN sorts last
@@ -51,28 +83,28 @@ def median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def build_layout(
-    histories: list[np.ndarray],
-    hist_times: list[np.ndarray],
-    news: list[np.ndarray],
-    new_times: list[np.ndarray],
-    depth: int,
+    history: np.ndarray, hist_times: np.ndarray, new: np.ndarray, new_times: np.ndarray, seg: np.ndarray
 ) -> Layout:
-    """Lay out ``depth`` positions of (padded) history before each series' new points."""
-    values, times, new_pos, firsts, seg_of_new = [], [], [], [], []
-    offset = 0
-    for i, (hist, ht, new, nt) in enumerate(zip(histories, hist_times, news, new_times, strict=True)):
-        pad = depth - len(hist)
-        values.extend([np.full(pad, np.nan), hist, new])
-        times.extend([np.full(pad, np.iinfo(np.int64).min), ht, nt])
-        start = offset + depth
-        firsts.append(start)
-        new_pos.append(np.arange(start, start + len(new)))
-        seg_of_new.append(np.full(len(new), i))
-        offset = start + len(new)
-    return Layout(
-        values=np.concatenate(values).astype(float),
-        times=np.concatenate(times).astype(np.int64),
-        new_pos=np.concatenate(new_pos),
-        seg_first_new=np.asarray(firsts, dtype=np.int64),
-        seg_of_new=np.concatenate(seg_of_new),
-    )
+    """Lay out each series' stored history (``history[i]``, one row per series) before its new points.
+
+    ``new`` is sorted by series (``seg``, contiguous, 0..len(history) - 1); no Python loop over series.
+    """
+    n_series, depth = history.shape
+    counts = np.bincount(seg, minlength=n_series)
+    starts = np.r_[0, np.cumsum(depth + counts)[:-1]]
+    hist_at = (starts[:, None] + np.arange(depth)).ravel()
+    within = np.arange(len(seg)) - np.repeat(np.r_[0, np.cumsum(counts)[:-1]], counts)
+    new_pos = starts[seg] + depth + within
+    size = n_series * depth + len(new)
+    values = np.empty(size)
+    values[hist_at] = history.ravel()
+    values[new_pos] = new
+    times = np.empty(size, dtype=np.int64)
+    times[hist_at] = hist_times.ravel()
+    times[new_pos] = new_times
+    return Layout(values, times, new_pos, starts + depth, seg, starts, counts)
+
+
+def last_rows(lay: Layout, depth: int) -> np.ndarray:
+    """Flat positions of each series' last ``depth`` readings (history and new), one row per series."""
+    return (lay.starts + lay.counts)[:, None] + np.arange(depth)

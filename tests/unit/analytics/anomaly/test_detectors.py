@@ -67,6 +67,20 @@ def test_a_level_shift_raises_one_alert_at_its_onset_and_becomes_the_new_normal(
     assert not out.is_anomaly.iloc[onsets[0] + 1 :].any()
 
 
+def test_a_problem_in_one_metric_is_not_hidden_by_an_episode_open_in_another() -> None:
+    temperature, humidity = daily_cycle(24 * 20, seed=1), daily_cycle(24 * 20, seed=2)
+    temperature[300:] += 10  # a level shift: its episode stays open for a day or so...
+    humidity[310] += 8  # ...while humidity spikes
+    data = hourly(temperature, temperature=temperature, humidity=humidity).drop(columns="value")
+    out = detect_anomalies(data, time="ts", value=["temperature", "humidity"])
+    alerts = out[out.is_anomaly]
+    assert alerts.index.tolist() == [300, 310]
+    assert alerts.reason.str.split(":").str[0].tolist() == ["temperature", "humidity"]
+    # Two episodes, each closed on a reading that carries its own id, so a live view can close each alert.
+    assert alerts.episode_id.nunique() == 2
+    assert sorted(out.episode_id[out.episode_end.notna()]) == sorted(alerts.episode_id)
+
+
 def test_a_stuck_sensor_raises_one_alert_but_repeating_counts_do_not() -> None:
     values = daily_cycle(24 * 20, seed=3)
     values[300:312] = values[300]
