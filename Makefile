@@ -18,6 +18,9 @@ LABEXT_BUILT := codex_jupyter/labextension/static/style.js
 NBVAL_STRICT := notebooks/analytics.ipynb notebooks/anomalies.ipynb notebooks/maps.ipynb notebooks/iot.ipynb \
 	notebooks/forecasting.ipynb notebooks/feedback.ipynb notebooks/overview.ipynb \
 	notebooks/bi.ipynb
+# Notebooks not yet stored with outputs only have to run (none today). The guard matters: `pytest --nbval-lax`
+# with no notebook runs the whole test suite a second time.
+NBVAL_LAX := $(filter-out $(NBVAL_STRICT),$(wildcard notebooks/*.ipynb))
 
 .PHONY: demo test install install-test labextension widgets-js system-deps lint bench constraints binder-requirements clean
 
@@ -61,7 +64,7 @@ test: install-test system-deps
 	./scripts/kafka-jars.sh >/dev/null
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval $(NBVAL_STRICT)
-	$(BIN)/python -m pytest --nbval-lax $(filter-out $(NBVAL_STRICT),$(wildcard notebooks/*.ipynb))
+	$(if $(NBVAL_LAX),$(BIN)/python -m pytest --nbval-lax $(NBVAL_LAX))
 	$(BIN)/python benchmarks/warehouse.py --quick
 	$(BIN)/python benchmarks/anomaly.py --quick
 	$(BIN)/python benchmarks/maps.py --quick
