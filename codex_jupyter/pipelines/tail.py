@@ -303,13 +303,19 @@ class TailHandle:
 
     def _record_alerts(self, rows: pd.DataFrame, alerts: pd.DataFrame) -> None:
         """Add new episodes' alerts and close the ones whose episode ended in this batch (under the lock)."""
-        for alert in alerts.to_dict("records"):
+        names = list(alerts.columns)
+        # Series.tolist() gives the Python values (float, int, Timestamp) to_dict("records") would, without
+        # building a row object per alert.
+        for values in zip(*(alerts[name].tolist() for name in names), strict=True):
+            alert = dict(zip(names, values, strict=True))
             self._alerts.append(alert)
             self._open[(alert["device"], alert["episode_id"])] = alert
         if "episode_end" not in rows or not self._open:
             return
-        ended = rows[rows.episode_end.notna()]
-        for device, episode, end in zip(ended.device, ended.episode_id, ended.episode_end, strict=True):
+        ended = rows.episode_end.notna().to_numpy()  # only these three columns, not every column of the batch
+        for device, episode, end in zip(
+            rows.device[ended], rows.episode_id[ended], rows.episode_end[ended], strict=True
+        ):
             alert = self._open.pop((device, episode), None)
             if alert is not None:
                 alert["episode_end"] = end

@@ -87,24 +87,45 @@ class FleetModel:
 
     def step(self, ts_ms: int) -> dict[str, np.ndarray]:
         """Readings of every device at ``ts_ms`` (UTC milliseconds; sets the time of day)."""
-        rng = np.random.default_rng([self.seed, 1, self.steps])
-        n = len(self._base_temp)
-        hour = (ts_ms // 3_600_000) % 24 + ((ts_ms // 60_000) % 60) / 60
-        self._drift += rng.normal(0, 0.01, n)
-        temp = self._base_temp + 2.5 * np.sin(2 * np.pi * (hour - 9) / 24) + self._drift + rng.normal(0, 0.3, n)
-        vib = np.abs(0.4 + (0.25 if 8 <= hour <= 20 else 0.0) + rng.normal(0, 0.05, n))
-        hum = 45 + 5 * np.sin(2 * np.pi * (hour - 15) / 24) + rng.normal(0, 1.0, n)
-        if self.steps >= self.quiet_steps:
-            self._start_faults(rng, hum)
-        fault = self._fault.copy()
-        temp = np.where(fault == "spike", temp + self._offset, temp)
-        vib = np.where(fault == "shift", vib + self._offset, vib)
-        hum = np.where(fault == "stuck", self._stuck_value, hum)
+        return {k: v[0] if v.ndim == 2 else v for k, v in self.steps_at(np.array([ts_ms], dtype=np.int64)).items()}
+
+    def steps_at(self, ts_ms: np.ndarray) -> dict[str, np.ndarray]:
+        """Readings at each of ``ts_ms`` in turn: device columns as they are, readings as (time, device) arrays.
+
+        The same numbers as calling :meth:`step` once per time: only the random draws and fault bookkeeping
+        run per instant (each instant's draws come from its own generator); the arithmetic runs once over
+        the block, element by element in the same order, so rounding is unchanged.
+        """
+        k, n = len(ts_ms), len(self._base_temp)
+        drift, noise = np.empty((k, n)), np.empty((3, k, n))
+        fault = np.empty((k, n), dtype=object)
+        offset, stuck = np.empty((k, n)), np.empty((k, n))
+        temp_cycle, vib_level, hum_cycle = np.empty((k, 1)), np.empty((k, 1)), np.empty((k, 1))
+        for j, ts in enumerate(ts_ms.tolist()):
+            rng = np.random.default_rng([self.seed, 1, self.steps])
+            hour = (ts // 3_600_000) % 24 + ((ts // 60_000) % 60) / 60
+            self._drift += rng.normal(0, 0.01, n)
+            drift[j] = self._drift
+            temp_cycle[j] = 2.5 * np.sin(2 * np.pi * (hour - 9) / 24)
+            noise[0, j] = rng.normal(0, 0.3, n)
+            noise[1, j] = rng.normal(0, 0.05, n)
+            vib_level[j] = 0.4 + (0.25 if 8 <= hour <= 20 else 0.0)
+            hum_cycle[j] = 45 + 5 * np.sin(2 * np.pi * (hour - 15) / 24)
+            noise[2, j] = rng.normal(0, 1.0, n)
+            if self.steps >= self.quiet_steps:
+                self._start_faults(rng, hum_cycle[j] + noise[2, j])
+            fault[j], offset[j], stuck[j] = self._fault, self._offset, self._stuck_value
+            self._fault_left = np.maximum(self._fault_left - 1, 0)
+            self._fault[self._fault_left == 0] = None
+            self.steps += 1
+        temp = self._base_temp + temp_cycle + drift + noise[0]
+        vib = np.abs(vib_level + noise[1])
+        hum = hum_cycle + noise[2]
+        temp = np.where(fault == "spike", temp + offset, temp)
+        vib = np.where(fault == "shift", vib + offset, vib)
+        hum = np.where(fault == "stuck", stuck, hum)
         gone = fault == "dropout"
         temp, vib, hum = (np.where(gone, np.nan, v) for v in (temp, vib, hum))
-        self._fault_left = np.maximum(self._fault_left - 1, 0)
-        self._fault[self._fault_left == 0] = None
-        self.steps += 1
         return {
             **self._device,
             "temperature": np.round(temp, 3),
@@ -115,13 +136,13 @@ class FleetModel:
 
     def run(self, times: pd.DatetimeIndex) -> pd.DataFrame:
         """One row per device and time (``ts`` then ``DEVICE_COLUMNS`` and readings), device by device."""
-        steps = [self.step(int(t.value // 1_000_000)) for t in times]
+        block = self.steps_at(times.asi8 // 1_000_000)
         n = len(self._base_temp)
         frame = {"ts": np.tile(times.to_numpy(), n)}
         for column in DEVICE_COLUMNS:
             frame[column] = np.repeat(self._device[column], len(times))
         for column in READING_COLUMNS[1:]:
-            frame[column] = np.stack([s[column] for s in steps]).T.ravel() if steps else np.array([])
+            frame[column] = block[column].T.ravel()
         return pd.DataFrame(frame)
 
     def _start_faults(self, rng: np.random.Generator, humidity: np.ndarray) -> None:

@@ -133,21 +133,22 @@ class SimulatedFleet:
             parts.append(self._pending)
             have = len(self._pending["ts_ms"])
             self._pending = None
-        while have < n:
-            tick = self._next_tick()
-            parts.append(tick)
-            have += len(tick["ts_ms"])
-        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        if have > n:
+        if have < n:
+            parts.append(self._next_ticks(-(-(n - have) // self.devices)))
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if len(parts) > 1 else parts[0]
+        if len(merged["ts_ms"]) > n:
             self._pending = {k: v[n:] for k, v in merged.items()}
             merged = {k: v[:n] for k, v in merged.items()}
         return merged
 
-    def _next_tick(self) -> dict[str, np.ndarray]:
-        """All devices' readings at the next simulated instant."""
-        ts = START_MS + self._model.steps * self.interval_ms
-        readings = self._model.step(ts)
-        return {"ts_ms": np.full(len(readings["device_id"]), ts, dtype=np.int64), **readings}
+    def _next_ticks(self, count: int) -> dict[str, np.ndarray]:
+        """All devices' readings at the next ``count`` simulated instants, instant by instant."""
+        ts = START_MS + (self._model.steps + np.arange(count, dtype=np.int64)) * self.interval_ms
+        readings = self._model.steps_at(ts)
+        return {
+            "ts_ms": np.repeat(ts, self.devices),
+            **{k: np.tile(v, count) if v.ndim == 1 else v.ravel() for k, v in readings.items()},
+        }
 
 
 def simulated_devices(count: int, seed: int) -> pd.DataFrame:
