@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 MAX_ALERTS = 5_000
 MAX_BAD = 1_000
 BACKOFF_START, BACKOFF_MAX = 0.5, 10.0
+#: Records polled at most per batch. Every batch pays a fixed part of the detector's work (each series' recent
+#: history re-read for its rolling medians, frames built and filtered), so a stream read at full speed goes
+#: about 15 % faster with 50,000 than with 20,000 (``benchmarks/anomaly.py --only speed``); a paced stream's
+#: batches are what is due, usually far fewer.
+BATCH_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class TailHandle:
         detector: str | None = "auto",
         duration: float | None = None,
         max_records: int | None = None,
-        batch_size: int = 20_000,
+        batch_size: int = BATCH_SIZE,
         poll_timeout: float = 0.2,
         stream: Stream | None = None,
         **settings: Any,
