@@ -182,7 +182,7 @@ def _robust_scale(
     base = rl.lag(rl.move_median(x, window, min_count), 1)
     dev = np.abs(x - base)
     mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=2), 1) * _MAD_TO_SD
-    mean_ad = rl.lag(bn.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
+    mean_ad = rl.lag(rl.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
     # The larger of the two: integer-like series often have a MAD of 0 or of one whole step, while the
     # mean absolute deviation still measures their spread; for normal noise the two agree.
     scale = np.fmax(mad, mean_ad)
@@ -438,7 +438,7 @@ def _stuck(
     eq_all = (x == prev).astype(float)
     eq_all[np.isnan(x) | np.isnan(prev)] = np.nan
     window = s.window
-    rate = rl.lag(bn.move_mean(eq_all, window, min_count=max(3, window // 4)), 1)
+    rate = rl.lag(rl.move_mean(eq_all, window, min_count=max(3, window // 4)), 1)
     eq = x[pos] == prev[pos]
     seg = lay.seg_of_new
     seg_first = pos == lay.seg_first_new[seg]
@@ -570,8 +570,8 @@ def _level_shift(
     base_k = rl.lag(base, k - 1)  # the median of the `window` readings before the last k
     # The median of k normal readings has a spread of about 1.2533 sigma / sqrt(k); the mean, sigma / sqrt(k).
     z_median = (med_k - base_k) / sd * math.sqrt(k) / 1.2533
-    mean_k = bn.move_mean(x, k, min_count=k // 2 + 1)
-    z_mean = (mean_k - rl.lag(bn.move_mean(x, w, min_count=s.min_history), k)) / sd * math.sqrt(k)
+    mean_k = rl.move_mean(x, k, min_count=k // 2 + 1)
+    z_mean = (mean_k - rl.lag(rl.move_mean(x, w, min_count=s.min_history), k)) / sd * math.sqrt(k)
     z = np.where(np.sign(z_median) == np.sign(z_mean), np.sign(z_median) * np.fmin(abs(z_median), abs(z_mean)), 0.0)
     return np.where(np.isnan(z_median) | np.isnan(z_mean), np.nan, z), med_k, base_k
 

@@ -53,6 +53,21 @@ def lag(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def move_mean(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
+    """Rolling mean over the last ``window`` positions ending at each position (NaN ignored; NaN below ``min_count``).
+
+    Each window is summed on its own, not by a running sum along the array as ``bn.move_mean`` does: a running
+    sum carries rounding from wherever the array starts, i.e. from the batch's first row, so the same reading got
+    a slightly different mean in a different split of the stream, and a calibration count could flip on it.
+    """
+    padded = np.concatenate([np.full(window - 1, np.nan), a])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    count = window - np.isnan(windows).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(windows, axis=1) / count
+    return np.where(count >= max(1, min_count), mean, np.nan)
+
+
 def move_median(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
     """Rolling median over the last ``window`` positions ending at each position (NaN ignored)."""
     return bn.move_median(a, window, min_count=min(min_count, window))
