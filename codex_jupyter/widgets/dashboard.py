@@ -125,6 +125,11 @@ def _rows(items: Sequence[widgets.Widget], min_width: str) -> tuple[widgets.Widg
     return (*rows, *([grid(*run, min_width=min_width)] if run else []))
 
 
+def _columns(min_width: str) -> str:
+    """CSS grid columns: as many of at least ``min_width`` as fit, one when the screen is narrower."""
+    return f"repeat(auto-fit, minmax(min({min_width}, 100%), 1fr))"
+
+
 def grid(*items: Any, min_width: str = "360px") -> widgets.Box | GridHTML:
     """Items side by side in as many columns of at least ``min_width`` as the page allows (one on a phone).
 
@@ -139,7 +144,7 @@ def grid(*items: Any, min_width: str = "360px") -> widgets.Box | GridHTML:
         [as_widget(i) for i in items],
         layout=widgets.Layout(
             display="grid",
-            grid_template_columns=f"repeat(auto-fit, minmax(min({min_width}, 100%), 1fr))",
+            grid_template_columns=_columns(min_width),
             grid_gap="12px",
             width="100%",
         ),
@@ -157,8 +162,8 @@ class GridHTML:
 
     def _repr_html_(self) -> str:
         cells = "".join(f"<div style='min-width:0;overflow:auto'>{i._repr_html_()}</div>" for i in self.items)
-        columns = f"repeat(auto-fit, minmax(min({self.min_width}, 100%), 1fr))"
-        return f"<div class='codex-grid' style='display:grid;grid-template-columns:{columns};gap:12px'>{cells}</div>"
+        style = f"display:grid;grid-template-columns:{_columns(self.min_width)};gap:12px"
+        return f"<div class='codex-grid' style='{style}'>{cells}</div>"
 
 
 class Explorer(widgets.VBox):
