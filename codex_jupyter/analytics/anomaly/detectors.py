@@ -384,11 +384,9 @@ class StreamingDetector:
         def explain(i: int) -> str:
             if missing_reason is not None and (why := missing_reason(i)):
                 return why
-            if stuck_reason is not None and np.nan_to_num(stuck_log10[i], nan=-1.0) >= np.nan_to_num(
-                normal_log10[i], nan=-1.0
-            ):
+            if stuck_reason is not None and _known(stuck_log10[i]) >= _known(normal_log10[i]):
                 return stuck_reason(i)
-            if np.nan_to_num(point_log10[i], nan=-1.0) >= np.nan_to_num(level_log10[i], nan=-1.0):
+            if _known(point_log10[i]) >= _known(level_log10[i]):
                 why = _reversal_reason if jumped_back[i] else _point_reason
                 return why(i, pos[i], comp, lay.values, s, self._period)
             return _level_reason(i, comp, s)
@@ -397,6 +395,11 @@ class StreamingDetector:
         state.values[rows] = lay.values[keep]
         self._times[rows] = lay.times[keep]  # the same for every metric
         return log10_p, explain
+
+
+def _known(level: float) -> float:
+    """A statistic's ``-log10 P`` for comparing reasons, -1 where it has none (NaN); one reading at a time."""
+    return -1.0 if math.isnan(level) else float(level)
 
 
 def _combine(eps: list[Episodes], levels: np.ndarray) -> tuple[Episodes, np.ndarray]:
