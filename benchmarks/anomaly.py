@@ -27,12 +27,14 @@ path, so without it the installed ``codex_jupyter`` is measured, not this tree.
     python benchmarks/anomaly.py           # full
     python benchmarks/anomaly.py --quick   # a quarter of the real series, short telemetry: proves it runs
     python benchmarks/anomaly.py --river --only real|events   # adds river's HalfSpaceTrees (slow: a subsample)
+    python benchmarks/anomaly.py --threshold 0.999999 --only real   # also the default detector at another threshold
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -40,6 +42,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,9 +149,9 @@ def half(name: str) -> str:
 Detector = Callable[[pd.DataFrame, int | None], np.ndarray]
 
 
-def ours(frame: pd.DataFrame, period: int | None) -> np.ndarray:
-    """Alert onsets of the default detector (one per episode)."""
-    out = detect_anomalies(frame, value="value", by="series", period=period)
+def ours(frame: pd.DataFrame, period: int | None, **settings: Any) -> np.ndarray:
+    """Alert onsets of the default detector (one per episode); ``settings`` as for ``detect_anomalies``."""
+    out = detect_anomalies(frame, value="value", by="series", period=period, **settings)
     return out.is_anomaly.to_numpy()
 
 
@@ -489,11 +492,14 @@ def main() -> None:
     parser.add_argument(
         "--river", action="store_true", help="also river's HalfSpaceTrees, on a quarter of the series (600 readings)"
     )
+    parser.add_argument("--threshold", type=float, help="also the default detector at this score threshold")
     args = parser.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 200)
     pd.set_option("display.float_format", "{:.3f}".format)
     detectors: dict[str, Detector] = {"default detector": ours, "rolling robust z": robust_z}
+    if args.threshold is not None:  # what the default threshold trades: false alarms against caught events
+        detectors[f"threshold {args.threshold}"] = functools.partial(ours, threshold=args.threshold)
     if args.only in (None, "real", "events"):
         series = real_series()
         if args.quick or args.river:
