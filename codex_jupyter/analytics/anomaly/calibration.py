@@ -183,8 +183,9 @@ def _lagged_counts(
     cum = np.zeros((width, rows.shape[1] + 1), dtype=np.int64)  # cum[:, q]: sum of rows[:, :q]
     np.cumsum(rows, axis=1, out=cum[:, 1:])
     # New reading at block position lag + w: readings at least `lag` before it are block rows [0, w + 1).
-    block = starts[seg]
-    seen = np.take(totals, seg, axis=0).T + np.take(cum, block + within + 1, axis=1) - np.take(cum, block, axis=1)
+    # Each series' older totals less the sum before its block: one small table, spread to its readings once.
+    offset = totals.T - np.take(cum, starts, axis=1)
+    seen = np.take(cum, starts[seg] + within + 1, axis=1) + np.take(offset, seg, axis=1)
     ends = starts + lag + counts
     new_totals = totals + (np.take(cum, ends - lag, axis=1) - np.take(cum, starts, axis=1)).T
     new_pending = np.take(rows, (ends[:, None] - lag + np.arange(lag)).ravel(), axis=1)
