@@ -105,6 +105,30 @@ _NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a serie
 _NAT = np.datetime64("NaT").view(np.int64)
 
 
+#: What each of a new series' state columns starts as.
+_FRESH = {
+    "values": np.nan,
+    "run_len": 0,
+    "run_start": 0,
+    "run_p_repeat": 0.5,
+    "calib": 0,
+    "calib_pending": 0,
+    "missing": 0,
+}
+
+
+def _with_rows(table: np.ndarray, rows: int, fill: float) -> np.ndarray:
+    """``table`` with rows of ``fill`` added at the end up to ``rows`` rows (the same array when it has them)."""
+    add = rows - len(table)
+    return table if add <= 0 else np.concatenate([table, np.full((add, *table.shape[1:]), fill, table.dtype)])
+
+
+def _with_depth(history: np.ndarray, depth: int, fill: float) -> np.ndarray:
+    """A (series, readings) ``history`` widened to ``depth`` readings by ``fill`` in front (older than anything)."""
+    deeper = depth - history.shape[1]
+    return history if deeper <= 0 else np.hstack([np.full((len(history), deeper), fill, history.dtype), history])
+
+
 @dataclass
 class _MetricState:
     """What one metric keeps between batches, one row per series: bounded by ``depth`` readings.
@@ -137,20 +161,9 @@ class _MetricState:
 
     def grow(self, rows: int, depth: int) -> None:
         """Rows for new series (nothing seen yet), and a deeper history (once the cycle length is known)."""
-        add, deeper = rows - len(self.run_len), depth - self.values.shape[1]
-        if deeper > 0:
-            self.values = np.hstack([np.full((len(self.values), deeper), np.nan), self.values])
-        if add <= 0:
-            return
-        self.values = np.vstack([self.values, np.full((add, depth), np.nan)])
-        self.run_len = np.r_[self.run_len, np.zeros(add, dtype=np.int64)]
-        self.run_start = np.r_[self.run_start, np.zeros(add, dtype=np.int64)]
-        self.run_p_repeat = np.r_[self.run_p_repeat, np.full(add, 0.5)]
-        self.calib = np.vstack([self.calib, np.zeros((add, self.calib.shape[1]), dtype=np.int64)])
-        self.calib_pending = np.concatenate(
-            [self.calib_pending, np.zeros((add, *self.calib_pending.shape[1:]), np.int32)]
-        )
-        self.missing = np.vstack([self.missing, np.zeros((add, 3), dtype=np.int64)])
+        self.values = _with_depth(self.values, depth, np.nan)
+        for name, fill in _FRESH.items():
+            setattr(self, name, _with_rows(getattr(self, name), rows, fill))
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in vars(self).values())
@@ -295,11 +308,9 @@ class StreamingDetector:
         """Each series' row in the state tables, adding rows for new series (and depth for a new cycle)."""
         rows = np.fromiter((self._rows.setdefault(k, len(self._rows)) for k in keys), dtype=np.int64, count=len(keys))
         depth, total = self._depth(), len(self._rows)
-        deeper, add = depth - self._times.shape[1], total - len(self._times)
-        if deeper > 0:
-            self._times = np.hstack([np.full((len(self._times), deeper), _NO_READING_TIME), self._times])
-        if add > 0:
-            self._times = np.vstack([self._times, np.full((add, depth), _NO_READING_TIME)])
+        grown = total > len(self._times)
+        self._times = _with_rows(_with_depth(self._times, depth, _NO_READING_TIME), total, _NO_READING_TIME)
+        if grown:
             for episodes in self._episodes:
                 episodes.grow(total)
         for state in self._metrics.values():

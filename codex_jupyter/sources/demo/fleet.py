@@ -85,16 +85,13 @@ class FleetModel:
         self._stuck_value = np.zeros(n)
         self.steps = 0
 
-    def step(self, ts_ms: int) -> dict[str, np.ndarray]:
-        """Readings of every device at ``ts_ms`` (UTC milliseconds; sets the time of day)."""
-        return {k: v[0] if v.ndim == 2 else v for k, v in self.steps_at(np.array([ts_ms], dtype=np.int64)).items()}
-
     def steps_at(self, ts_ms: np.ndarray) -> dict[str, np.ndarray]:
-        """Readings at each of ``ts_ms`` in turn: device columns as they are, readings as (time, device) arrays.
+        """Readings at each of ``ts_ms`` (UTC milliseconds; they set the time of day) in turn: device columns as
+        they are, readings as (time, device) arrays.
 
-        The same numbers as calling :meth:`step` once per time: only the random draws and fault bookkeeping
-        run per instant (each instant's draws come from its own generator); the arithmetic runs once over
-        the block, element by element in the same order, so rounding is unchanged.
+        The numbers do not depend on how the instants are split into calls: only the random draws and fault
+        bookkeeping run per instant (each instant's draws come from its own generator), and the arithmetic runs
+        element by element over the block, so a block of one instant rounds as a block of many.
         """
         k, n = len(ts_ms), len(self._base_temp)
         drift, noise = np.empty((k, n)), np.empty((3, k, n))
