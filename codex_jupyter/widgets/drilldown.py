@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from codex_jupyter.errors import InputError
-from codex_jupyter.widgets.dashboard import grid
+from codex_jupyter.widgets.dashboard import TITLE_STYLE, grid
 from codex_jupyter.widgets.table import READER_TABLE_STYLE
 
 _PICKED, _OTHER = "#1d4ed8", "#9db4e8"
@@ -114,8 +114,7 @@ class DrillDown(widgets.VBox):
     def _bars(bars: go.Bar, title: str) -> go.FigureWidget:
         layout = go.Layout(
             template="plotly_white",
-            # from the left edge, as chart() draws titles: "... by country" fits a 390 px phone
-            title={"text": title.strip(), "x": 0.01, "xref": "container", "xanchor": "left", "font": {"size": 15}},
+            title={**TITLE_STYLE, "text": title.strip()},  # as chart() draws titles: "... by country" fits a phone
             height=320,
             autosize=True,  # the chart's column width: two side by side on a laptop, one under the other on a phone
             margin={"t": 48, "b": 60, "l": 60, "r": 10},
