@@ -50,11 +50,12 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     See the module docstring for why an ``Output`` widget and not the plain figure.
     """
     fig = go.Figure(fig)
+    if height:
+        fig.update_layout(height=height)
     lines = _title_lines(fig.layout.title.text or "")
-    fig.update_layout(
-        autosize=True, margin={"l": 50, "r": 20, "t": 44 + 20 * len(lines), "b": 40}, template="plotly_white"
-    )
+    top = 44 + 20 * len(lines)
     if lines:  # from the chart's top-left corner down (plotly stacks a title's extra lines downwards)
+        # A top-anchored title of several lines starts about 20 px above its pad: 30 keeps its first line inside.
         fig.update_layout(
             title={
                 **TITLE_STYLE,
@@ -62,11 +63,16 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
                 "y": 1,
                 "yref": "container",
                 "yanchor": "top",
-                "pad": {"t": 10},
+                "pad": {"t": 30},
             }
         )
-    if height:
-        fig.update_layout(height=height)
+        legend = fig.layout.legend
+        if legend.orientation == "h" and (legend.y or 0) >= 1 and fig.layout.height:
+            # A legend above the plot goes under the title, not across its last line or the first subplot's title.
+            below_title = 20 + 20 * len(lines)
+            fig.update_layout(legend={"yref": "container", "y": 1 - below_title / fig.layout.height, "yanchor": "top"})
+            top += 28
+    fig.update_layout(autosize=True, margin={"l": 50, "r": 20, "t": top, "b": 40}, template="plotly_white")
     out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
     out.add_class("codex-chart")
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
