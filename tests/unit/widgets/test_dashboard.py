@@ -32,6 +32,19 @@ def test_a_long_chart_title_is_broken_into_lines_a_phone_can_show_and_the_margin
     assert short["data"]["application/vnd.plotly.v1+json"]["layout"]["margin"]["t"] == 64
 
 
+def test_a_legend_above_the_plot_moves_under_a_two_line_title_and_the_margin_grows_for_it() -> None:
+    fig = px.line(x=[1, 2], y=[1, 2], title="Vibration: the four hvac devices with the most alerts", height=500)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
+    (shown,) = chart(fig).outputs
+    layout = shown["data"]["application/vnd.plotly.v1+json"]["layout"]
+    assert layout["title"]["text"].count("<br>") == 1
+    # the legend's top sits 60 px below the figure's top: under both title lines, above the plot (t = 84 + 28)
+    assert layout["legend"]["yref"] == "container" and layout["legend"]["yanchor"] == "top"
+    assert layout["legend"]["y"] == pytest.approx(1 - 60 / 500) and layout["margin"]["t"] == 112
+    (below,) = chart(px.line(x=[1, 2], y=[1, 2], title="Sales", height=300)).outputs
+    assert "yref" not in below["data"]["application/vnd.plotly.v1+json"]["layout"].get("legend", {})
+
+
 def test_a_wide_view_gets_a_row_of_its_own_and_the_others_share_grids() -> None:
     views = [
         lambda rows, v: wide(KpiCards({"Customers": 6000})),
