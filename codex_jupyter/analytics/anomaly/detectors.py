@@ -184,24 +184,37 @@ def infer_period(step_seconds: float) -> int | None:
 
 def _robust_scale(
     x: np.ndarray, window: int, min_count: int, lay: rl.Layout
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Baseline (median of the previous ``window``), robust SD and mean absolute deviation per position.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline (median of the previous ``window``), robust SD, mean absolute deviation and share of changes.
 
     The robust SD scales the z-score; the mean absolute deviation (which,
     unlike the MAD, sees a regular day/night step) compares how well two
     baselines explain a series. The robust SD is only known for the new readings and the one before them
     (what the z-scores need); the baseline and mean absolute deviation for the whole layout.
+
+    The share is of readings off the baseline, where most readings sit exactly on it (a price set once a year,
+    a count that is mostly 0), else 1. Why: there the MAD is 0 and the mean absolute deviation counts the
+    many exact hits, so an ordinary change looked like 10 to 50 spreads (a fifth of the alerts on real series
+    assumed normal). Such a series is judged as one that changes now and then: the size of a change against
+    the usual size of its changes (the mean absolute deviation of the changes alone), times how often it
+    changes (see :func:`_rare_surprise`).
     """
     base = rl.lag(rl.move_median(x, window, min_count), 1)
     dev = np.abs(x - base)
     mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=2), 1) * _MAD_TO_SD
     mean_ad = rl.lag(rl.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
-    # The larger of the two: integer-like series often have a MAD of 0 or of one whole step, while the
-    # mean absolute deviation still measures their spread; for normal noise the two agree.
-    scale = np.fmax(mad, mean_ad)
     tiny = 1e-9 * np.maximum(np.abs(base), 1.0)
+    share = np.ones(len(x))
+    on_base = mad <= tiny  # at least half of the window sat on its baseline (NaN: not judged here)
+    if on_base.any():
+        off = rl.lag(rl.move_share(dev > tiny, ~np.isnan(dev), window, min_count), 1)
+        rare = on_base & (off > 0) & (off <= 0.5)
+        share[rare] = off[rare]
+    # Else the larger of the two: integer-like series often have a MAD of one whole step, while the
+    # mean absolute deviation still measures their spread; for normal noise the two agree.
+    scale = np.where(share < 1.0, mean_ad / share, np.fmax(mad, mean_ad))
     floor = np.where(np.isnan(scale) | (scale > tiny), scale, tiny)
-    return base, floor, np.where(np.isnan(mean_ad) | (mean_ad > tiny), mean_ad, tiny)
+    return base, floor, np.where(np.isnan(mean_ad) | (mean_ad > tiny), mean_ad, tiny), share
 
 
 class StreamingDetector:
@@ -373,12 +386,16 @@ class StreamingDetector:
         # must not make its spikes look usual.
         # Runs of repeats are already judged against the series' own rate of repeats: they bypass the calibrator.
         point_s = warmup_surprise(point, known, s.window)
+        rare = comp.get("rare", 0.0)
+        point_s = point_s + rare
         # A spike and the step straight back: two opposite unusual steps, each with the probability of its size.
         # It shares the point statistic's calibration (a separate one raised more false alarms on real series).
         # Most readings are no jump back (0: no surprise): the tail probability is worked out for the others only.
         reversal_s = np.where(np.isnan(reversal), np.nan, -math.log(2.0))
         jumps = np.flatnonzero(reversal > 0)
         reversal_s[jumps] = 2.0 * warmup_surprise(reversal[jumps], known[jumps], s.window) - math.log(2.0)
+        if comp:
+            reversal_s[jumps] += comp["rare"][jumps] + comp["rare_before"][jumps]
         jumped_back = np.nan_to_num(reversal_s, nan=-1.0) > np.nan_to_num(point_s, nan=-1.0)
         surprise = np.stack([np.fmax(point_s, reversal_s), warmup_surprise(level, known, s.window)], axis=1)
         log10, state.calib[rows], state.calib_pending[rows] = calibrate(
@@ -602,10 +619,11 @@ class _Baseline:
     level_now: np.ndarray
     level_before: np.ndarray
     scale: np.ndarray
+    share: np.ndarray  # of readings off the baseline, where most sit on it (else 1)
 
 
 def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings, lay: rl.Layout) -> _Baseline:
-    base, scale, spread = _robust_scale(resid, s.window, s.min_history, lay)
+    base, scale, spread, share = _robust_scale(resid, s.window, s.min_history, lay)
     # Level shifts are judged on the plain baseline only: shifts of the residual from a seasonal or
     # previous-reading baseline (changes of trend) raised five times more false alarms than true ones on the
     # tuning half of the real series, and the point statistic still sees a jump there.
@@ -613,7 +631,7 @@ def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSetti
         level_z, now, before = _level_shift(resid, base, spread, s, lay)
     else:  # the other methods and baselines never look at level shifts: skip four rolling passes
         level_z = now = before = np.full(len(resid), np.nan)
-    return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale)
+    return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale, share)
 
 
 def _components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
@@ -646,15 +664,28 @@ def _components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict
     now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
     out = {
         attr: _chosen([getattr(c, attr) for c in candidates], pos, now)
-        for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale")
+        for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale", "share")
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
-    earlier = {attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before) for attr in ("point_z", "scale")}
+    earlier = {
+        attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before) for attr in ("point_z", "scale", "share")
+    }
     stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
     out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
+    out["rare"] = _rare_surprise(out["point_z"], out["share"])
+    out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
     # Readings behind a scale.
     out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
     return out
+
+
+def _rare_surprise(z: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """``-ln`` of how often the series leaves its baseline at all, for readings off it (0 on it, or where usual).
+
+    A change in a series that mostly sits on its baseline is two events: that it changes now (about ``share``
+    of readings do) and that it changes by this much (``z``, against the usual size of its changes).
+    """
+    return np.where(np.nan_to_num(z) != 0.0, -np.log(share), 0.0)
 
 
 def _chosen(arrays: list[np.ndarray], at: np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -722,7 +753,10 @@ def _point_reason(
         "seasonal_change": f"the {usual:.4g} expected from the previous reading and this point of the {period}-reading "
         "cycle's usual change",
     }[comp["kind"][i]]
-    return f"{size} MADs {'above' if z > 0 else 'below'} {where}"
+    side = "above" if z > 0 else "below"
+    if comp["share"][i] < 1.0:  # a series that mostly sits on its baseline: judged on the size of its moves
+        return f"{size} times its usual move {side} {where} (it moves off that in {comp['share'][i]:.0%} of readings)"
+    return f"{size} MADs {side} {where}"
 
 
 def _reversal_reason(

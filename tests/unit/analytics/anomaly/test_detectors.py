@@ -281,3 +281,21 @@ def test_isolation_forest_names_the_unusual_columns() -> None:
     out = detect_anomalies(frame, method="iforest", threshold=0.999)
     assert out.is_anomaly.iloc[1234] and out.is_anomaly.sum() <= 3
     assert "unusual combination" in out.reason.iloc[1234] and "vibration high" in out.reason.iloc[1234]
+
+
+def test_a_price_set_once_a_year_alerts_on_an_outsized_change_only() -> None:
+    # Most readings repeat the last one (the MAD is 0), so an ordinary yearly change is judged against the usual
+    # size of the changes and how often they come, not against the mean deviation that the repeats shrink.
+    frames = []
+    for seed in range(20):
+        steps = np.zeros(600)
+        steps[::12] = np.random.default_rng(seed).normal(0, 0.03, 50)
+        steps[396] = 0.5
+        frames.append(pd.DataFrame({"series": seed, "value": 1.5 + np.cumsum(steps)}))
+    frame = pd.concat(frames, ignore_index=True)
+    out = detect_anomalies(frame, value="value", by="series", period=None)
+    position = frame.groupby("series").cumcount()
+    alerts = position[out.is_anomaly]
+    assert (alerts != 396).sum() <= 2  # the previous scale raised 32 alerts at ordinary yearly changes
+    assert (alerts == 396).sum() >= 18
+    assert "times its usual move above" in out.reason[out.is_anomaly & (position == 396)].iloc[0]
