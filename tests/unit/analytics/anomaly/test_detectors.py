@@ -178,10 +178,14 @@ def test_streaming_in_any_batches_equals_the_batch_path() -> None:
         values = daily_cycle(24 * 12, seed=device)
         values[rng.integers(80, 250)] += 8
         values[150:160] = values[150] if device == 2 else values[150:160]
-        frames.append(hourly(values, device=f"d{device}", other=values * 2 + 1e6))  # far from 0: rounding shows
+        # A setpoint changes every 10 readings: judged on the size and rate of its changes.
+        setpoint = np.repeat(rng.normal(20, 1, len(values) // 10 + 1), 10)[: len(values)]
+        # `other` is far from 0, so rounding shows.
+        frames.append(hourly(values, device=f"d{device}", other=values * 2 + 1e6, setpoint=setpoint))
     data = pd.concat(frames).sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
-    batch = detect_anomalies(data, time="ts", value=["value", "other"], by="device")
-    detector = StreamingDetector(["value", "other"], by="device", time="ts")
+    metrics = ["value", "other", "setpoint"]
+    batch = detect_anomalies(data, time="ts", value=metrics, by="device")
+    detector = StreamingDetector(metrics, by="device", time="ts")
     cuts = [0, 1, 2, *sorted(rng.choice(np.arange(3, len(data)), 40, replace=False)), len(data)]
     streamed = pd.concat([detector.update(data.iloc[a:b]) for a, b in itertools.pairwise(cuts)])
     assert batch.is_anomaly.sum() > 0
