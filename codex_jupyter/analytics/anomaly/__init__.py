@@ -1,5 +1,7 @@
-"""Anomaly detection: batch and streaming detectors (:mod:`.detectors`) over vectorised
-rolling statistics (:mod:`.rolling`). Pure computation, usable from a plain script.
+"""Anomaly detection: batch and streaming detectors (:mod:`.detectors`) judging each reading against baselines
+(:mod:`.baselines`) and runs of repeats or gaps (:mod:`.runs`), calibrated per series (:mod:`.calibration`),
+alerting once per episode (:mod:`.episodes`), over vectorised rolling statistics (:mod:`.rolling`). Pure
+computation, usable from a plain script.
 
 The detectors load on first use (PEP 562), so importing the method names in
 :mod:`.methods` (as the ``%iot_tail`` magic does) stays cheap.
@@ -14,13 +16,12 @@ from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, METHODS, 
 
 if TYPE_CHECKING:
     from codex_jupyter.analytics.anomaly.detectors import (
-        AnomalyInputError,
-        DetectorSettings,
         StreamingDetector,
         detect_anomalies,
         infer_period,
         isolation_forest,
     )
+    from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -35,7 +36,11 @@ __all__ = [
 ]
 
 
+_SETTINGS = ("AnomalyInputError", "DetectorSettings")
+
+
 def __getattr__(name: str) -> Any:
-    if name in __all__:  # the names not imported above live in the detectors module
-        return getattr(importlib.import_module("codex_jupyter.analytics.anomaly.detectors"), name)
+    if name in __all__:  # the names not imported above live in the settings or the detectors module
+        module = "settings" if name in _SETTINGS else "detectors"
+        return getattr(importlib.import_module(f"codex_jupyter.analytics.anomaly.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

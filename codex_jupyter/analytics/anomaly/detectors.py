@@ -39,134 +39,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import bottleneck as bn
 import numpy as np
 import pandas as pd
 
 import codex_jupyter.analytics.anomaly.rolling as rl
-from codex_jupyter.analytics.anomaly.calibration import (
-    CalibrationSettings,
-    calibrate,
-    exclusive_cumsum,
-    log10_from_score,
-    score_from_log10,
-    warmup_surprise,
-)
+from codex_jupyter.analytics.anomaly import baselines, runs
+from codex_jupyter.analytics.anomaly.baselines import MAD_TO_SD
+from codex_jupyter.analytics.anomaly.calibration import calibrate, log10_from_score, score_from_log10, warmup_surprise
 from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
-from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, METHODS, STREAMING_METHODS
-from codex_jupyter.errors import InputError, require_columns
+from codex_jupyter.analytics.anomaly.methods import METHODS
+from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
+from codex_jupyter.analytics.anomaly.state import MetricState, with_depth, with_rows
+from codex_jupyter.errors import require_columns
 
-_MAD_TO_SD = 1.4826
-_MEAN_AD_TO_SD = 1.2533
 _NS_PER_S = 1_000_000_000
-_STATS = 2  # calibrated statistics: point (or jump and back), level
-
-
-class AnomalyInputError(InputError):
-    """Input the detectors cannot use, with what to change."""
-
-
-@dataclass(frozen=True)
-class DetectorSettings:
-    """Knobs shared by the streaming and batch paths (defaults suit most series)."""
-
-    method: str = "auto"
-    window: int = 48
-    min_history: int = 12
-    shift_window: int = 6
-    period: int | str | None = "auto"
-    threshold: float = DEFAULT_THRESHOLD
-    flag_missing: bool = True
-    pick_lag: int = 24  # readings: a model is chosen on its error this long ago
-    clear: float = 2.5  # calibrated -log10 P at which a reading still counts as part of an episode
-    quiet: int = 12  # readings below ``clear`` that close an episode
-    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
-
-    def __post_init__(self) -> None:
-        if self.method not in STREAMING_METHODS:
-            allowed = ", ".join(STREAMING_METHODS)
-            raise AnomalyInputError(f"unknown streaming method {self.method!r}; use one of {allowed}")
-        if self.window < 4 or self.min_history < 3 or self.min_history > self.window:
-            raise AnomalyInputError("need window >= 4 and 3 <= min_history <= window")
-        if not 2 <= self.shift_window < self.window:
-            raise AnomalyInputError("need 2 <= shift_window < window")
-        if not 0 < self.threshold < 1:
-            raise AnomalyInputError(f"threshold is a score between 0 and 1 (default {DEFAULT_THRESHOLD})")
-        if not 0 < self.clear <= log10_from_score(self.threshold) or self.quiet < 1:
-            raise AnomalyInputError("need 0 < clear <= the threshold's -log10 P, and quiet >= 1 reading")
-        if not (self.period in (None, "auto") or (isinstance(self.period, int) and self.period >= 2)):
-            raise AnomalyInputError("period is 'auto', None or a whole number of readings >= 2")
 
 
 _NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
 _NAT = np.datetime64("NaT").view(np.int64)
-
-
-#: What each of a new series' state columns starts as.
-_FRESH = {
-    "values": np.nan,
-    "run_len": 0,
-    "run_start": 0,
-    "run_p_repeat": 0.5,
-    "calib": 0,
-    "calib_pending": 0,
-    "missing": 0,
-}
-
-
-def _with_rows(table: np.ndarray, rows: int, fill: float) -> np.ndarray:
-    """``table`` with rows of ``fill`` added at the end up to ``rows`` rows (the same array when it has them)."""
-    add = rows - len(table)
-    return table if add <= 0 else np.concatenate([table, np.full((add, *table.shape[1:]), fill, table.dtype)])
-
-
-def _with_depth(history: np.ndarray, depth: int, fill: float) -> np.ndarray:
-    """A (series, readings) ``history`` widened to ``depth`` readings by ``fill`` in front (older than anything)."""
-    deeper = depth - history.shape[1]
-    return history if deeper <= 0 else np.hstack([np.full((len(history), deeper), fill, history.dtype), history])
-
-
-@dataclass
-class _MetricState:
-    """What one metric keeps between batches, one row per series: bounded by ``depth`` readings.
-
-    Kept as columns (not one object per series) so a batch reads and writes every series' state with a
-    few numpy operations instead of a Python loop over series.
-    """
-
-    values: np.ndarray  # (series, depth): the last readings, NaN in front while a series has fewer
-    run_len: np.ndarray  # the current run of repeated readings
-    run_start: np.ndarray  # its start time
-    run_p_repeat: np.ndarray  # and the rate of repeats it is judged against
-    # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate) and
-    # the last `lag` readings' contributions.
-    calib: np.ndarray
-    calib_pending: np.ndarray
-    missing: np.ndarray  # readings, missing, current run of missing readings
-
-    @classmethod
-    def empty(cls, depth: int, lag: int) -> _MetricState:
-        return cls(
-            values=np.empty((0, depth)),
-            run_len=np.empty(0, dtype=np.int64),
-            run_start=np.empty(0, dtype=np.int64),
-            run_p_repeat=np.empty(0),
-            calib=np.empty((0, _STATS * 5), dtype=np.int64),
-            calib_pending=np.empty((0, lag, _STATS * 5), dtype=np.int32),
-            missing=np.empty((0, 3), dtype=np.int64),
-        )
-
-    def grow(self, rows: int, depth: int) -> None:
-        """Rows for new series (nothing seen yet), and a deeper history (once the cycle length is known)."""
-        self.values = _with_depth(self.values, depth, np.nan)
-        for name, fill in _FRESH.items():
-            setattr(self, name, _with_rows(getattr(self, name), rows, fill))
-
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in vars(self).values())
 
 
 def infer_period(step_seconds: float) -> int | None:
@@ -180,41 +72,6 @@ def infer_period(step_seconds: float) -> int | None:
     if 4 <= period <= 288 and abs(per_day - period) / per_day < 0.1:
         return period
     return None
-
-
-def _robust_scale(
-    x: np.ndarray, window: int, min_count: int, lay: rl.Layout
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Baseline (median of the previous ``window``), robust SD, mean absolute deviation and share of changes.
-
-    The robust SD scales the z-score; the mean absolute deviation (which,
-    unlike the MAD, sees a regular day/night step) compares how well two
-    baselines explain a series. The robust SD is only known for the new readings and the one before them
-    (what the z-scores need); the baseline and mean absolute deviation for the whole layout.
-
-    The share is of readings off the baseline, where most readings sit exactly on it (a price set once a year,
-    a count that is mostly 0), else 1. Why: there the MAD is 0 and the mean absolute deviation counts the
-    many exact hits, so an ordinary change looked like 10 to 50 spreads (such series raised 15-23 % of the
-    alerts on the real series of benchmarks/anomaly.py, all assumed normal). Such a series is judged as one
-    that changes now and then: the size of a change against the usual size of its changes (the mean absolute
-    deviation of the changes alone), times how often it changes (see :func:`_rare_surprise`).
-    """
-    base = rl.lag(rl.move_median(x, window, min_count), 1)
-    dev = np.abs(x - base)
-    mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=2), 1) * _MAD_TO_SD
-    mean_ad = rl.lag(rl.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
-    tiny = 1e-9 * np.maximum(np.abs(base), 1.0)
-    share = np.ones(len(x))
-    on_base = mad <= tiny  # at least half of the window sat on its baseline (NaN: not judged here)
-    if on_base.any():
-        off = rl.lag(rl.move_share(dev > tiny, ~np.isnan(dev), window, min_count), 1)
-        rare = on_base & (off > 0) & (off <= 0.5)
-        share[rare] = off[rare]
-    # Else the larger of the two: integer-like series often have a MAD of one whole step, while the
-    # mean absolute deviation still measures their spread; for normal noise the two agree.
-    scale = np.where(share < 1.0, mean_ad / share, np.fmax(mad, mean_ad))
-    floor = np.where(np.isnan(scale) | (scale > tiny), scale, tiny)
-    return base, floor, np.where(np.isnan(mean_ad) | (mean_ad > tiny), mean_ad, tiny), share
 
 
 class StreamingDetector:
@@ -241,7 +98,7 @@ class StreamingDetector:
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
         self._rows: dict[Any, int] = {}  # series key -> its row in the state tables
-        self._metrics = {m: _MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
+        self._metrics = {m: MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
         self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
         self._episodes = [EpisodeTable() for _ in self.values]  # each metric has its own episodes
         self._alarm = log10_from_score(self.settings.threshold)
@@ -322,7 +179,7 @@ class StreamingDetector:
         rows = np.fromiter((self._rows.setdefault(k, len(self._rows)) for k in keys), dtype=np.int64, count=len(keys))
         depth, total = self._depth(), len(self._rows)
         grown = total > len(self._times)
-        self._times = _with_rows(_with_depth(self._times, depth, _NO_READING_TIME), total, _NO_READING_TIME)
+        self._times = with_rows(with_depth(self._times, depth, _NO_READING_TIME), total, _NO_READING_TIME)
         if grown:
             for episodes in self._episodes:
                 episodes.grow(total)
@@ -370,7 +227,7 @@ class StreamingDetector:
         point = level = reversal = nan
         known = np.full(len(pos), float(s.window))
         if s.method != "stuck":
-            comp = _components(lay, s, self._period)
+            comp = baselines.components(lay, s, self._period)
             point, level = np.abs(comp["point_z"]), np.abs(comp["level_z"])
             known = comp["known"]
             reversal = comp["reversal_z"]
@@ -379,7 +236,7 @@ class StreamingDetector:
             elif s.method == "level_shift":
                 point = nan
         stuck, stuck_reason = (
-            _stuck(lay, state, rows, s, times is not None) if s.method in ("auto", "stuck") else (nan, None)
+            runs.stuck(lay, state, rows, s, times is not None) if s.method in ("auto", "stuck") else (nan, None)
         )
         # Raw surprise (-ln P under the normal model, Student-t while the window is still filling), calibrated per
         # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)
@@ -407,7 +264,7 @@ class StreamingDetector:
         log10_p = np.fmax(normal_log10, stuck_log10)
         missing_reason = None
         if s.flag_missing:
-            log10_p, missing_reason = _missing(lay, state, rows, log10_p)
+            log10_p, missing_reason = runs.missing(lay, state, rows, log10_p)
 
         def explain(i: int) -> str:
             if missing_reason is not None and (why := missing_reason(i)):
@@ -415,9 +272,9 @@ class StreamingDetector:
             if stuck_reason is not None and _known(stuck_log10[i]) >= _known(normal_log10[i]):
                 return stuck_reason(i)
             if _known(point_log10[i]) >= _known(level_log10[i]):
-                why = _reversal_reason if jumped_back[i] else _point_reason
+                why = baselines.reversal_reason if jumped_back[i] else baselines.point_reason
                 return why(i, pos[i], comp, lay.values, s, self._period)
-            return _level_reason(i, comp, s)
+            return baselines.level_reason(i, comp, s)
 
         keep = rl.last_rows(lay, state.values.shape[1])
         state.values[rows] = lay.values[keep]
@@ -457,323 +314,6 @@ def _combine(eps: list[Episodes], levels: np.ndarray) -> tuple[Episodes, np.ndar
         closed=np.stack([ep.closed for ep in eps])[pick],
     )
     return combined, speaker
-
-
-def _stuck(
-    lay: rl.Layout, state: _MetricState, rows: np.ndarray, s: DetectorSettings, has_time: bool
-) -> tuple[np.ndarray, Callable[[int], str]]:
-    """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason)."""
-    x = lay.values
-    pos = lay.new_pos
-    prev = rl.lag(x, 1)
-    eq_all = (x == prev).astype(float)
-    eq_all[np.isnan(x) | np.isnan(prev)] = np.nan
-    window = s.window
-    rate = rl.lag(rl.move_mean(eq_all, window, min_count=max(3, window // 4)), 1)
-    eq = x[pos] == prev[pos]
-    seg = lay.seg_of_new
-    seg_first = pos == lay.seg_first_new[seg]
-    block_start = ~eq | seg_first
-    first_of_block = np.flatnonzero(block_start)[np.cumsum(block_start) - 1]
-    offset = np.arange(len(pos)) - first_of_block
-    # A run that began before this batch continues from the stored state.
-    carried = seg_first[first_of_block] & eq[first_of_block]
-    run_state = state.run_len[rows].astype(float)
-    start_state = state.run_start[rows]
-    p_state = state.run_p_repeat[rows]
-    run = np.where(carried, run_state[seg] + 1 + offset, offset)
-    start_time = np.where(carried, start_state[seg], lay.times[pos[first_of_block]])
-    # How often the series repeated a value in the window just before this run began.
-    rate_at_start = rate[np.minimum(pos[first_of_block] + 1, len(rate) - 1)]
-    just_started = carried & (run_state[seg] == 0)  # the run's first reading closed the last batch
-    p = np.where(carried, np.where(just_started, rate[pos[first_of_block]], p_state[seg]), rate_at_start)
-    # A value the series takes often (zero, for counts of rare events) repeats more often than the average
-    # value: use the larger of the two rates.
-    run_first = np.where(just_started, pos[first_of_block] - 1, pos[first_of_block])
-    needs = (run > 0) & (~carried | just_started)
-    if needs.any():
-        firsts, inverse = np.unique(run_first[needs], return_inverse=True)
-        before = np.lib.stride_tricks.sliding_window_view(x, window)[firsts - window]
-        with np.errstate(invalid="ignore"):
-            share = (before == x[firsts][:, None]).sum(axis=1) / (~np.isnan(before)).sum(axis=1)
-        p[needs] = np.fmax(p[needs], share[inverse])
-    p = np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # The run's -ln P: each repeat has probability p under the series' usual rate of repeats.
-        surprise = np.where(run > 0, -run * np.log(p), np.where(np.isnan(rate[pos]), np.nan, 0.0))
-    # Carry the run into the next batch.
-    last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
-    state.run_len[rows[seg[last]]] = run[last]
-    state.run_start[rows[seg[last]]] = start_time[last]
-    state.run_p_repeat[rows[seg[last]]] = p[last]
-
-    def reason(i: int) -> str:
-        span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
-        return f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({int(run[i]) + 1} readings)"
-
-    return surprise, reason
-
-
-def _missing(
-    lay: rl.Layout, state: _MetricState, rows: np.ndarray, log10_p: np.ndarray
-) -> tuple[np.ndarray, Callable[[int], str] | None]:
-    """Score runs of missing readings against how often the series missed a reading before.
-
-    A run of ``r`` missing readings in a series that misses a share ``q`` of
-    its readings has probability about ``q ** r``; ``q`` starts from a prior of
-    half a missing reading, so a series that often has gaps is not flagged for
-    them, and a burst in one that never has is flagged within a few readings.
-    """
-    missing = np.isnan(lay.values[lay.new_pos])
-    carried = state.missing[rows]
-    if not missing.any() and not carried[:, 2].any():
-        _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
-        return log10_p, None
-    seg = lay.seg_of_new
-    # A series has not begun before its first reading: missing readings in front of it (a table whose column
-    # starts later) are neither judged nor counted.
-    present_before = exclusive_cumsum((~missing).astype(np.int64), seg, carried[:, 0] - carried[:, 1])
-    started = (present_before > 0) | ~missing
-    judged = missing & started
-    readings = exclusive_cumsum(started.astype(np.int64), seg, carried[:, 0])
-    misses = exclusive_cumsum(judged.astype(np.int64), seg, carried[:, 1])
-    # Run length of missing readings ending at each reading (carried across batches).
-    first = np.r_[True, seg[1:] != seg[:-1]]
-    breaks = ~missing | first
-    last_break = np.maximum.accumulate(np.where(breaks, np.arange(len(missing)), 0))
-    run = np.where(judged, np.arange(len(missing)) - last_break + missing[last_break], 0)
-    from_carry = judged & first[last_break] & missing[last_break]
-    run = np.where(from_carry, run + carried[:, 2][seg], run)
-    # The share of missed readings before this run began (the run itself is what is being judged).
-    before = np.maximum(run - 1, 0)
-    rate = (misses - before + 0.5) / (readings - before + 1.0)
-    level = run * -np.log10(rate)
-    out = np.where(judged, level, log10_p)
-    _count_missing(state, rows, seg, judged, run, started)
-
-    def reason(i: int) -> str:  # a missing reading is judged on its run alone
-        return f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})" if judged[i] else ""
-
-    return out, reason
-
-
-def _count_missing(
-    state: _MetricState,
-    rows: np.ndarray,
-    seg: np.ndarray,
-    missing: np.ndarray,
-    run: np.ndarray,
-    started: np.ndarray | None = None,
-) -> None:
-    """Add a batch's readings (only those after the series began) and missed readings to each series' counts."""
-    counts = np.bincount(seg, weights=started, minlength=len(rows)).astype(np.int64)
-    misses = np.bincount(seg, weights=missing, minlength=len(rows)).astype(np.int64)
-    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]
-    state.missing[rows] += np.stack([counts, misses, np.zeros(len(rows), dtype=np.int64)], axis=1)
-    state.missing[rows, 2] = run[last]
-
-
-def _duration(ns: int) -> str:
-    seconds = ns / _NS_PER_S
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.3g} h"
-    return f"{seconds / 86_400:.3g} days"
-
-
-def _level_shift(
-    x: np.ndarray, base: np.ndarray, sigma: np.ndarray, s: DetectorSettings, lay: rl.Layout
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """z of the last ``shift_window`` readings against the baseline before them.
-
-    A shift must show in both the median (so one spike is not a shift) and
-    the mean (so the whole-step jumps of a small count's median are not
-    either) of the recent readings; the weaker of the two z values counts.
-    ``sigma`` comes from the mean absolute deviation, honest for discrete
-    or skewed series.
-    """
-    k, w = s.shift_window, s.window
-    sd = rl.lag(sigma, k - 1)
-    med_k = rl.move_median_recent(x, k, k // 2 + 1, lay, back=0)  # judged at the new readings only
-    base_k = rl.lag(base, k - 1)  # the median of the `window` readings before the last k
-    # The median of k normal readings has a spread of about 1.2533 sigma / sqrt(k); the mean, sigma / sqrt(k).
-    z_median = (med_k - base_k) / sd * math.sqrt(k) / 1.2533
-    mean_k = rl.move_mean(x, k, min_count=k // 2 + 1)
-    z_mean = (mean_k - rl.lag(rl.move_mean(x, w, min_count=s.min_history), k)) / sd * math.sqrt(k)
-    z = np.where(np.sign(z_median) == np.sign(z_mean), np.sign(z_median) * np.fmin(abs(z_median), abs(z_mean)), 0.0)
-    return np.where(np.isnan(z_median) | np.isnan(z_mean), np.nan, z), med_k, base_k
-
-
-@dataclass
-class _Baseline:
-    """One way of predicting a reading, and how the reading compares to it."""
-
-    name: str
-    point_z: np.ndarray
-    usual: np.ndarray
-    spread: np.ndarray
-    level_z: np.ndarray
-    level_now: np.ndarray
-    level_before: np.ndarray
-    scale: np.ndarray
-    share: np.ndarray  # of readings off the baseline, where most sit on it (else 1)
-
-
-def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings, lay: rl.Layout) -> _Baseline:
-    base, scale, spread, share = _robust_scale(resid, s.window, s.min_history, lay)
-    # Level shifts are judged on the plain baseline only: shifts of the residual from a seasonal or
-    # previous-reading baseline (changes of trend) raised five times more false alarms than true ones on the
-    # tuning half of the real series, and the point statistic still sees a jump there.
-    if s.method in ("auto", "level_shift") and name == "flat":
-        level_z, now, before = _level_shift(resid, base, spread, s, lay)
-    else:  # the other methods and baselines never look at level shifts: skip four rolling passes
-        level_z = now = before = np.full(len(resid), np.nan)
-    return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale, share)
-
-
-def _components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
-    """Point and level-shift scores with reasons, for the new readings of the layout.
-
-    Up to four baselines predict each reading: the recent median (``flat``), the
-    usual value at this point of the cycle (``seasonal``, when a cycle is
-    known), the previous reading (``previous``, for random-walk-like
-    series such as prices) and the previous reading plus the usual change at
-    this point of the cycle (``seasonal_change``: a season on a trend, where a
-    season that slips by half a cycle shows at once). ``auto`` judges each reading against the baseline
-    with the smallest recent mean absolute error, so a daily swing or a
-    drifting price is neither a spike nor a level shift.
-    """
-    x, pos = lay.values, lay.new_pos
-    zeros = np.zeros(len(x))
-    candidates = [_baseline("flat", x, zeros, s, lay)]
-    if period and s.method in ("auto", "seasonal"):
-        cycle = rl.median3(rl.lag(x, period), rl.lag(x, 2 * period), rl.lag(x, 3 * period))
-        candidates.append(_baseline("seasonal", x - cycle, cycle, s, lay))
-        if s.method == "auto":  # the previous reading plus this point of the cycle's usual change (trend + season)
-            change = x - rl.lag(x, 1)
-            usual_change = rl.median3(rl.lag(change, period), rl.lag(change, 2 * period), rl.lag(change, 3 * period))
-            expected = rl.lag(x, 1) + usual_change
-            candidates.append(_baseline("seasonal_change", x - expected, expected, s, lay))
-    if s.method == "auto":
-        previous = rl.lag(x, 1)
-        candidates.append(_baseline("previous", x - previous, previous, s, lay))
-    # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for.
-    now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
-    out = {
-        attr: _chosen([getattr(c, attr) for c in candidates], pos, now)
-        for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale", "share")
-    }
-    out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
-    earlier = {
-        attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before) for attr in ("point_z", "scale", "share")
-    }
-    stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
-    out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
-    out["rare"] = _rare_surprise(out["point_z"], out["share"])
-    out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
-    # Readings behind a scale.
-    out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
-    return out
-
-
-def _rare_surprise(z: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """``-ln`` of how often the series leaves its baseline at all, for readings off it (0 on it, or where usual).
-
-    A change in a series that mostly sits on its baseline is two events: that it changes now (about ``share``
-    of readings do) and that it changes by this much (``z``, against the usual size of its changes).
-    """
-    return np.where(np.nan_to_num(z) != 0.0, -np.log(share), 0.0)
-
-
-def _chosen(arrays: list[np.ndarray], at: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """``arrays[which[i]][at[i]]`` for every ``i``."""
-    out = arrays[0][at]
-    for j, array in enumerate(arrays[1:], start=1):
-        mine = which == j
-        out[mine] = array[at[mine]]
-    return out
-
-
-def _pick(candidates: list[_Baseline], at: np.ndarray, s: DetectorSettings) -> np.ndarray:
-    """The baseline judging each position in ``at``: the smallest recent spread, ``pick_lag`` readings ago.
-
-    The model is chosen on its error before the last ``pick_lag`` readings, so an anomalous stretch (a ramp, a
-    level shift) cannot switch the detector to the model that explains it away while it happens (early in a
-    series, where that is not known yet, the current spread counts).
-    """
-    spreads = []
-    for c in candidates:
-        old, now = c.spread[at - s.pick_lag], c.spread[at]
-        spread = np.where(np.isnan(c.point_z[at]), np.inf, np.where(np.isnan(old), now, old))
-        spreads.append(np.where(np.isnan(spread), np.inf, spread))
-    if s.method == "seasonal" and len(candidates) > 1:
-        spreads[0] = np.where(np.isinf(spreads[1]), 0.0, np.inf)  # seasonal wherever it can judge
-    # The first of the smallest (an argmin over the candidates, without numpy's slow reduction across rows).
-    pick = np.zeros(len(at), dtype=np.int64)
-    smallest = spreads[0]
-    for j, spread in enumerate(spreads[1:], start=1):
-        smaller = spread < smallest
-        pick[smaller] = j
-        smallest = np.where(smaller, spread, smallest)
-    return pick
-
-
-_STEP_BASELINES = ("previous", "seasonal_change")  # baselines that predict from the previous reading
-
-
-def _reversal(now: dict[str, np.ndarray], before: dict[str, np.ndarray], same: np.ndarray) -> np.ndarray:
-    """A jump straight back: the smaller of two successive opposite z values of a step baseline (else 0).
-
-    Why: on a random walk (a price) a spike is one unusual step and the next one back. Each alone is only as
-    unusual as the walk's own big steps; two opposite ones in a row are far rarer (about the square of the
-    probability), so the pair is judged as a whole, one reading after the spike. The step back is measured in
-    the spread from before the spike (which the spike itself has widened). ``same``: both readings were judged
-    by the same step baseline.
-    """
-    prev_z = before["point_z"]
-    point_z = now["point_z"] * now["scale"] / before["scale"]
-    back = same & (np.sign(point_z) == -np.sign(prev_z))
-    size = np.fmin(np.abs(point_z), np.abs(prev_z))
-    return np.where(np.isnan(point_z), np.nan, np.where(back, size, 0.0))
-
-
-def _point_reason(
-    i: int, p: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
-) -> str:
-    z = comp["point_z"][i]
-    size = f"{abs(z):.1f}" if abs(z) < 1000 else "over 1000"
-    usual = comp["usual"][i]
-    where = {
-        "flat": f"the usual {usual:.4g} of the last {s.window} readings",
-        "seasonal": f"the usual {usual:.4g} for this point of the {period}-reading cycle",
-        "previous": f"the usual change from the previous reading ({x[p] - usual:+.4g})",
-        "seasonal_change": f"the {usual:.4g} expected from the previous reading and this point of the {period}-reading "
-        "cycle's usual change",
-    }[comp["kind"][i]]
-    side = "above" if z > 0 else "below"
-    if comp["share"][i] < 1.0:  # a series that mostly sits on its baseline: judged on the size of its moves
-        return f"{size} times its usual move {side} {where} (it moves off that in {comp['share'][i]:.0%} of readings)"
-    return f"{size} MADs {side} {where}"
-
-
-def _reversal_reason(
-    i: int, p: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
-) -> str:
-    size = comp["reversal_z"][i]
-    return (
-        f"a jump of {x[p - 1] - x[p - 2]:+.4g} and straight back ({x[p] - x[p - 1]:+.4g}) at the previous reading: "
-        f"both at least {size:.1f} MADs beyond the usual change"
-    )
-
-
-def _level_reason(i: int, comp: dict[str, np.ndarray], s: DetectorSettings) -> str:
-    return (
-        f"level shift {'up' if comp['level_z'][i] > 0 else 'down'}: last {s.shift_window} readings at "
-        f"{comp['level_now'][i]:.4g}, before {comp['level_before'][i]:.4g}"
-    )
 
 
 def detect_anomalies(
@@ -860,7 +400,7 @@ def isolation_forest(
     if len(matrix) < 16:
         raise AnomalyInputError(f"IsolationForest needs at least 16 rows, got {len(matrix)}; use method='zscore'")
     med = np.nanmedian(matrix, axis=0)
-    mad = np.nanmedian(np.abs(matrix - med), axis=0) * _MAD_TO_SD
+    mad = np.nanmedian(np.abs(matrix - med), axis=0) * MAD_TO_SD
     spread = np.where(mad > 0, mad, np.nanstd(matrix, axis=0))
     spread = np.where(spread > 0, spread, 1.0)
     z = (np.where(np.isnan(matrix), med, matrix) - med) / spread

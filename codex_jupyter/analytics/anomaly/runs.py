@@ -1,0 +1,143 @@
+"""Runs of identical and of missing readings, each judged against how often that series repeated or missed before.
+
+Why apart from the calibrated statistics: a run's probability follows from the series' own rate of repeats (or of
+gaps) directly, so integer counts that often repeat, or a feed that often skips a reading, are not flagged for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+import codex_jupyter.analytics.anomaly.rolling as rl
+from codex_jupyter.analytics.anomaly.calibration import exclusive_cumsum
+from codex_jupyter.analytics.anomaly.settings import DetectorSettings
+from codex_jupyter.analytics.anomaly.state import MetricState
+
+_NS_PER_S = 1_000_000_000
+
+
+def stuck(
+    lay: rl.Layout, state: MetricState, rows: np.ndarray, s: DetectorSettings, has_time: bool
+) -> tuple[np.ndarray, Callable[[int], str]]:
+    """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason)."""
+    x = lay.values
+    pos = lay.new_pos
+    prev = rl.lag(x, 1)
+    eq_all = (x == prev).astype(float)
+    eq_all[np.isnan(x) | np.isnan(prev)] = np.nan
+    window = s.window
+    rate = rl.lag(rl.move_mean(eq_all, window, min_count=max(3, window // 4)), 1)
+    eq = x[pos] == prev[pos]
+    seg = lay.seg_of_new
+    seg_first = pos == lay.seg_first_new[seg]
+    block_start = ~eq | seg_first
+    first_of_block = np.flatnonzero(block_start)[np.cumsum(block_start) - 1]
+    offset = np.arange(len(pos)) - first_of_block
+    # A run that began before this batch continues from the stored state.
+    carried = seg_first[first_of_block] & eq[first_of_block]
+    run_state = state.run_len[rows].astype(float)
+    start_state = state.run_start[rows]
+    p_state = state.run_p_repeat[rows]
+    run = np.where(carried, run_state[seg] + 1 + offset, offset)
+    start_time = np.where(carried, start_state[seg], lay.times[pos[first_of_block]])
+    # How often the series repeated a value in the window just before this run began.
+    rate_at_start = rate[np.minimum(pos[first_of_block] + 1, len(rate) - 1)]
+    just_started = carried & (run_state[seg] == 0)  # the run's first reading closed the last batch
+    p = np.where(carried, np.where(just_started, rate[pos[first_of_block]], p_state[seg]), rate_at_start)
+    # A value the series takes often (zero, for counts of rare events) repeats more often than the average
+    # value: use the larger of the two rates.
+    run_first = np.where(just_started, pos[first_of_block] - 1, pos[first_of_block])
+    needs = (run > 0) & (~carried | just_started)
+    if needs.any():
+        firsts, inverse = np.unique(run_first[needs], return_inverse=True)
+        before = np.lib.stride_tricks.sliding_window_view(x, window)[firsts - window]
+        with np.errstate(invalid="ignore"):
+            share = (before == x[firsts][:, None]).sum(axis=1) / (~np.isnan(before)).sum(axis=1)
+        p[needs] = np.fmax(p[needs], share[inverse])
+    p = np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # The run's -ln P: each repeat has probability p under the series' usual rate of repeats.
+        surprise = np.where(run > 0, -run * np.log(p), np.where(np.isnan(rate[pos]), np.nan, 0.0))
+    # Carry the run into the next batch.
+    last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
+    state.run_len[rows[seg[last]]] = run[last]
+    state.run_start[rows[seg[last]]] = start_time[last]
+    state.run_p_repeat[rows[seg[last]]] = p[last]
+
+    def reason(i: int) -> str:
+        span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
+        return f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({int(run[i]) + 1} readings)"
+
+    return surprise, reason
+
+
+def missing(
+    lay: rl.Layout, state: MetricState, rows: np.ndarray, log10_p: np.ndarray
+) -> tuple[np.ndarray, Callable[[int], str] | None]:
+    """Score runs of missing readings against how often the series missed a reading before.
+
+    A run of ``r`` missing readings in a series that misses a share ``q`` of
+    its readings has probability about ``q ** r``; ``q`` starts from a prior of
+    half a missing reading, so a series that often has gaps is not flagged for
+    them, and a burst in one that never has is flagged within a few readings.
+    """
+    missing = np.isnan(lay.values[lay.new_pos])
+    carried = state.missing[rows]
+    if not missing.any() and not carried[:, 2].any():
+        _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
+        return log10_p, None
+    seg = lay.seg_of_new
+    # A series has not begun before its first reading: missing readings in front of it (a table whose column
+    # starts later) are neither judged nor counted.
+    present_before = exclusive_cumsum((~missing).astype(np.int64), seg, carried[:, 0] - carried[:, 1])
+    started = (present_before > 0) | ~missing
+    judged = missing & started
+    readings = exclusive_cumsum(started.astype(np.int64), seg, carried[:, 0])
+    misses = exclusive_cumsum(judged.astype(np.int64), seg, carried[:, 1])
+    # Run length of missing readings ending at each reading (carried across batches).
+    first = np.r_[True, seg[1:] != seg[:-1]]
+    breaks = ~missing | first
+    last_break = np.maximum.accumulate(np.where(breaks, np.arange(len(missing)), 0))
+    run = np.where(judged, np.arange(len(missing)) - last_break + missing[last_break], 0)
+    from_carry = judged & first[last_break] & missing[last_break]
+    run = np.where(from_carry, run + carried[:, 2][seg], run)
+    # The share of missed readings before this run began (the run itself is what is being judged).
+    before = np.maximum(run - 1, 0)
+    rate = (misses - before + 0.5) / (readings - before + 1.0)
+    level = run * -np.log10(rate)
+    out = np.where(judged, level, log10_p)
+    _count_missing(state, rows, seg, judged, run, started)
+
+    def reason(i: int) -> str:  # a missing reading is judged on its run alone
+        return f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})" if judged[i] else ""
+
+    return out, reason
+
+
+def _count_missing(
+    state: MetricState,
+    rows: np.ndarray,
+    seg: np.ndarray,
+    missing: np.ndarray,
+    run: np.ndarray,
+    started: np.ndarray | None = None,
+) -> None:
+    """Add a batch's readings (only those after the series began) and missed readings to each series' counts."""
+    counts = np.bincount(seg, weights=started, minlength=len(rows)).astype(np.int64)
+    misses = np.bincount(seg, weights=missing, minlength=len(rows)).astype(np.int64)
+    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]
+    state.missing[rows] += np.stack([counts, misses, np.zeros(len(rows), dtype=np.int64)], axis=1)
+    state.missing[rows, 2] = run[last]
+
+
+def _duration(ns: int) -> str:
+    seconds = ns / _NS_PER_S
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 86_400:.3g} days"

@@ -1,0 +1,45 @@
+"""The detectors' settings and their input error: shared by the batch and streaming paths and by the tail engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from codex_jupyter.analytics.anomaly.calibration import CalibrationSettings, log10_from_score
+from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, STREAMING_METHODS
+from codex_jupyter.errors import InputError
+
+
+class AnomalyInputError(InputError):
+    """Input the detectors cannot use, with what to change."""
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Knobs shared by the streaming and batch paths (defaults suit most series)."""
+
+    method: str = "auto"
+    window: int = 48
+    min_history: int = 12
+    shift_window: int = 6
+    period: int | str | None = "auto"
+    threshold: float = DEFAULT_THRESHOLD
+    flag_missing: bool = True
+    pick_lag: int = 24  # readings: a model is chosen on its error this long ago
+    clear: float = 2.5  # calibrated -log10 P at which a reading still counts as part of an episode
+    quiet: int = 12  # readings below ``clear`` that close an episode
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+
+    def __post_init__(self) -> None:
+        if self.method not in STREAMING_METHODS:
+            allowed = ", ".join(STREAMING_METHODS)
+            raise AnomalyInputError(f"unknown streaming method {self.method!r}; use one of {allowed}")
+        if self.window < 4 or self.min_history < 3 or self.min_history > self.window:
+            raise AnomalyInputError("need window >= 4 and 3 <= min_history <= window")
+        if not 2 <= self.shift_window < self.window:
+            raise AnomalyInputError("need 2 <= shift_window < window")
+        if not 0 < self.threshold < 1:
+            raise AnomalyInputError(f"threshold is a score between 0 and 1 (default {DEFAULT_THRESHOLD})")
+        if not 0 < self.clear <= log10_from_score(self.threshold) or self.quiet < 1:
+            raise AnomalyInputError("need 0 < clear <= the threshold's -log10 P, and quiet >= 1 reading")
+        if not (self.period in (None, "auto") or (isinstance(self.period, int) and self.period >= 2)):
+            raise AnomalyInputError("period is 'auto', None or a whole number of readings >= 2")
