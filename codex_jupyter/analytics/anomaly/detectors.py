@@ -33,6 +33,9 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 - missing readings (NaN): a run of them, against how often the series missed
   a reading before (``flag_missing``).
 - ``iforest``: IsolationForest over several columns at once (batch only).
+
+This module holds the entry points; the baselines and their statistics live in :mod:`.baselines`, runs of
+repeats and gaps in :mod:`.runs`, per-series state in :mod:`.state`, the knobs in :mod:`.settings`.
 """
 
 from __future__ import annotations
