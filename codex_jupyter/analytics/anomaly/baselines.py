@@ -45,7 +45,8 @@ def _robust_scale(
     share = np.ones(len(x))
     on_base = mad <= tiny  # at least half of the window sat on its baseline (NaN: not judged here)
     if on_base.any():
-        off = rl.lag(rl.move_share(dev > tiny, ~np.isnan(dev), window, min_count), 1)
+        off_base = np.where(np.isnan(dev), np.nan, (dev > tiny).astype(float))
+        off = rl.lag(rl.move_mean(off_base, window, min_count), 1)  # the share of readings off the baseline
         rare = on_base & (off > 0) & (off <= 0.5)
         share[rare] = off[rare]
     # Else the larger of the two: integer-like series often have a MAD of one whole step, while the

@@ -229,11 +229,13 @@ class StreamingDetector:
         comp: dict[str, np.ndarray] = {}
         point = level = reversal = nan
         known = np.full(len(pos), float(s.window))
+        rare = rare_before = np.zeros(len(pos))  # -ln of how often a rarely-moving series moves (0 elsewhere)
         if s.method != "stuck":
             comp = baselines.components(lay, s, self._period)
             point, level = np.abs(comp["point_z"]), np.abs(comp["level_z"])
             known = comp["known"]
             reversal = comp["reversal_z"]
+            rare, rare_before = comp["rare"], comp["rare_before"]
             if s.method in ("zscore", "seasonal"):
                 level = nan
             elif s.method == "level_shift":
@@ -245,17 +247,18 @@ class StreamingDetector:
         # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)
         # must not make its spikes look usual.
         # Runs of repeats are already judged against the series' own rate of repeats: they bypass the calibrator.
-        point_s = warmup_surprise(point, known, s.window)
-        rare = comp.get("rare", 0.0)
-        point_s = point_s + rare
+        point_s = warmup_surprise(point, known, s.window) + rare
         # A spike and the step straight back: two opposite unusual steps, each with the probability of its size.
         # It shares the point statistic's calibration (a separate one raised more false alarms on real series).
         # Most readings are no jump back (0: no surprise): the tail probability is worked out for the others only.
         reversal_s = np.where(np.isnan(reversal), np.nan, -math.log(2.0))
         jumps = np.flatnonzero(reversal > 0)
-        reversal_s[jumps] = 2.0 * warmup_surprise(reversal[jumps], known[jumps], s.window) - math.log(2.0)
-        if comp:
-            reversal_s[jumps] += comp["rare"][jumps] + comp["rare_before"][jumps]
+        reversal_s[jumps] = (
+            2.0 * warmup_surprise(reversal[jumps], known[jumps], s.window)
+            - math.log(2.0)
+            + rare[jumps]
+            + rare_before[jumps]
+        )
         jumped_back = np.nan_to_num(reversal_s, nan=-1.0) > np.nan_to_num(point_s, nan=-1.0)
         surprise = np.stack([np.fmax(point_s, reversal_s), warmup_surprise(level, known, s.window)], axis=1)
         log10, state.calib[rows], state.calib_pending[rows] = calibrate(

@@ -95,19 +95,6 @@ def move_mean(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
         return np.where(count >= max(1, min_count), total / count, np.nan)
 
 
-def move_share(flag: np.ndarray, valid: np.ndarray, window: int, min_count: int) -> np.ndarray:
-    """Share of the last ``window`` valid positions where ``flag`` holds (NaN below ``min_count`` valid ones).
-
-    Integer counts, so exact and split-independent.
-    """
-    pad = np.zeros(window, np.int64)
-    counts = np.concatenate([pad, np.cumsum(valid)])
-    hits = np.concatenate([pad, np.cumsum(flag & valid)])
-    count = counts[window:] - counts[:-window]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count >= max(1, min_count), (hits[window:] - hits[:-window]) / count, np.nan)
-
-
 def move_median(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
     """Rolling median over the last ``window`` positions ending at each position (NaN ignored)."""
     return bn.move_median(a, window, min_count=min(min_count, window))
