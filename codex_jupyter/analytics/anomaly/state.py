@@ -1,7 +1,6 @@
-"""What a detector keeps per metric between batches: columns of per-series state, grown as series appear.
+"""What a detector keeps per metric between batches (:class:`MetricState`), grown as series appear.
 
-Why columns: a batch reads and writes every series' state with a few numpy operations, with no Python loop over
-series; each column's size is bounded by the window (and the cycle), whatever the stream's length.
+Each column's size is bounded by the window (and the cycle), whatever the stream's length.
 """
 
 from __future__ import annotations
