@@ -76,8 +76,10 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
     out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
     out.add_class("codex-chart")
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
-    # responsive: plotly follows the window's width (a phone turned sideways, a resized browser)
-    bundle["application/vnd.plotly.v1+json"]["config"] = {"responsive": True, "displaylogo": False}
+    # Not plotly's "responsive" mode: it sizes the chart's container to 100 % of a parent that has no height of its
+    # own in a widget box, so in Voila every chart of an explorer's views was drawn into a 0 px box (invisible,
+    # though its SVG existed). autosize still fills the column's width when the chart is drawn.
+    bundle["application/vnd.plotly.v1+json"]["config"] = {"displaylogo": False}
     title = " ".join(lines) or "chart"
     out.outputs = ({"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}},)
     return out

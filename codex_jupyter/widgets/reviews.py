@@ -7,12 +7,14 @@ fit. Built on :class:`~codex_jupyter.widgets.dashboard.Explorer` (loading state,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.express as px
 
 from codex_jupyter.analytics.anomaly.episodes import episode_recall
+from codex_jupyter.errors import InputError
 from codex_jupyter.widgets.anomaly_chart import anomaly_chart
 from codex_jupyter.widgets.dashboard import Explorer, chart, wide
 from codex_jupyter.widgets.forecast_chart import forecast_chart
@@ -31,20 +33,28 @@ def _subset(frame: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
     return frame if value == ALL else frame[frame[column].astype(str) == value]
 
 
-def fault_review(scored: pd.DataFrame, metric: str, *, kind: str = "kind", start: str = ALL) -> Explorer:
-    """Alerts, their reasons, labelled-fault recall and a chart of ``metric``, all for the device kind picked.
+def fault_review(
+    scored: pd.DataFrame, metrics: Sequence[str], chart_metric: str, *, kind: str = "kind", start: str = ALL
+) -> Explorer:
+    """Alerts, their reasons, labelled-fault recall and a chart of ``chart_metric``, all for the device kind picked.
 
-    ``scored`` is :func:`~codex_jupyter.detect_anomalies` output over long telemetry (``ts``, ``device_id``,
-    ``metric``, ``value``, ``fault_type``, ``kind``) with one alert per episode.
+    ``scored`` is :func:`~codex_jupyter.detect_anomalies` output over wide telemetry (``ts``, ``device_id``, one
+    column per metric in ``metrics``, ``fault_type``, ``kind``) scored with ``value=metrics, by="device_id"``.
+    Why wide, not one row per metric: one detector per device sees its metrics together, so a dropout that every
+    metric shows is one alert naming them all (scored per metric, the demo's dropouts were three alerts each).
     """
+    if chart_metric not in metrics:
+        raise InputError(f"fault_review: chart_metric {chart_metric!r} is not one of the metrics {list(metrics)}")
+    # The metric whose episode a row shows (detect_anomalies numbers a device's episodes so).
+    chart_position = list(metrics).index(chart_metric)
 
     def kpis(rows: pd.DataFrame, value: str) -> Any:
-        alerts, caught = rows[rows.is_anomaly], episode_recall(rows, series="device_id", label="fault_type")
+        alerts, caught = rows[rows.is_anomaly], episode_recall(rows, series="device_id", label="fault_type", time="ts")
         recall = f"{caught.recall['all']:.0%}" if caught.loc["all", "episodes"] else "no labelled faults"
         return wide(
             KpiCards(
                 {
-                    "Readings checked": len(rows),
+                    "Readings checked": len(rows) * len(metrics),
                     "Alerts (one per episode)": len(alerts),
                     "Devices with alerts": alerts.device_id.nunique(),
                     "Labelled fault episodes caught": recall,
@@ -54,19 +64,19 @@ def fault_review(scored: pd.DataFrame, metric: str, *, kind: str = "kind", start
 
     def latest(rows: pd.DataFrame, value: str) -> ReaderTable:
         alerts = rows[rows.is_anomaly].sort_values("ts", ascending=False)
-        shown = alerts[["ts", "device_id", "metric", "value", "reason"]]
+        shown = alerts[["ts", "device_id", "reason"]]
         return ReaderTable(shown.rename(columns={"ts": "time", "device_id": "device"}), 10, "The latest alerts")
 
     def recall(rows: pd.DataFrame, value: str) -> ReaderTable:
-        caught = episode_recall(rows, series="device_id", label="fault_type").reset_index(names="fault")
+        caught = episode_recall(rows, series="device_id", label="fault_type", time="ts").reset_index(names="fault")
         return ReaderTable(caught, percent=["recall"], caption="The demo data labels the faults it injects")
 
     def trend(rows: pd.DataFrame, value: str) -> Any:
         who = "devices" if value == ALL else f"{value} devices"
-        title = f"{metric.capitalize()}: the four {who} with the most alerts"
-        fig = anomaly_chart(
-            rows[rows.metric == metric], time="ts", value="value", by="device_id", max_series=4, title=title
-        )
+        title = f"{chart_metric.capitalize()}: the four {who} with the most alerts"
+        mine = rows.episode_id % len(metrics) == chart_position
+        charted = rows.assign(is_anomaly=rows.is_anomaly & mine, episode_id=rows.episode_id.where(mine, 0))
+        fig = anomaly_chart(charted, time="ts", value=chart_metric, by="device_id", max_series=4, title=title)
         return wide(chart(fig))
 
     return Explorer(

@@ -68,6 +68,10 @@ def _assert_reads_as_a_dashboard(page: object, width: int) -> None:
     assert page.locator("table.codex-reader-table thead th:empty").count() == 0
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"the page is {overflow}px wider than a {width}px screen"
+    # Every chart is drawn at a size a reader sees: plotly's responsive mode once left an explorer's charts in a
+    # 0 px box, their SVG present but invisible.
+    heights = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.offsetHeight)")
+    assert not heights or min(heights) >= 100, f"charts drawn {heights} px high"
 
 
 @pytest.mark.parametrize("name", sorted(DONE))

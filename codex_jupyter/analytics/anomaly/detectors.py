@@ -139,7 +139,7 @@ class StreamingDetector:
             self._period_resolved = True
 
     def update(self, batch: pd.DataFrame) -> pd.DataFrame:
-        """Score a batch of readings; returns one row per input row, same index (see :data:`RESULT_COLUMNS`)."""
+        """Score a batch of readings; returns one row per input row, same index (see :func:`detect_anomalies`)."""
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         n = len(batch)
         if n == 0:
@@ -173,9 +173,23 @@ class StreamingDetector:
         # cost more than scoring it.
         reason = np.full(n, "", dtype=object)
         for i in np.flatnonzero(ep.onset):
-            why = explainers[speaker[i]](int(i))
-            reason[i] = f"{self.values[speaker[i]]}: {why}" if why and len(self.values) > 1 else why
+            reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
         return self._result(batch.index, order, best, reason, ep)
+
+    def _row_reason(self, i: int, eps: list[Episodes], explainers: list[Callable[[int], str]], first: int) -> str:
+        """Why row ``i`` alerts: every metric whose episode opens there, the most surprising first.
+
+        Why all of them: a row raises one alert, but a fault often shows in several metrics at once (a device
+        that drops out misses every reading); naming only one hid the others. Metrics with the same reason share
+        it ("temperature, humidity: 3 missing readings in a row ..."), so a dropout reads as one problem.
+        """
+        if len(self.values) == 1:
+            return explainers[0](i)
+        groups: dict[str, list[str]] = {}
+        for m in [first, *(m for m, e in enumerate(eps) if m != first and e.onset[i])]:
+            if why := explainers[m](i):
+                groups.setdefault(why, []).append(self.values[m])
+        return "; ".join(f"{', '.join(names)}: {why}" for why, names in groups.items())
 
     def _rows_of(self, keys: np.ndarray) -> np.ndarray:
         """Each series' row in the state tables, adding rows for new series (and depth for a new cycle)."""
@@ -330,14 +344,17 @@ def detect_anomalies(
     method: str = "auto",
     **settings: Any,
 ) -> pd.DataFrame:
-    """Flag unusual readings in one or many series; returns the input plus three columns.
+    """Flag unusual readings in one or many series; returns the input plus the columns below.
 
     ``anomaly_score`` (0..1, ``1 - P`` of the calibrated tail probability,
     monotone and unsaturated), ``surprise`` (``-log10 P``), ``is_anomaly``
     (True at the first reading of an episode whose score reached
     ``threshold``, default 0.9999999), ``episode_id`` (unique per series, 0 outside
-    episodes; with several metrics each metric has its own episodes), ``episode_start``, ``episode_end`` (on the
-    reading where the episode closed) and a short human ``reason`` at each onset. Rows keep their order and
+    episodes; with several metrics each metric has its own episodes, and ``episode_id % len(value)`` is the
+    position in ``value`` of the metric whose episode the row shows), ``episode_start``, ``episode_end`` (on the
+    reading where the episode closed) and a short human ``reason`` at each onset (with several metrics, every
+    metric whose episode opens on that row: "temperature, humidity: 3 missing readings in a row ..."; "a: ...;
+    b: ..." when their reasons differ, the most surprising first). Rows keep their order and
     index. ``by`` names the column(s) that identify a series (e.g. a device); ``value`` the metric
     column(s) (default: every numeric column); ``time`` orders readings within
     a series and lets ``auto`` find the daily cycle. Without ``time`` the

@@ -154,22 +154,41 @@ def _segment_forward_fill(x: np.ndarray, seg_start: np.ndarray, initial: np.ndar
 
 
 def episode_recall(
-    frame: pd.DataFrame, series: str | list[str], label: str = "fault_type", flag: str = "is_anomaly"
+    frame: pd.DataFrame,
+    series: str | list[str],
+    label: str = "fault_type",
+    flag: str = "is_anomaly",
+    time: str | None = None,
 ) -> pd.DataFrame:
     """How many labelled episodes got at least one alert, per label and in total (the ``"all"`` row).
 
     Why: an episode-based detector raises one alert per stretch, so counting
     flagged *readings* would punish it for not repeating itself; what matters
-    is whether each labelled stretch (one series, one label) was caught at all.
+    is whether each labelled stretch was caught at all. A stretch is a run of
+    consecutive readings of one series with the same label (in ``time`` order, else
+    the rows' order within the series): two faults of one kind on one device are two
+    episodes, so a second fault the detector missed is not hidden by the first.
     Rows with no label (normal readings) are ignored. Columns: ``episodes``,
     ``caught`` and ``recall`` (a share between 0 and 1), indexed by label.
     """
     keys = [series] if isinstance(series, str) else list(series)
-    missing = [c for c in [*keys, label, flag] if c not in frame.columns]
+    missing = [c for c in [*keys, label, flag, *([time] if time else [])] if c not in frame.columns]
     if missing:
-        raise InputError(f"episode_recall: no column {missing[0]!r}; pass series=, label= and flag= for your frame")
-    caught = frame.dropna(subset=[label]).groupby([*keys, label])[flag].any()
-    per_label = caught.groupby(level=label).agg(episodes="size", caught="sum")
+        raise InputError(
+            f"episode_recall: no column {missing[0]!r}; pass series=, label=, flag= and time= for your frame"
+        )
+    code = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    order = np.lexsort((frame[time].to_numpy(), code)) if time else np.argsort(code, kind="stable")
+    labels = frame[label].to_numpy(dtype=object)[order]
+    labelled = ~pd.isna(labels)
+    same_run = np.r_[False, (code[order][1:] == code[order][:-1]) & (labels[1:] == labels[:-1])]
+    run = np.cumsum(labelled & ~same_run)
+    stretches = pd.DataFrame(
+        {"run": run[labelled], "label": labels[labelled], "flag": frame[flag].to_numpy(bool)[order][labelled]}
+    )
+    caught = stretches.groupby("run").agg(label=("label", "first"), caught=("flag", "any"))
+    per_label = caught.groupby("label").caught.agg(episodes="size", caught="sum")
+    per_label.index.name = label
     per_label.loc["all"] = per_label.sum()
     per_label = per_label.astype(int)
     per_label["recall"] = (per_label.caught / per_label.episodes.where(per_label.episodes > 0)).fillna(0.0)

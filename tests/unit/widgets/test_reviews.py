@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
+import pytest
 
 import codex_jupyter
 from codex_jupyter.analytics.forecast import forecast
+from codex_jupyter.errors import InputError
 from codex_jupyter.widgets.reviews import ALL, fault_review, forecast_review
 
 
@@ -21,24 +23,27 @@ def _figure(widget: object) -> dict:
 
 
 def _telemetry() -> pd.DataFrame:
-    """Two kinds, two devices each; one hvac device has a labelled spike."""
+    """Two kinds, two devices each, two metrics; one hvac device has a labelled spike, one atm device drops out."""
     ts = pd.date_range("2025-11-01", periods=200, freq="h")
     rng = np.random.default_rng(3)
     frames = []
     for device, kind in (("ATM-1", "atm"), ("ATM-2", "atm"), ("HVAC-1", "hvac"), ("HVAC-2", "hvac")):
-        value = 20 + rng.normal(0, 0.5, len(ts))
+        temperature, humidity = 20 + rng.normal(0, 0.5, len(ts)), 45 + rng.normal(0, 0.5, len(ts))
         fault = np.full(len(ts), None, dtype=object)
         if device == "HVAC-1":
-            value[150:155] += 15
+            temperature[150:155] += 15
             fault[150:155] = "overheat"
+        if device == "ATM-2":
+            temperature[120:124] = humidity[120:124] = np.nan
+            fault[120:124] = "dropout"
         frames.append(
             pd.DataFrame(
                 {
                     "ts": ts,
                     "device_id": device,
                     "kind": kind,
-                    "metric": "temperature",
-                    "value": value,
+                    "temperature": temperature,
+                    "humidity": humidity,
                     "fault_type": fault,
                 }
             )
@@ -47,25 +52,35 @@ def _telemetry() -> pd.DataFrame:
 
 
 def test_fault_review_follows_the_device_kind_in_every_view() -> None:
-    scored = codex_jupyter.detect_anomalies(_telemetry(), time="ts", value="value", by=["device_id", "metric"])
-    review = fault_review(scored, "temperature")
+    metrics = ["temperature", "humidity"]
+    scored = codex_jupyter.detect_anomalies(_telemetry(), time="ts", value=metrics, by="device_id")
+    review = fault_review(scored, metrics, "temperature")
     assert [v for _, v in review.filter.options] == [ALL, "atm", "hvac"]
     kpis, latest, recall, trend = review.views
-    assert "800" in _inside(kpis).value and "codex-wide" in trend._dom_classes
+    assert "1,600" in _inside(kpis).value and "codex-wide" in trend._dom_classes  # 800 rows of two metrics
     review.filter.value = "atm"
     kpis, latest, recall, trend = review.views
-    assert ">400<" in _inside(kpis).value and "no labelled faults" in _inside(kpis).value and "HVAC" not in latest.value
-    assert "overheat" not in recall.value
+    assert ">800<" in _inside(kpis).value and "HVAC" not in latest.value
+    # The dropout shows in both metrics: one alert that names both, not one per metric.
+    assert ">1<" in _inside(kpis).value and latest.value.count("missing readings in a row") == 1
+    assert "temperature, humidity: " in latest.value
+    assert "dropout" in recall.value and "overheat" not in recall.value
     assert "the four atm devices" in _figure(trend)["layout"]["title"]["text"]
     assert all("HVAC" not in a.get("text", "") for a in _figure(trend)["layout"]["annotations"])
     review.filter.value = "hvac"
-    kpis, latest, recall, _ = review.views
-    assert (
-        ">400<" in _inside(kpis).value
-        and "100%" in _inside(kpis).value
-        and "overheat" in recall.value
-        and "HVAC-1" in latest.value
-    )
+    kpis, latest, recall, trend = review.views
+    assert ">800<" in _inside(kpis).value and "100%" in _inside(kpis).value
+    assert "overheat" in recall.value and "HVAC-1" in latest.value
+    # The chart marks the temperature alert; a chart of humidity has no alert to mark for that device.
+    alerts = [t for t in _figure(trend)["data"] if t.get("name") == "alert"]
+    assert sum(len(t["x"]) for t in alerts) == 1
+    humidity = fault_review(scored, metrics, "humidity", start="hvac").views[3]
+    assert sum(len(t["x"]) for t in _figure(humidity)["data"] if t.get("name") == "alert") == 0
+
+
+def test_fault_review_says_which_metrics_it_can_chart() -> None:
+    with pytest.raises(InputError, match="chart_metric 'pressure' is not one of the metrics"):
+        fault_review(pd.DataFrame(), ["temperature"], "pressure")
 
 
 def test_forecast_review_follows_the_branch_in_chart_scores_and_models() -> None:

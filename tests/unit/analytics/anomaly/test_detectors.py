@@ -81,6 +81,23 @@ def test_a_problem_in_one_metric_is_not_hidden_by_an_episode_open_in_another() -
     assert sorted(out.episode_id[out.episode_end.notna()]) == sorted(alerts.episode_id)
 
 
+def test_a_row_that_opens_episodes_in_several_metrics_names_them_all() -> None:
+    temperature, humidity, vibration = (daily_cycle(24 * 20, seed=s) for s in (1, 2, 3))
+    for column in (temperature, humidity, vibration):
+        column[200:203] = np.nan  # the device drops out: every metric misses the same readings
+    temperature[300] += 12  # and later two metrics spike at once, by different amounts
+    humidity[300] += 6
+    data = hourly(temperature, temperature=temperature, humidity=humidity, vibration=vibration).drop(columns="value")
+    out = detect_anomalies(data, time="ts", value=["temperature", "humidity", "vibration"])
+    alerts = out[out.is_anomaly]
+    assert len(alerts) == 2 and 200 <= alerts.index[0] <= 202 and alerts.index[1] == 300  # one per row, not metric
+    assert alerts.reason.iloc[0].startswith("temperature, humidity, vibration: ")
+    assert "missing readings in a row" in alerts.reason.iloc[0]
+    spike = alerts.reason[300].split("; ")
+    assert [part.split(":")[0] for part in spike] == ["temperature", "humidity"]  # the most surprising first
+    assert all("MADs above the usual" in part for part in spike)
+
+
 def test_a_stuck_sensor_raises_one_alert_but_repeating_counts_do_not() -> None:
     values = daily_cycle(24 * 20, seed=3)
     values[300:312] = values[300]

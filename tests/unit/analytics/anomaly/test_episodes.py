@@ -29,3 +29,21 @@ def test_recall_counts_episodes_not_readings() -> None:
 def test_missing_column_names_the_fix() -> None:
     with pytest.raises(InputError, match=r"no column 'device_id'.*series="):
         episode_recall(pd.DataFrame({"device": [], "fault_type": [], "is_anomaly": []}), series="device_id")
+
+
+def test_two_faults_of_one_kind_on_one_device_are_two_episodes() -> None:
+    # Device a has two spikes apart (only the first alerted); its rows arrive interleaved with device b's and out of
+    # time order, as a live tail's buffer holds them.
+    scored = pd.DataFrame(
+        {
+            "ts": [3, 1, 1, 2, 4, 5, 2],
+            "device": ["a", "a", "b", "a", "a", "a", "b"],
+            "fault_type": [None, "spike", "spike", "spike", "spike", None, "spike"],
+            "is_anomaly": [False, True, False, False, False, False, True],
+        }
+    )
+    recall = episode_recall(scored, series="device", time="ts")
+    # a: readings 1-2 (caught) and 4 (missed) are two episodes; b: readings 1-2, one episode, caught.
+    assert recall.loc["spike"].tolist() == [3, 2, pytest.approx(2 / 3)]
+    # Without time, each device's rows count in the order they came: a's 1, 2 and 4 are then one run (rows 1, 3, 4).
+    assert recall.loc["all", "episodes"] == 3 and episode_recall(scored, series="device").loc["all", "episodes"] == 2
