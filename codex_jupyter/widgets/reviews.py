@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import plotly.express as px
 
+from codex_jupyter.analytics.anomaly.detectors import reason_metrics
 from codex_jupyter.analytics.anomaly.episodes import episode_recall
 from codex_jupyter.errors import InputError
 from codex_jupyter.widgets.anomaly_chart import anomaly_chart
@@ -74,8 +75,11 @@ def fault_review(
     def trend(rows: pd.DataFrame, value: str) -> Any:
         who = "devices" if value == ALL else f"{value} devices"
         title = f"{chart_metric.capitalize()}: the four {who} with the most alerts"
+        # Alerts whose reason names the metric (a dropout names them all); the readings of its own episodes.
+        alerted = rows.is_anomaly.to_numpy().copy()
+        alerted[alerted] = [chart_metric in reason_metrics(why, metrics) for why in rows.reason[rows.is_anomaly]]
         mine = rows.episode_id % len(metrics) == chart_position
-        charted = rows.assign(is_anomaly=rows.is_anomaly & mine, episode_id=rows.episode_id.where(mine, 0))
+        charted = rows.assign(is_anomaly=alerted, episode_id=rows.episode_id.where(mine, 0))
         fig = anomaly_chart(charted, time="ts", value=chart_metric, by="device_id", max_series=4, title=title)
         return wide(chart(fig))
 

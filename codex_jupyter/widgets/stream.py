@@ -19,6 +19,8 @@ import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 
+from codex_jupyter.analytics.anomaly.detectors import reason_metrics
+
 _STATE_COLOURS = {"running": "#2ca02c", "reconnecting": "#ff7f0e", "stopped": "#7f7f7f", "starting": "#1f77b4"}
 
 
@@ -162,7 +164,7 @@ class LiveTailView(widgets.VBox):
             traces.append(go.Scatter(x=rows.ts, y=rows[metric], mode="lines", name=str(device)))
         if "is_anomaly" in frame:
             hits = frame[frame.is_anomaly & frame.device.isin(devices)]
-            hits = hits[hits.reason.str.startswith(f"{metric}:") | ~hits.reason.str.contains(":")]
+            hits = hits[[metric in reason_metrics(why, self.metric.options) for why in hits.reason]]
             traces.append(
                 go.Scatter(
                     x=hits.ts,
@@ -200,7 +202,7 @@ class LiveTailView(widgets.VBox):
         if shown.empty:
             return "<i>all alerts acknowledged</i>"
         rows = "".join(
-            f"<tr><td>{escape(str(r.ts))}</td><td>{escape(str(r.device))}</td>"
+            f"<tr><td>{escape(_when(r.ts))}</td><td>{escape(str(r.device))}</td>"
             f"<td>{r.surprise:.1f}</td><td>{escape(_episode_status(r))}</td><td>{escape(str(r.reason))}</td></tr>"
             for r in shown.itertuples()
         )
@@ -220,7 +222,32 @@ def _episode_status(alert: Any) -> str:
     end = getattr(alert, "episode_end", None)
     if end is None or pd.isna(end):
         return "open"
-    return f"ended {pd.Timestamp(end):%H:%M:%S} ({pd.Timestamp(end) - pd.Timestamp(alert.episode_start)})"
+    return f"ended {pd.Timestamp(end):%H:%M:%S} ({_duration(pd.Timestamp(end) - pd.Timestamp(alert.episode_start))})"
+
+
+def _duration(span: pd.Timedelta) -> str:
+    """How long an episode was unusual, as a reader says it: "one reading", "40 s", "21 min", "1 h 02 min", "3 d 4 h".
+
+    Why not the Timedelta itself: "0 days 00:21:00" in an operator's alert table reads as noise.
+    """
+    seconds = int(span.total_seconds())
+    if seconds <= 0:
+        return "one reading"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def _when(ts: Any) -> str:
+    """A reading's time to the second, with its zone's name when it has one ("2025-01-01 16:24:00 UTC")."""
+    return pd.Timestamp(ts).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
 
 def _alert_keys(alerts: pd.DataFrame) -> list[tuple[str, str]]:

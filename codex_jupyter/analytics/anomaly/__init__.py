@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         detect_anomalies,
         infer_period,
         isolation_forest,
+        reason_metrics,
     )
     from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
 
@@ -33,6 +34,7 @@ __all__ = [
     "detect_anomalies",
     "infer_period",
     "isolation_forest",
+    "reason_metrics",
 ]
 
 

@@ -302,6 +302,21 @@ class StreamingDetector:
         return log10_p, explain
 
 
+def reason_metrics(reason: str, metrics: Sequence[str]) -> list[str]:
+    """The metrics among ``metrics`` that an alert's ``reason`` names, in the reason's order.
+
+    With several metrics a row's reason reads "a, b: why; c: another why" (every metric whose episode opens on
+    that row, see :meth:`StreamingDetector._row_reason`); with one metric the reason names none and is that
+    metric's. Why: a chart of one metric marks the alerts that concern it, a dropout of every metric included.
+    """
+    if not reason:
+        return []
+    if len(metrics) == 1:
+        return list(metrics)
+    named = [name for part in reason.split("; ") for name in part.split(": ", 1)[0].split(", ")]
+    return [name for name in named if name in metrics]
+
+
 def _known(level: float) -> float:
     """A statistic's ``-log10 P`` for comparing reasons, -1 where it has none (NaN); one reading at a time."""
     return -1.0 if math.isnan(level) else float(level)

@@ -76,6 +76,10 @@ def test_fault_review_follows_the_device_kind_in_every_view() -> None:
     assert sum(len(t["x"]) for t in alerts) == 1
     humidity = fault_review(scored, metrics, "humidity", start="hvac").views[3]
     assert sum(len(t["x"]) for t in _figure(humidity)["data"] if t.get("name") == "alert") == 0
+    # The dropout names both metrics, so both metrics' charts mark it.
+    for metric in metrics:
+        atm = fault_review(scored, metrics, metric, start="atm").views[3]
+        assert sum(len(t["x"]) for t in _figure(atm)["data"] if t.get("name") == "alert") == 1
 
 
 def test_fault_review_says_which_metrics_it_can_chart() -> None:

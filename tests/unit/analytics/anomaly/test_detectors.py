@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from codex_jupyter import StreamingDetector, detect_anomalies
-from codex_jupyter.analytics.anomaly import infer_period
+from codex_jupyter.analytics.anomaly import infer_period, reason_metrics
 from codex_jupyter.errors import InputError
 
 
@@ -96,6 +96,11 @@ def test_a_row_that_opens_episodes_in_several_metrics_names_them_all() -> None:
     spike = alerts.reason[300].split("; ")
     assert [part.split(":")[0] for part in spike] == ["temperature", "humidity"]  # the most surprising first
     assert all("MADs above the usual" in part for part in spike)
+    metrics = ["temperature", "humidity", "vibration"]
+    assert reason_metrics(alerts.reason.iloc[0], metrics) == metrics
+    assert reason_metrics(alerts.reason[300], metrics) == ["temperature", "humidity"]
+    assert reason_metrics("level shift up: last 6 readings at 1.53, before 0.62", ["value"]) == ["value"]
+    assert reason_metrics("", metrics) == []
 
 
 def test_a_stuck_sensor_raises_one_alert_but_repeating_counts_do_not() -> None:

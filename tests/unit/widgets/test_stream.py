@@ -1,0 +1,44 @@
+"""The live tail view on the simulated fleet: its alert table reads as episodes; its chart marks its metric's alerts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from codex_jupyter.analytics.anomaly import reason_metrics
+from codex_jupyter.pipelines.tail import tail
+from codex_jupyter.widgets.stream import LiveTailView, _duration
+
+
+@pytest.mark.parametrize(
+    ("span", "said"),
+    [
+        ("0s", "one reading"),
+        ("40s", "40 s"),
+        ("21min", "21 min"),
+        ("62min", "1 h 02 min"),
+        ("76h", "3 d 4 h"),
+    ],
+)
+def test_an_episode_lasts_as_a_reader_says_it(span: str, said: str) -> None:
+    assert _duration(pd.Timedelta(span)) == said
+
+
+def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_metric() -> None:
+    handle = tail("sim://fleet?devices=20&rate=0&seed=7", max_records=20_000, window=2000)
+    assert handle.wait(60)
+    view = LiveTailView(handle, alert_rows=50)
+    view.redraw(force=True)
+    table = view.alerts.value
+    assert "<th>episode</th>" in table and ("ended " in table or "open" in table)
+    assert " days " not in table and "+00:00" not in table  # no raw Timedelta or ISO offsets for the reader
+    alerts = handle.anomalies()
+    metrics = list(view.metric.options)
+    for metric in metrics:
+        view.metric.value = metric
+        figure = view.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+        marked = next(t for t in figure["data"] if t.get("name") == "anomaly")
+        shown = alerts[alerts.device.isin([t["name"] for t in figure["data"] if t.get("mode") == "lines"])]
+        assert len(marked["text"]) == sum(metric in reason_metrics(why, metrics) for why in shown.reason)
+    # A dropout of every metric names them all, so each metric's chart marks it.
+    assert any(len(reason_metrics(why, metrics)) == len(metrics) for why in alerts.reason)
