@@ -183,7 +183,7 @@ class LiveTailView(widgets.VBox):
                 "height": 360,
                 "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
                 "legend": {"orientation": "h", "y": -0.2},
-                "title": f"{metric}: {len(devices)} device(s) with the most alerts",
+                "title": f"{metric.capitalize()}: the {_devices(len(devices))} with the most alerts",
             },
         )
         # Set the outputs directly: ``with output:`` only captures on the kernel's main thread, and redraws
@@ -243,6 +243,10 @@ def _duration(span: pd.Timedelta) -> str:
         return f"{hours} h {minutes:02d} min"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h"
+
+
+def _devices(count: int) -> str:
+    return "device" if count == 1 else f"{count} devices"
 
 
 def _when(ts: Any) -> str:

@@ -37,6 +37,7 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
     for metric in metrics:
         view.metric.value = metric
         figure = view.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+        assert figure["layout"]["title"]["text"] == f"{metric.capitalize()}: the 4 devices with the most alerts"
         marked = next(t for t in figure["data"] if t.get("name") == "anomaly")
         shown = alerts[alerts.device.isin([t["name"] for t in figure["data"] if t.get("mode") == "lines"])]
         assert len(marked["text"]) == sum(metric in reason_metrics(why, metrics) for why in shown.reason)
