@@ -116,7 +116,7 @@ class TailHandle:
         self._frames: list[pd.DataFrame] = []
         self._buffered = 0
         self._alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
-        self._open: dict[tuple[Any, int], dict[str, Any]] = {}  # alerts whose episode has not ended yet
+        self._open: dict[tuple[Any, Any], dict[str, Any]] = {}  # alerts whose episode has not ended, by onset
         self._bad: deque[dict[str, Any]] = deque(maxlen=MAX_BAD)
         self._listeners: list[Callable[[TailEvent], None]] = []
         self._lock = threading.RLock()
@@ -314,14 +314,16 @@ class TailHandle:
         for values in zip(*(alerts[name].tolist() for name in names), strict=True):
             alert = dict(zip(names, values, strict=True))
             self._alerts.append(alert)
-            self._open[(alert["device"], alert["episode_id"])] = alert
+            self._open[(alert["device"], alert["episode_start"])] = alert
         if "episode_end" not in rows or not self._open:
             return
+        # Matched on the device and the episode's onset, not its id: when a dropout opened an episode in every
+        # metric, the alert shows one metric's id, and the row where they close may show another's.
         ended = rows.episode_end.notna().to_numpy()  # only these three columns, not every column of the batch
-        for device, episode, end in zip(
-            rows.device[ended], rows.episode_id[ended], rows.episode_end[ended], strict=True
+        for device, start, end in zip(
+            rows.device[ended], rows.episode_start[ended], rows.episode_end[ended], strict=True
         ):
-            alert = self._open.pop((device, episode), None)
+            alert = self._open.pop((device, start), None)
             if alert is not None:
                 alert["episode_end"] = end
 

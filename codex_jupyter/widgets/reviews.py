@@ -18,6 +18,7 @@ from codex_jupyter.analytics.anomaly.episodes import episode_recall
 from codex_jupyter.errors import InputError
 from codex_jupyter.widgets.anomaly_chart import anomaly_chart
 from codex_jupyter.widgets.dashboard import Explorer, chart, wide
+from codex_jupyter.widgets.episode_text import episode_status
 from codex_jupyter.widgets.forecast_chart import forecast_chart
 from codex_jupyter.widgets.kpi import KpiCards
 from codex_jupyter.widgets.table import ReaderTable
@@ -65,8 +66,20 @@ def fault_review(
 
     def latest(rows: pd.DataFrame, value: str) -> ReaderTable:
         alerts = rows[rows.is_anomaly].sort_values("ts", ascending=False)
-        shown = alerts[["ts", "device_id", "reason"]]
-        return ReaderTable(shown.rename(columns={"ts": "time", "device_id": "device"}), 10, "The latest alerts")
+        # An episode's end is on the reading where it closed, not on its alert: looked up by device and onset (an
+        # alert that names several metrics shows one metric's episode id; where they close may show another's).
+        closed = rows[rows.episode_end.notna()].sort_values("ts").drop_duplicates(["device_id", "episode_start"])
+        ends = closed.set_index(["device_id", "episode_start"]).episode_end
+        end = ends.reindex(pd.MultiIndex.from_frame(alerts[["device_id", "episode_start"]])).to_numpy()
+        shown = pd.DataFrame(
+            {
+                "time": alerts.ts.to_numpy(),
+                "device": alerts.device_id.to_numpy(),
+                "episode": [episode_status(s, e) for s, e in zip(alerts.episode_start, end, strict=True)],
+                "reason": alerts.reason.to_numpy(),
+            }
+        )
+        return ReaderTable(shown, 10, "The latest alerts")
 
     def recall(rows: pd.DataFrame, value: str) -> ReaderTable:
         caught = episode_recall(rows, series="device_id", label="fault_type", time="ts").reset_index(names="fault")

@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from codex_jupyter.analytics.anomaly.detectors import reason_metrics
+from codex_jupyter.widgets.episode_text import episode_status
 
 _STATE_COLOURS = {"running": "#2ca02c", "reconnecting": "#ff7f0e", "stopped": "#7f7f7f", "starting": "#1f77b4"}
 
@@ -203,7 +204,8 @@ class LiveTailView(widgets.VBox):
             return "<i>all alerts acknowledged</i>"
         rows = "".join(
             f"<tr><td>{escape(_when(r.ts))}</td><td>{escape(str(r.device))}</td>"
-            f"<td>{r.surprise:.1f}</td><td>{escape(_episode_status(r))}</td><td>{escape(str(r.reason))}</td></tr>"
+            f"<td>{r.surprise:.1f}</td><td>{escape(episode_status(r.episode_start, r.episode_end))}</td>"
+            f"<td>{escape(str(r.reason))}</td></tr>"
             for r in shown.itertuples()
         )
         return (
@@ -215,34 +217,6 @@ class LiveTailView(widgets.VBox):
     def _acknowledge(self, _: Any) -> None:
         self._acknowledged.update(getattr(self, "_shown", []))
         self.redraw(force=True)
-
-
-def _episode_status(alert: Any) -> str:
-    """ "open", or when the series was last unusual and for how long (one alert stands for its whole episode)."""
-    end = getattr(alert, "episode_end", None)
-    if end is None or pd.isna(end):
-        return "open"
-    return f"ended {pd.Timestamp(end):%H:%M:%S} ({_duration(pd.Timestamp(end) - pd.Timestamp(alert.episode_start))})"
-
-
-def _duration(span: pd.Timedelta) -> str:
-    """How long an episode was unusual, as a reader says it: "one reading", "40 s", "21 min", "1 h 02 min", "3 d 4 h".
-
-    Why not the Timedelta itself: "0 days 00:21:00" in an operator's alert table reads as noise.
-    """
-    seconds = int(span.total_seconds())
-    if seconds <= 0:
-        return "one reading"
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
 
 
 def _devices(count: int) -> str:

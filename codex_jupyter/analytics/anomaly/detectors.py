@@ -367,7 +367,9 @@ def detect_anomalies(
     ``threshold``, default 0.9999999), ``episode_id`` (unique per series, 0 outside
     episodes; with several metrics each metric has its own episodes, and ``episode_id % len(value)`` is the
     position in ``value`` of the metric whose episode the row shows), ``episode_start``, ``episode_end`` (on the
-    reading where the episode closed) and a short human ``reason`` at each onset (with several metrics, every
+    reading where the episode closed: find an alert's by its series and ``episode_start``, since episodes of
+    several metrics that opened together may close on a row showing another metric's id) and a short human
+    ``reason`` at each onset (with several metrics, every
     metric whose episode opens on that row: "temperature, humidity: 3 missing readings in a row ..."; "a: ...;
     b: ..." when their reasons differ, the most surprising first). Rows keep their order and
     index. ``by`` names the column(s) that identify a series (e.g. a device); ``value`` the metric

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
@@ -64,6 +66,7 @@ def test_fault_review_follows_the_device_kind_in_every_view() -> None:
     # The dropout shows in both metrics: one alert that names both, not one per metric.
     assert ">1<" in _inside(kpis).value and latest.value.count("missing readings in a row") == 1
     assert "temperature, humidity: " in latest.value
+    assert "ended " in latest.value and "open" not in latest.value  # the dropout's episodes closed
     assert "dropout" in recall.value and "overheat" not in recall.value
     assert "the four atm devices" in _figure(trend)["layout"]["title"]["text"]
     assert all("HVAC" not in a.get("text", "") for a in _figure(trend)["layout"]["annotations"])
@@ -71,6 +74,8 @@ def test_fault_review_follows_the_device_kind_in_every_view() -> None:
     kpis, latest, recall, trend = review.views
     assert ">800<" in _inside(kpis).value and "100%" in _inside(kpis).value
     assert "overheat" in recall.value and "HVAC-1" in latest.value
+    # Each alert says how its episode went, looked up from the reading where it closed.
+    assert re.search(r"ended \d\d:\d\d:\d\d \(\d+ h \d\d min\)", latest.value), latest.value
     # The chart marks the temperature alert; a chart of humidity has no alert to mark for that device.
     alerts = [t for t in _figure(trend)["data"] if t.get("name") == "alert"]
     assert sum(len(t["x"]) for t in alerts) == 1

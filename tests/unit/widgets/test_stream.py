@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import pytest
-
 from codex_jupyter.analytics.anomaly import reason_metrics
 from codex_jupyter.pipelines.tail import tail
-from codex_jupyter.widgets.stream import LiveTailView, _duration
-
-
-@pytest.mark.parametrize(
-    ("span", "said"),
-    [
-        ("0s", "one reading"),
-        ("40s", "40 s"),
-        ("21min", "21 min"),
-        ("62min", "1 h 02 min"),
-        ("76h", "3 d 4 h"),
-    ],
-)
-def test_an_episode_lasts_as_a_reader_says_it(span: str, said: str) -> None:
-    assert _duration(pd.Timedelta(span)) == said
+from codex_jupyter.widgets.stream import LiveTailView
 
 
 def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_metric() -> None:

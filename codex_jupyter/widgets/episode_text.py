@@ -1,0 +1,39 @@
+"""An alert's episode in words for a reader: "open", or when it ended and how long it lasted.
+
+Shared by the live alert table (:mod:`.stream`) and the fault review (:mod:`.reviews`), so both say it alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def episode_status(start: Any, end: Any) -> str:
+    """ "open", or when the series was last unusual and for how long (one alert stands for its whole episode)."""
+    if end is None or pd.isna(end):
+        return "open"
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    when = f"{end:%H:%M:%S}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"ended {when} ({duration_text(end - start)})"
+
+
+def duration_text(span: pd.Timedelta) -> str:
+    """How long an episode was unusual, as a reader says it: "one reading", "40 s", "21 min", "1 h 02 min", "3 d 4 h".
+
+    Why not the Timedelta itself: "0 days 00:21:00" in an operator's alert table reads as noise.
+    """
+    seconds = int(span.total_seconds())
+    if seconds <= 0:
+        return "one reading"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
