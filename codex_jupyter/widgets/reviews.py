@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import plotly.express as px
 
-from codex_jupyter.analytics.anomaly.detectors import reason_metrics
 from codex_jupyter.analytics.anomaly.episodes import episode_recall
+from codex_jupyter.analytics.anomaly.reasons import reason_metrics
 from codex_jupyter.errors import InputError
 from codex_jupyter.widgets.anomaly_chart import anomaly_chart
 from codex_jupyter.widgets.dashboard import Explorer, chart, wide

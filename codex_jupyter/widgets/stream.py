@@ -19,7 +19,7 @@ import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 
-from codex_jupyter.analytics.anomaly.detectors import reason_metrics
+from codex_jupyter.analytics.anomaly.reasons import reason_metrics
 from codex_jupyter.widgets.episode_text import episode_status
 
 _STATE_COLOURS = {"running": "#2ca02c", "reconnecting": "#ff7f0e", "stopped": "#7f7f7f", "starting": "#1f77b4"}

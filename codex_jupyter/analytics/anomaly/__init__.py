@@ -20,8 +20,8 @@ if TYPE_CHECKING:
         detect_anomalies,
         infer_period,
         isolation_forest,
-        reason_metrics,
     )
+    from codex_jupyter.analytics.anomaly.reasons import reason_metrics
     from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
 
 __all__ = [
@@ -38,11 +38,11 @@ __all__ = [
 ]
 
 
-_SETTINGS = ("AnomalyInputError", "DetectorSettings")
+_HOME = {"AnomalyInputError": "settings", "DetectorSettings": "settings", "reason_metrics": "reasons"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:  # the names not imported above live in the settings or the detectors module
-        module = "settings" if name in _SETTINGS else "detectors"
+    if name in __all__:  # the names not imported above live in the settings, reasons or detectors module
+        module = _HOME.get(name, "detectors")
         return getattr(importlib.import_module(f"codex_jupyter.analytics.anomaly.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -53,6 +53,7 @@ from codex_jupyter.analytics.anomaly.baselines import MAD_TO_SD
 from codex_jupyter.analytics.anomaly.calibration import calibrate, log10_from_score, score_from_log10, warmup_surprise
 from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
 from codex_jupyter.analytics.anomaly.methods import METHODS
+from codex_jupyter.analytics.anomaly.reasons import metrics_reason
 from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
 from codex_jupyter.analytics.anomaly.state import MetricState, with_depth, with_rows
 from codex_jupyter.errors import require_columns
@@ -189,7 +190,7 @@ class StreamingDetector:
         for m in [first, *(m for m, e in enumerate(eps) if m != first and e.onset[i])]:
             if why := explainers[m](i):
                 groups.setdefault(why, []).append(self.values[m])
-        return "; ".join(f"{', '.join(names)}: {why}" for why, names in groups.items())
+        return metrics_reason(groups)
 
     def _rows_of(self, keys: np.ndarray) -> np.ndarray:
         """Each series' row in the state tables, adding rows for new series (and depth for a new cycle)."""
@@ -300,21 +301,6 @@ class StreamingDetector:
         state.values[rows] = lay.values[keep]
         self._times[rows] = lay.times[keep]  # the same for every metric
         return log10_p, explain
-
-
-def reason_metrics(reason: str, metrics: Sequence[str]) -> list[str]:
-    """The metrics among ``metrics`` that an alert's ``reason`` names, in the reason's order.
-
-    With several metrics a row's reason reads "a, b: why; c: another why" (every metric whose episode opens on
-    that row, see :meth:`StreamingDetector._row_reason`); with one metric the reason names none and is that
-    metric's. Why: a chart of one metric marks the alerts that concern it, a dropout of every metric included.
-    """
-    if not reason:
-        return []
-    if len(metrics) == 1:
-        return list(metrics)
-    named = [name for part in reason.split("; ") for name in part.split(": ", 1)[0].split(", ")]
-    return [name for name in named if name in metrics]
 
 
 def _known(level: float) -> float:
