@@ -256,7 +256,11 @@ class MapView(widgets.VBox):
             self.map.add(control)
 
     def _build_toolbar(self) -> widgets.HBox:
-        """The row above the map: search (only with a geocoder), the style switch, the status line.
+        """The row above the map: search (only with a geocoder), the style switch, the status and the note.
+
+        Two lines, not one: ``status`` says what the data layer shows and is rewritten by every re-aggregation,
+        ``note`` answers the reader (a search, a click, a drawn area). Sharing one line, the re-aggregation
+        that a search's own pan set off overwrote the search's answer a moment later.
 
         ``messages`` (callback errors) sits under the map and ``_sea`` holds the
         per-view CSS; both are built here with the other plain widgets.
@@ -267,10 +271,11 @@ class MapView(widgets.VBox):
         styles = list(get_args(Basemap))
         self._style_switch = widgets.Dropdown(options=styles, description="Style", layout={"width": "200px"})
         self.status = widgets.HTML()
+        self.note = widgets.HTML()
         self.messages = widgets.HTML()
         self._sea = widgets.HTML(layout={"display": "none"})
         searching = [self._search_box, self._search_button] if self._geocoder is not None else []
-        return widgets.HBox([*searching, self._style_switch, self.status])
+        return widgets.HBox([*searching, self._style_switch, self.status, self.note])
 
     def _wire_events(self) -> None:
         """Connect traits, map moves, clicks, drawing and search to the view, each through ``_guarded``.
@@ -475,7 +480,7 @@ class MapView(widgets.VBox):
 
     def _on_drawn(self, _: Any) -> None:
         selected = self.selection
-        self.status.value = _status(f"{len(selected):,} of {len(self.df):,} rows inside the drawn area(s)")
+        self.note.value = _note(f"{len(selected):,} of {len(self.df):,} rows inside the drawn area(s)")
         for callback in list(self._selection_callbacks):
             self._guarded(callback)(selected)
 
@@ -505,9 +510,9 @@ class MapView(widgets.VBox):
         self._popup = Popup(location=tuple(location), child=widgets.HTML(html), close_button=True, max_width=360)
         self.map.add(self._popup)
 
-    def show_status(self, text: str) -> None:
-        """Write ``text`` (escaped) in the view's status line, e.g. from a click callback."""
-        self.status.value = _status(text)
+    def show_note(self, text: str) -> None:
+        """Write ``text`` (escaped) in the view's note, e.g. from a click callback; re-aggregations leave it."""
+        self.note.value = _note(text)
 
     def search(self, query: str) -> Any:
         """Geocode ``query`` with the view's chain, centre the map on the best match and mark it.
@@ -526,12 +531,12 @@ class MapView(widgets.VBox):
             self._last_search = (query, answer)
         best = answer.best
         if best is None:
-            self.status.value = _status(f"no match for {query!r}: {answer.error}")
+            self.note.value = _note(f"no match for {query!r}: {answer.error}")
             return answer
         self.map.center, self.map.zoom = (best.lat, best.lon), max(self.map.zoom, 9)
         frame = pd.DataFrame([{"place": best.address, "lat": best.lat, "lon": best.lon, "provider": best.provider}])
         self.add_points(frame, name="Search result", color="#d62728", popup=["place", "provider"])
-        self.status.value = _status(f"{best.address} ({best.provider}, confidence {best.confidence:.2f})")
+        self.note.value = _note(f"{best.address} ({best.provider}, confidence {best.confidence:.2f})")
         return answer
 
     # -- overlays ---------------------------------------------------------------------------------------------------
@@ -676,3 +681,7 @@ def _contains(outer: tuple[float, float, float, float], inner: tuple[float, floa
 
 def _status(text: str) -> str:
     return f"<span class='codex-map-status' style='color:#555;font-size:90%'>{escape(text)}</span>"
+
+
+def _note(text: str) -> str:
+    return f"<span class='codex-map-note' style='color:#1f3b6e;font-size:90%'>{escape(text)}</span>"

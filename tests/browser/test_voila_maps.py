@@ -60,22 +60,27 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
     )
     assert "points" in status.inner_text()
 
-    # Searching the offline gazetteer recentres the first map and names the match.
+    # Searching the offline gazetteer recentres the first map and names the match in the map's note, which the
+    # re-aggregation that the pan sets off leaves alone (it rewrites only the status line).
+    before_search = status.inner_text()
     box = page.locator(".codex-map input[type=text]").first
     box.fill("Lyon, France")
     box.press("Enter")
+    note = "() => document.querySelector('.codex-map-note')?.textContent ?? ''"
+    page.wait_for_function(f"() => ({note})().includes('Lyon')", timeout=30_000)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.codex-map-status')].some(s => s.textContent.includes('Lyon'))",
+        "was => document.querySelector('.codex-map-status').textContent !== was",
+        arg=before_search,
         timeout=30_000,
     )
+    assert "Lyon" in page.evaluate(note)
     page.screenshot(path=str(artifacts / "voila-maps-search.png"))
 
     # A click names the place there (the notebook's own on_click callback, run by the kernel): the search's
-    # "(offline, confidence 1.00)" gives way to the bare address the callback writes into the status line.
+    # "(offline, confidence 1.00)" gives way to the bare address the callback writes into the note.
     first.click(position={"x": 640, "y": 200})
     page.wait_for_function(
-        "() => { const s = document.querySelector('.codex-map-status').textContent;"
-        " return s.includes('France') && !s.includes('confidence'); }",
+        f"() => {{ const s = ({note})(); return s.includes('France') && !s.includes('confidence'); }}",
         timeout=30_000,
     )
     assert not errors, errors

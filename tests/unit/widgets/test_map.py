@@ -203,7 +203,7 @@ def test_drawn_polygon_becomes_selection_and_geofence() -> None:
     assert sorted(view.selection.index) == sorted(expected.index)
     assert list(view.geofences.names) == ["area 1"]
     assert len(seen) == 1 and len(seen[0]) == len(expected)
-    assert "rows inside the drawn area" in view.status.value
+    assert "rows inside the drawn area" in view.note.value
 
 
 def test_popups_escape_record_fields() -> None:
@@ -243,8 +243,11 @@ def test_search_uses_the_offline_geocoder() -> None:
     assert answer.best is not None and answer.best.provider == "offline"
     assert abs(view.map.center[0] - 45.76) < 0.2
     assert any(layer.name == "Search result" for layer in view.map.layers)
+    assert "Lyon" in view.note.value
+    view.refresh()  # the pan re-aggregates the layer: its summary changes, the search's answer stays
+    assert "Lyon" in view.note.value and "points" in view.status.value
     view.search("zzzz-no-such-place")
-    assert "no match" in view.status.value
+    assert "no match" in view.note.value
 
 
 def test_searching_the_same_place_again_asks_the_geocoder_once() -> None:
@@ -273,10 +276,12 @@ def test_offline_basemap_is_small_and_complete() -> None:
     assert borders["fill"] is False  # over tiles only the borders are drawn
 
 
-def test_status_line_shows_text_from_a_callback_escaped() -> None:
+def test_note_shows_text_from_a_callback_escaped_and_outlives_a_refresh() -> None:
     view = MapView(_points(10))
-    view.show_status("<b>Lyon</b> & around")
-    assert "codex-map-status" in view.status.value and "&lt;b&gt;Lyon&lt;/b&gt; &amp; around" in view.status.value
+    view.show_note("<b>Lyon</b> & around")
+    view.refresh()
+    assert "codex-map-note" in view.note.value and "&lt;b&gt;Lyon&lt;/b&gt; &amp; around" in view.note.value
+    assert "Lyon" not in view.status.value
 
 
 def test_add_links_draws_one_line_per_row_to_its_target_and_skips_unknown_keys() -> None:
