@@ -15,8 +15,17 @@ def episode_status(start: Any, end: Any) -> str:
     if end is None or pd.isna(end):
         return "open"
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    when = f"{end:%H:%M:%S}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
-    return f"ended {when} ({duration_text(end - start)})"
+    return f"ended {_end_time(start, end)} ({duration_text(end - start)})"
+
+
+def _end_time(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """The end to the second on the onset's day, else its day and month ("26 Dec 02:00"), its year only when the
+    episode crossed into a new one: an ISO date made the review's episode cells wrap to three lines."""
+    if end.date() == start.date():
+        return f"{end:%H:%M:%S}"
+    if end.year == start.year:
+        return f"{end.day} {end:%b %H:%M}"
+    return f"{end:%Y-%m-%d %H:%M}"
 
 
 def duration_text(span: pd.Timedelta) -> str:

@@ -21,4 +21,6 @@ def test_an_episode_ends_at_a_time_and_on_another_day_with_its_date() -> None:
     same_day = episode_status(pd.Timestamp("2025-01-01 16:03"), pd.Timestamp("2025-01-01 16:24"))
     assert same_day == "ended 16:24:00 (21 min)"
     late = episode_status(pd.Timestamp("2025-01-01 22:00"), pd.Timestamp("2025-01-02 01:30"))
-    assert late == "ended 2025-01-02 01:30 (3 h 30 min)"
+    assert late == "ended 2 Jan 01:30 (3 h 30 min)"
+    new_year = episode_status(pd.Timestamp("2025-12-31 22:00"), pd.Timestamp("2026-01-01 01:30"))
+    assert new_year == "ended 2026-01-01 01:30 (3 h 30 min)"
