@@ -14,6 +14,7 @@ import bottleneck as bn
 import numpy as np
 
 import codex_jupyter.analytics.anomaly.rolling as rl
+from codex_jupyter.analytics.anomaly.reasons import reason_number
 from codex_jupyter.analytics.anomaly.settings import DetectorSettings
 
 MAD_TO_SD = 1.4826
@@ -144,6 +145,7 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     }
     stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
     out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
+    out["jump_before"] = earlier["point_z"] * earlier["scale"]  # the previous reading off its prediction
     out["rare"] = _rare_surprise(out["point_z"], out["share"])
     out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
     # Readings behind a scale.
@@ -218,25 +220,38 @@ def point_reason(
     z = comp["point_z"][i]
     size = f"{abs(z):.1f}" if abs(z) < 1000 else "over 1000"
     usual = comp["usual"][i]
-    where = {
-        "flat": f"the usual {usual:.4g} of the last {s.window} readings",
-        "seasonal": f"the usual {usual:.4g} for this point of the {period}-reading cycle",
-        "previous": f"the usual change from the previous reading ({x[p] - usual:+.4g})",
-        "seasonal_change": f"the {usual:.4g} expected from the previous reading and this point of the {period}-reading "
-        "cycle's usual change",
-    }[comp["kind"][i]]
     side = "above" if z > 0 else "below"
-    if comp["share"][i] < 1.0:  # a series that mostly sits on its baseline: judged on the size of its moves
-        return f"{size} times its usual move {side} {where} (it moves off that in {comp['share'][i]:.0%} of readings)"
-    return f"{size} MADs {side} {where}"
+    rare = comp["share"][i] < 1.0  # a series that mostly sits on its baseline: judged on the size of its moves
+    unit = "times its usual move" if rare else "MADs"
+    kind = comp["kind"][i]
+    if kind == "previous":
+        # The change and the usual change both said, each named: "(+1.59)" alone after "the usual change" read
+        # as the usual change, when it was how far this change was from it.
+        said = (
+            f"a change of {reason_number(x[p] - x[p - 1], sign=True)} from the previous reading, {size} {unit} "
+            f"{side} the usual change ({reason_number(usual - x[p - 1], sign=True)})"
+        )
+    else:
+        where = {
+            "flat": f"the usual {reason_number(usual)} of the last {s.window} readings",
+            "seasonal": f"the usual {reason_number(usual)} for this point of the {period}-reading cycle",
+            "seasonal_change": f"the {reason_number(usual)} expected from the previous reading and this point of "
+            f"the {period}-reading cycle's usual change",
+        }[kind]
+        said = f"{size} {unit} {side} {where}"
+    return f"{said} (it moves off that in {comp['share'][i]:.0%} of readings)" if rare else said
 
 
 def reversal_reason(
     i: int, p: int, comp: dict[str, np.ndarray], x: np.ndarray, s: DetectorSettings, period: int | None
 ) -> str:
+    """A jump and the step back, each as how far it was off its prediction: the raw changes of a season on a
+    trend ("a jump of -27.2 and straight back (-46.4)") did not read as a jump and a return."""
     size = comp["reversal_z"][i]
+    there = reason_number(comp["jump_before"][i], sign=True)
+    back = reason_number(comp["point_z"][i] * comp["scale"][i], sign=True)
     return (
-        f"a jump of {x[p - 1] - x[p - 2]:+.4g} and straight back ({x[p] - x[p - 1]:+.4g}) at the previous reading: "
+        f"a jump of {there} off the expected and straight back ({back}) at the previous reading: "
         f"both at least {size:.1f} MADs beyond the usual change"
     )
 
@@ -244,5 +259,5 @@ def reversal_reason(
 def level_reason(i: int, comp: dict[str, np.ndarray], s: DetectorSettings) -> str:
     return (
         f"level shift {'up' if comp['level_z'][i] > 0 else 'down'}: last {s.shift_window} readings at "
-        f"{comp['level_now'][i]:.4g}, before {comp['level_before'][i]:.4g}"
+        f"{reason_number(comp['level_now'][i])}, before {reason_number(comp['level_before'][i])}"
     )

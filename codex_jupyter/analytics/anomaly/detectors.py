@@ -53,7 +53,7 @@ from codex_jupyter.analytics.anomaly.baselines import MAD_TO_SD
 from codex_jupyter.analytics.anomaly.calibration import calibrate, log10_from_score, score_from_log10, warmup_surprise
 from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
 from codex_jupyter.analytics.anomaly.methods import METHODS
-from codex_jupyter.analytics.anomaly.reasons import metrics_reason
+from codex_jupyter.analytics.anomaly.reasons import metrics_reason, reason_number
 from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
 from codex_jupyter.analytics.anomaly.state import MetricState, with_depth, with_rows
 from codex_jupyter.errors import require_columns
@@ -437,7 +437,7 @@ def isolation_forest(
     reasons = np.full(len(raw), "", dtype=object)
     for i in np.flatnonzero(flagged):
         top = np.argsort(-np.abs(z[i]))[:2]
-        parts = [f"{columns[j]} {'high' if z[i, j] > 0 else 'low'} ({matrix[i, j]:.4g})" for j in top]
+        parts = [f"{columns[j]} {'high' if z[i, j] > 0 else 'low'} ({reason_number(matrix[i, j])})" for j in top]
         reasons[i] = "unusual combination: " + ", ".join(parts)
         if np.isnan(matrix[i]).any():
             reasons[i] += "; has missing values"

@@ -1,4 +1,4 @@
-"""How a row's reason names its metrics, written and read in one place (plain strings: cheap to import).
+"""How a reason is worded: its numbers, and how a row's reason names its metrics (plain strings: cheap to import).
 
 With several metrics a row raises one alert, and its reason names every metric whose episode opens there:
 "a, b: why; c: another why". The detector writes it (:func:`metrics_reason`); charts read which metrics an alert
@@ -7,6 +7,7 @@ concerns (:func:`reason_metrics`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 _NAMES = ", "  # between metrics that share a reason
@@ -31,3 +32,20 @@ def reason_metrics(reason: str, metrics: Sequence[str]) -> list[str]:
         return list(metrics)
     named = [name for part in reason.split(_PARTS) for name in part.split(_HEAD, 1)[0].split(_NAMES)]
     return [name for name in named if name in metrics]
+
+
+def reason_number(value: float, digits: int = 4, sign: bool = False) -> str:
+    """``value`` as a reader says it: ``digits`` significant digits, thousands separated, no exponent.
+
+    Why: ``f"{x:.4g}"`` wrote a level of 58,690 battle deaths as "5.869e+04". An exponent is kept only for
+    magnitudes beyond 1e15 or below 1e-4, where the plain digits would be longer than the number is useful.
+    """
+    if not math.isfinite(value) or value == 0:
+        return f"{value:+g}" if sign and value == value else f"{value:g}"
+    magnitude = math.floor(math.log10(abs(value)))
+    plus = "+" if sign else ""
+    if not -4 <= magnitude < 15:
+        return f"{value:{plus}.{digits}g}"
+    decimals = max(digits - 1 - magnitude, 0)
+    text = f"{round(value, decimals):{plus},.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if decimals else text

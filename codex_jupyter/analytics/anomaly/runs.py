@@ -12,6 +12,7 @@ import numpy as np
 
 import codex_jupyter.analytics.anomaly.rolling as rl
 from codex_jupyter.analytics.anomaly.calibration import exclusive_cumsum
+from codex_jupyter.analytics.anomaly.reasons import reason_number
 from codex_jupyter.analytics.anomaly.settings import DetectorSettings
 from codex_jupyter.analytics.anomaly.state import MetricState
 
@@ -68,7 +69,8 @@ def stuck(
 
     def reason(i: int) -> str:
         span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
-        return f"flatline at {x[pos[i]]:.6g}" + (f" for {span}" if span else "") + f" ({int(run[i]) + 1} readings)"
+        at = reason_number(x[pos[i]], digits=6)
+        return f"flatline at {at}" + (f" for {span}" if span else "") + f" ({int(run[i]) + 1} readings)"
 
     return surprise, reason
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 
 from codex_jupyter import StreamingDetector, detect_anomalies
 from codex_jupyter.analytics.anomaly import infer_period, reason_metrics
+from codex_jupyter.analytics.anomaly.reasons import reason_number
 from codex_jupyter.errors import InputError
 
 
@@ -122,7 +124,29 @@ def test_a_spike_on_a_random_walk_is_flagged_when_the_walk_steps_straight_back(s
     walk[500] += 6
     out = detect_anomalies(pd.Series(walk, name="price"))
     assert list(np.flatnonzero(out.is_anomaly)) == [501]
-    assert "and straight back" in out.reason.iloc[501]
+    # Both steps are said as how far they were off the walk's expected step: out, then back.
+    assert "a jump of +" in out.reason.iloc[501] and "straight back (-" in out.reason.iloc[501]
+
+
+def test_a_step_on_a_walk_says_the_change_and_the_usual_change_apart() -> None:
+    walk = np.cumsum(np.random.default_rng(3).normal(size=600))
+    walk[500:] += 15
+    out = detect_anomalies(pd.Series(walk, name="price"))
+    assert out.is_anomaly.iloc[500]
+    reason = out.reason.iloc[500]
+    assert reason.startswith("a change of +1") and "from the previous reading" in reason
+    assert "above the usual change (" in reason
+
+
+def test_reasons_write_large_and_small_numbers_as_a_reader_does() -> None:
+    deaths = 58_688.0 + np.random.default_rng(0).normal(0, 100, 200)
+    deaths[150] += 5_000
+    out = detect_anomalies(pd.Series(deaths, name="deaths"))
+    assert list(np.flatnonzero(out.is_anomaly)) == [150]
+    assert re.search(r"MADs above the usual 58,[67]\d\d of the last", out.reason.iloc[150])  # not "5.869e+04"
+    said = [reason_number(v) for v in (58_688.0, 0.000539, 16.3149, 2.5e-7)]
+    assert said == ["58,688", "0.000539", "16.31", "2.5e-07"]
+    assert reason_number(-0.0036, sign=True) == "-0.0036" and reason_number(1.59, sign=True) == "+1.59"
 
 
 def test_a_season_that_slips_on_a_wandering_trend_is_flagged() -> None:
