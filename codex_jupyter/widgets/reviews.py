@@ -64,7 +64,7 @@ def fault_review(
             )
         )
 
-    def latest(rows: pd.DataFrame, value: str) -> ReaderTable:
+    def latest(rows: pd.DataFrame, value: str) -> Any:
         alerts = rows[rows.is_anomaly].sort_values("ts", ascending=False)
         # An episode's end is on the reading where it closed, not on its alert: looked up by device and onset (an
         # alert that names several metrics shows one metric's episode id; where they close may show another's).
@@ -79,7 +79,8 @@ def fault_review(
                 "reason": alerts.reason.to_numpy(),
             }
         )
-        return ReaderTable(shown, 10, "The latest alerts")
+        # The page's full width: beside the recall table its reasons wrapped to three lines, its times to two.
+        return wide(ReaderTable(shown, 10, "The latest alerts"))
 
     def recall(rows: pd.DataFrame, value: str) -> ReaderTable:
         caught = episode_recall(rows, series="device_id", label="fault_type", time="ts").reset_index(names="fault")

@@ -59,23 +59,24 @@ def test_fault_review_follows_the_device_kind_in_every_view() -> None:
     review = fault_review(scored, metrics, "temperature")
     assert [v for _, v in review.filter.options] == [ALL, "atm", "hvac"]
     kpis, latest, recall, trend = review.views
-    assert "1,600" in _inside(kpis).value and "codex-wide" in trend._dom_classes  # 800 rows of two metrics
+    assert "1,600" in _inside(kpis).value  # 800 rows of two metrics
+    assert "codex-wide" in trend._dom_classes and "codex-wide" in latest._dom_classes
     review.filter.value = "atm"
     kpis, latest, recall, trend = review.views
-    assert ">800<" in _inside(kpis).value and "HVAC" not in latest.value
+    assert ">800<" in _inside(kpis).value and "HVAC" not in _inside(latest).value
     # The dropout shows in both metrics: one alert that names both, not one per metric.
-    assert ">1<" in _inside(kpis).value and latest.value.count("missing readings in a row") == 1
-    assert "temperature, humidity: " in latest.value
-    assert "ended " in latest.value and "open" not in latest.value  # the dropout's episodes closed
+    assert ">1<" in _inside(kpis).value and _inside(latest).value.count("missing readings in a row") == 1
+    assert "temperature, humidity: " in _inside(latest).value
+    assert "ended " in _inside(latest).value and "open" not in _inside(latest).value  # the dropout's episodes closed
     assert "dropout" in recall.value and "overheat" not in recall.value
     assert "the four atm devices" in _figure(trend)["layout"]["title"]["text"]
     assert all("HVAC" not in a.get("text", "") for a in _figure(trend)["layout"]["annotations"])
     review.filter.value = "hvac"
     kpis, latest, recall, trend = review.views
     assert ">800<" in _inside(kpis).value and "100%" in _inside(kpis).value
-    assert "overheat" in recall.value and "HVAC-1" in latest.value
+    assert "overheat" in recall.value and "HVAC-1" in _inside(latest).value
     # Each alert says how its episode went, looked up from the reading where it closed.
-    assert re.search(r"ended \d\d:\d\d:\d\d \(\d+ h \d\d min\)", latest.value), latest.value
+    assert re.search(r"ended \d\d:\d\d:\d\d \(\d+ h \d\d min\)", _inside(latest).value), _inside(latest).value
     # The chart marks the temperature alert; a chart of humidity has no alert to mark for that device.
     alerts = [t for t in _figure(trend)["data"] if t.get("name") == "alert"]
     assert sum(len(t["x"]) for t in alerts) == 1
