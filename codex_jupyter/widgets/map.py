@@ -680,8 +680,12 @@ def _contains(outer: tuple[float, float, float, float], inner: tuple[float, floa
 
 
 def _status(text: str) -> str:
-    return f"<span class='codex-map-status' style='color:#555;font-size:90%'>{escape(text)}</span>"
+    return _line("codex-map-status", "#555", text)
 
 
 def _note(text: str) -> str:
-    return f"<span class='codex-map-note' style='color:#1f3b6e;font-size:90%'>{escape(text)}</span>"
+    return _line("codex-map-note", "#1f3b6e", text)
+
+
+def _line(css_class: str, colour: str, text: str) -> str:
+    return f"<span class='{css_class}' style='color:{colour};font-size:90%'>{escape(text)}</span>"

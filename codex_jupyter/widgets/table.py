@@ -26,7 +26,7 @@ READER_TABLE_STYLE = (
     ".codex-reader-table th{text-align:left;color:#5a6478;font-weight:600;border-bottom:2px solid #dde3f0;"
     "padding:4px 10px}.codex-reader-table td{padding:4px 10px;border-bottom:1px solid #eef1f7}"
     ".codex-reader-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
-    ".codex-reader-table td:not(.long){white-space:nowrap}"
+    ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}"
     ".codex-table-wrap{overflow-x:auto;max-width:100%}.codex-table-caption{color:#5a6478;font-size:12px;"
     "margin-top:4px}</style>"
 )
@@ -64,7 +64,11 @@ def _heading(name: object) -> str:
 
 
 def _cell(text: str, number: bool) -> str:
-    """One cell; only long text (``long``) may wrap, so "dev-0013" or a time never breaks across lines."""
+    """One cell; only long text (``long``) may wrap, so "dev-0013" or a time never breaks across lines.
+
+    The rule is scoped to :func:`reader_html`'s tables (inside ``codex-table-wrap``, which scrolls sideways): other
+    tables sharing the class, such as the drill-down's, mark no long cells and must still wrap on a phone.
+    """
     kind = " class='num'" if number else " class='long'" if len(text) > 30 else ""
     return f"<td{kind}>{escape(text)}</td>"
 

@@ -145,7 +145,7 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     }
     stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
     out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
-    out["jump_before"] = earlier["point_z"] * earlier["scale"]  # the previous reading off its prediction
+    out["point_z_before"], out["scale_before"] = earlier["point_z"], earlier["scale"]  # for the reversal's reason
     out["rare"] = _rare_surprise(out["point_z"], out["share"])
     out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
     # Readings behind a scale.
@@ -248,7 +248,7 @@ def reversal_reason(
     """A jump and the step back, each as how far it was off its prediction: the raw changes of a season on a
     trend ("a jump of -27.2 and straight back (-46.4)") did not read as a jump and a return."""
     size = comp["reversal_z"][i]
-    there = reason_number(comp["jump_before"][i], sign=True)
+    there = reason_number(comp["point_z_before"][i] * comp["scale_before"][i], sign=True)
     back = reason_number(comp["point_z"][i] * comp["scale"][i], sign=True)
     return (
         f"a jump of {there} off the expected and straight back ({back}) at the previous reading: "

@@ -40,10 +40,10 @@ def reason_number(value: float, digits: int = 4, sign: bool = False) -> str:
     Why: ``f"{x:.4g}"`` wrote a level of 58,690 battle deaths as "5.869e+04". An exponent is kept only for
     magnitudes beyond 1e15 or below 1e-4, where the plain digits would be longer than the number is useful.
     """
-    if not math.isfinite(value) or value == 0:
-        return f"{value:+g}" if sign and value == value else f"{value:g}"
-    magnitude = math.floor(math.log10(abs(value)))
     plus = "+" if sign else ""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:{plus}g}"
+    magnitude = math.floor(math.log10(abs(value)))
     if not -4 <= magnitude < 15:
         return f"{value:{plus}.{digits}g}"
     decimals = max(digits - 1 - magnitude, 0)
