@@ -52,7 +52,7 @@ import pandas as pd
 os.environ.setdefault("CODEX_JUPYTER_CACHE_DIR", tempfile.mkdtemp(prefix="codex-bench-cache-"))
 
 from codex_jupyter import StreamingDetector, connect, detect_anomalies, location_fraud
-from codex_jupyter.analytics.anomaly.calibration import score_from_log10
+from codex_jupyter.analytics.anomaly import threshold_for
 
 METRICS = ["temperature", "vibration", "humidity"]
 
@@ -544,7 +544,7 @@ def frontier(series: dict, quick: bool) -> pd.DataFrame:
     labels, device = wide.is_fault.to_numpy(bool), wide.device_id.to_numpy()
     rows = {}
     for level in (6, 7, 9) if quick else FRONTIER:
-        threshold = float(score_from_log10(np.array(float(level))))
+        threshold = threshold_for(10.0**-level)
         detector = functools.partial(ours, threshold=threshold)
         alarms = false_alarms(series, {"t": detector})["alerts / 10k readings"]
         events = injected_events(cases, {"t": detector})[0].xs("ALL", level=2)["F1"]

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         isolation_forest,
     )
     from codex_jupyter.analytics.anomaly.reasons import reason_metrics
-    from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
+    from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings, threshold_for
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -35,10 +35,16 @@ __all__ = [
     "infer_period",
     "isolation_forest",
     "reason_metrics",
+    "threshold_for",
 ]
 
 
-_HOME = {"AnomalyInputError": "settings", "DetectorSettings": "settings", "reason_metrics": "reasons"}
+_HOME = {
+    "AnomalyInputError": "settings",
+    "DetectorSettings": "settings",
+    "reason_metrics": "reasons",
+    "threshold_for": "settings",
+}
 
 
 def __getattr__(name: str) -> Any:

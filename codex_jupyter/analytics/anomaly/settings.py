@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from codex_jupyter.analytics.anomaly.calibration import CalibrationSettings, log10_from_score
+import numpy as np
+
+from codex_jupyter.analytics.anomaly.calibration import CalibrationSettings, log10_from_score, score_from_log10
 from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, STREAMING_METHODS
 from codex_jupyter.errors import InputError
 
@@ -43,3 +46,14 @@ class DetectorSettings:
             raise AnomalyInputError("need 0 < clear <= the threshold's -log10 P, and quiet >= 1 reading")
         if not (self.period in (None, "auto") or (isinstance(self.period, int) and self.period >= 2)):
             raise AnomalyInputError("period is 'auto', None or a whole number of readings >= 2")
+
+
+def threshold_for(p: float) -> float:
+    """The ``threshold`` that alerts at a calibrated tail probability of ``p``: ``threshold_for(1e-7)`` is 0.9999999.
+
+    Why: beyond P = 1e-9 the score rises slowly so that it never reaches 1.0, and the threshold for 1e-12 is
+    0.99999999975, not twelve nines; written by hand it is easy to get wrong (twelve nines means P = 1e-1000).
+    """
+    if not 0 < p < 1:
+        raise AnomalyInputError(f"p is a tail probability between 0 and 1, such as 1e-7; got {p!r}")
+    return float(score_from_log10(np.asarray(-math.log10(p))))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from codex_jupyter import StreamingDetector, detect_anomalies
-from codex_jupyter.analytics.anomaly import infer_period, reason_metrics
+from codex_jupyter.analytics.anomaly import AnomalyInputError, infer_period, reason_metrics, threshold_for
 from codex_jupyter.analytics.anomaly.reasons import reason_number
 from codex_jupyter.errors import InputError
 
@@ -201,6 +201,20 @@ def test_the_score_ranks_and_does_not_saturate() -> None:
     assert last.anomaly_score.is_monotonic_increasing and last.anomaly_score.nunique() == len(last)
     assert (last.anomaly_score < 1.0).all() and last.surprise.is_monotonic_increasing
     assert last.is_anomaly.iloc[1:].all()  # 10 SDs and more alarm; 6 SDs scores high but does not
+
+
+def test_threshold_for_a_tail_probability_alerts_exactly_there() -> None:
+    """A threshold written as a probability means it, also beyond 1e-9 where the score rises slowly."""
+    assert threshold_for(1e-7) == pytest.approx(0.9999999, abs=1e-15)
+    values = np.random.default_rng(4).normal(0, 1, 300)
+    values[299] = 20  # surprise 15.4: a 1-in-10^15 reading for this series
+    frame = pd.DataFrame({"series": "s", "value": values})
+    surprise = detect_anomalies(frame, value="value", by="series").surprise.iloc[-1]
+    for p, alerts in [(10 ** -(surprise - 0.1), True), (10 ** -(surprise + 0.1), False)]:
+        out = detect_anomalies(frame, value="value", by="series", threshold=threshold_for(p))
+        assert out.is_anomaly.iloc[-1] == alerts
+    with pytest.raises(AnomalyInputError, match="tail probability between 0 and 1"):
+        threshold_for(0.0)
 
 
 def test_memory_stays_bounded_over_a_long_stream_with_episodes() -> None:
