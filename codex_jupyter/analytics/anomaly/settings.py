@@ -41,7 +41,10 @@ class DetectorSettings:
         if not 2 <= self.shift_window < self.window:
             raise AnomalyInputError("need 2 <= shift_window < window")
         if not 0 < self.threshold < 1:
-            raise AnomalyInputError(f"threshold is a score between 0 and 1 (default {DEFAULT_THRESHOLD})")
+            raise AnomalyInputError(
+                f"threshold is a score between 0 and 1 (default {DEFAULT_THRESHOLD}); "
+                "threshold_for(1e-7) gives the score for a tail probability"
+            )
         if not 0 < self.clear <= log10_from_score(self.threshold) or self.quiet < 1:
             raise AnomalyInputError("need 0 < clear <= the threshold's -log10 P, and quiet >= 1 reading")
         if not (self.period in (None, "auto") or (isinstance(self.period, int) and self.period >= 2)):
