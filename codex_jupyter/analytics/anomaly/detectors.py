@@ -52,6 +52,7 @@ from codex_jupyter.analytics.anomaly import baselines, runs
 from codex_jupyter.analytics.anomaly.baselines import MAD_TO_SD
 from codex_jupyter.analytics.anomaly.calibration import calibrate, log10_from_score, score_from_log10, warmup_surprise
 from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
+from codex_jupyter.analytics.anomaly.holiday_calendar import holiday_calendar
 from codex_jupyter.analytics.anomaly.methods import METHODS
 from codex_jupyter.analytics.anomaly.reasons import metrics_reason, reason_number
 from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
@@ -93,12 +94,16 @@ class StreamingDetector:
         value: str | Sequence[str],
         by: str | Sequence[str] | None = None,
         time: str | None = None,
+        holidays: Any = None,
         **settings: Any,
     ) -> None:
         self.settings = DetectorSettings(**settings)
         self.values = [value] if isinstance(value, str) else list(value)
         self.by = [by] if isinstance(by, str) else list(by or [])
         self.time = time
+        if holidays is not None and time is None:
+            raise AnomalyInputError("holidays= needs time=, the column that dates each reading")
+        self.holidays = None if holidays is None else holiday_calendar(holidays)
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
         self._rows: dict[Any, int] = {}  # series key -> its row in the state tables
@@ -140,11 +145,18 @@ class StreamingDetector:
             self._period_resolved = True
 
     def update(self, batch: pd.DataFrame) -> pd.DataFrame:
-        """Score a batch of readings; returns one row per input row, same index (see :func:`detect_anomalies`)."""
+        """Score a batch of readings; returns one row per input row, same index (see :func:`detect_anomalies`).
+
+        Readings on the ``holidays`` calendar's days are not judged: no score, never an alert. They keep their
+        place in the series as a gap that is not counted as missing, so a weekly cycle stays aligned (dropping
+        them shifted every later day of that week onto the wrong weekday) while their values reach neither the
+        rolling windows nor the calibration.
+        """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         n = len(batch)
         if n == 0:
             return _empty_result(batch.index)
+        off = self.holidays.on(batch[self.time]) if self.holidays is not None and self.time is not None else None
         codes, uniq = _series_codes(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None
         self._resolve_period(codes, times)
@@ -153,9 +165,12 @@ class StreamingDetector:
         rows = self._rows_of(uniq)
         sorted_times = None if times is None else times[order]
         levels, explainers = [], []
+        skip = None if off is None or not off.any() else off[order]
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
-            level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
+            if skip is not None:
+                values[skip] = np.nan
+            level, explain = self._score_metric(metric, rows, seg, values, sorted_times, skip)
             levels.append(np.nan_to_num(level, nan=-np.inf))
             explainers.append(explain)
         # The score is the most surprising metric's (the first one on a tie).
@@ -229,11 +244,18 @@ class StreamingDetector:
 
     # -- one metric, all series ------------------------------------------------------------------
     def _score_metric(
-        self, metric: str, rows: np.ndarray, seg: np.ndarray, values: np.ndarray, times: np.ndarray | None
+        self,
+        metric: str,
+        rows: np.ndarray,
+        seg: np.ndarray,
+        values: np.ndarray,
+        times: np.ndarray | None,
+        skip: np.ndarray | None = None,
     ) -> tuple[np.ndarray, Callable[[int], str]]:
         """Calibrated -log10 P for one metric's readings, given sorted by series (``seg``), and their reasons.
 
-        The reason for reading ``i`` is worded only when asked for (at an episode's onset).
+        The reason for reading ``i`` is worded only when asked for (at an episode's onset). ``skip``: readings
+        on a holiday (NaN here): not judged, and not counted as missing.
         """
         s = self.settings
         state = self._metrics[metric]
@@ -285,7 +307,9 @@ class StreamingDetector:
         log10_p = np.fmax(normal_log10, stuck_log10)
         missing_reason = None
         if s.flag_missing:
-            log10_p, missing_reason = runs.missing(lay, state, rows, log10_p)
+            log10_p, missing_reason = runs.missing(lay, state, rows, log10_p, skip)
+        if skip is not None:
+            log10_p = np.where(skip, np.nan, log10_p)  # a holiday's empty reading scored 0 as a (broken) run
 
         def explain(i: int) -> str:
             if missing_reason is not None and (why := missing_reason(i)):
@@ -343,6 +367,7 @@ def detect_anomalies(
     value: str | Sequence[str] | None = None,
     by: str | Sequence[str] | None = None,
     method: str = "auto",
+    holidays: Any = None,
     **settings: Any,
 ) -> pd.DataFrame:
     """Flag unusual readings in one or many series; returns the input plus the columns below.
@@ -372,6 +397,11 @@ def detect_anomalies(
     (NaN, never flagged); duplicated timestamps are kept in their row order;
     a constant series flags any change; time-zone-aware timestamps are
     compared in UTC, and mixing aware and naive ones is an error.
+
+    ``holidays`` (needs ``time``): days whose readings are not judged -- a country code ("US"), a country and
+    subdivision ("DE-BY"), an exchange ("NYSE"), a ``holidays`` package calendar, or a list of dates (a shop's
+    closing days). Their rows get no score and never alert, and they teach the detector nothing, so a yearly
+    closure neither alerts every year nor makes a real drop later look usual (see :mod:`.holiday_calendar`).
     """
     frame = data.to_frame(name=data.name if data.name is not None else "value") if isinstance(data, pd.Series) else data
     if not isinstance(frame, pd.DataFrame):
@@ -390,9 +420,13 @@ def detect_anomalies(
     if method not in METHODS:
         raise AnomalyInputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if method == "iforest":
+        if holidays is not None:
+            raise AnomalyInputError("holidays= works with the streaming methods, not iforest; drop those rows first")
         scored = isolation_forest(frame, values, threshold=settings.get("threshold", 0.99999))
     else:
-        detector = StreamingDetector(values, by=by_cols or None, time=time, method=method, **settings)
+        detector = StreamingDetector(
+            values, by=by_cols or None, time=time, holidays=holidays, method=method, **settings
+        )
         positions = np.arange(len(frame))
         if time is not None:
             _require_columns(frame, [time])

@@ -76,7 +76,7 @@ def stuck(
 
 
 def missing(
-    lay: rl.Layout, state: MetricState, rows: np.ndarray, log10_p: np.ndarray
+    lay: rl.Layout, state: MetricState, rows: np.ndarray, log10_p: np.ndarray, skip: np.ndarray | None = None
 ) -> tuple[np.ndarray, Callable[[int], str] | None]:
     """Score runs of missing readings against how often the series missed a reading before.
 
@@ -84,8 +84,11 @@ def missing(
     its readings has probability about ``q ** r``; ``q`` starts from a prior of
     half a missing reading, so a series that often has gaps is not flagged for
     them, and a burst in one that never has is flagged within a few readings.
+    ``skip`` marks readings on a holiday: not missed (they end a run and count as readings the series had).
     """
     missing = np.isnan(lay.values[lay.new_pos])
+    if skip is not None:
+        missing &= ~skip
     carried = state.missing[rows]
     if not missing.any() and not carried[:, 2].any():
         _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))

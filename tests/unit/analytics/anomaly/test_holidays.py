@@ -1,0 +1,101 @@
+"""``holidays=``: known days off are left out of anomaly detection, on daily business data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import holidays
+import numpy as np
+import pandas as pd
+import pytest
+
+from codex_jupyter import StreamingDetector, detect_anomalies
+from codex_jupyter.analytics.anomaly import AnomalyInputError
+
+FAULT = pd.Timestamp("2025-09-17")  # an ordinary Wednesday
+
+
+def daily_sales(seed: int = 3) -> pd.DataFrame:
+    """Three years of a shop's daily sales: a weekly pattern, closed on US holidays, and one real fault."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2023-01-01", "2025-12-31", freq="D")
+    weekly = np.array([1.0, 1.02, 1.04, 1.06, 1.18, 0.82, 0.45])[days.dayofweek]
+    sales = 1000 * weekly * rng.lognormal(0, 0.05, len(days))
+    us = holidays.country_holidays("US")
+    closed = np.array([day in us for day in days.date])
+    sales[closed] = 0.0
+    sales[days == FAULT] *= 0.35
+    return pd.DataFrame({"day": days, "sales": sales})
+
+
+def test_holidays_neither_alert_nor_hide_a_real_drop() -> None:
+    frame = daily_sales()
+    at = frame.day == FAULT
+    judged = detect_anomalies(frame, time="day", value="sales")
+    assert judged.is_anomaly[judged.sales == 0].any(), "judged, the first holiday closure alerts"
+    assert not judged.is_anomaly[at].any(), "and the closures teach the detector that a 100 % drop is ordinary"
+
+    off = detect_anomalies(frame, time="day", value="sales", holidays="US")
+    alerts = off.day[off.is_anomaly].tolist()
+    assert alerts == [FAULT], alerts  # the weekly cycle stays aligned after a Monday holiday: no echo alerts
+    closed = off.sales == 0
+    assert off.anomaly_score[closed].isna().all() and off.surprise[closed].isna().all()
+    assert (off.reason[closed] == "").all()
+    assert off.surprise[at].iloc[0] > judged.surprise[at].iloc[0] + 5  # P ~ 1e-14 against 1e-2
+
+
+def test_a_list_of_dates_is_a_shops_own_calendar() -> None:
+    frame = daily_sales()
+    us = holidays.country_holidays("US", years=[2023, 2024, 2025])
+    own = [day.isoformat() for day in us]  # text dates, as read from a file
+    by_list = detect_anomalies(frame, time="day", value="sales", holidays=own)
+    by_code = detect_anomalies(frame, time="day", value="sales", holidays="US")
+    by_calendar = detect_anomalies(frame, time="day", value="sales", holidays=us)
+    pd.testing.assert_frame_equal(by_list, by_code)
+    pd.testing.assert_frame_equal(by_calendar, by_code)
+
+
+def test_a_holiday_is_a_whole_local_day_of_hourly_readings() -> None:
+    hours = pd.date_range("2025-12-20", "2025-12-30", freq="h", tz="America/Chicago")
+    frame = pd.DataFrame({"ts": hours, "load": 50 + 10 * np.sin(np.arange(len(hours)) / 24 * 2 * np.pi)})
+    out = detect_anomalies(frame, time="ts", value="load", holidays="US")
+    christmas = frame.ts.dt.date == dt.date(2025, 12, 25)  # local days, not UTC ones
+    assert christmas.sum() == 24
+    assert out.surprise[christmas].isna().all()
+    assert out.surprise[~christmas].iloc[24 * 3 :].notna().all()
+
+
+def test_streaming_with_holidays_gives_the_batch_result_however_split() -> None:
+    frame = daily_sales().assign(shop="a")
+    whole = detect_anomalies(frame, time="day", value="sales", by="shop", holidays="US")
+    detector = StreamingDetector("sales", by="shop", time="day", holidays="US")
+    parts = [detector.update(frame.iloc[i : i + 37]) for i in range(0, len(frame), 37)]
+    streamed = pd.concat(parts)
+    for column in ["anomaly_score", "surprise", "is_anomaly", "episode_id", "reason"]:
+        pd.testing.assert_series_equal(streamed[column], whole[column], check_names=False)
+
+
+@pytest.mark.parametrize("spec", ["DE-BY", "nyse", "GB-SCT"])
+def test_subdivisions_and_exchanges_are_calendars(spec: str) -> None:
+    out = detect_anomalies(daily_sales(), time="day", value="sales", holidays=spec)
+    assert out.surprise.isna().sum() > 12  # more than the warm-up: some days were left out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"holidays": "XX"}, "unknown holiday calendar 'XX'"),
+        ({"holidays": "US-ZZ"}, "unknown holiday calendar 'US-ZZ'"),
+        ({"holidays": ["2025-12-25", "not a day"]}, "not a date"),
+        ({"holidays": 2025}, "holidays= got int"),
+        ({"holidays": "US", "method": "iforest"}, "not iforest"),
+    ],
+)
+def test_a_bad_calendar_says_what_to_pass(kwargs: dict, message: str) -> None:
+    with pytest.raises(AnomalyInputError, match=message):
+        detect_anomalies(daily_sales(), time="day", value="sales", **kwargs)
+
+
+def test_holidays_need_the_time_column() -> None:
+    with pytest.raises(AnomalyInputError, match="holidays= needs time="):
+        detect_anomalies(daily_sales(), value="sales", holidays="US")
