@@ -569,7 +569,6 @@ def fraud_quality() -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-#: Calibrated tail probabilities (-log10 P) the threshold table tries; 7 is the default's.
 US_DAILY = ("modeldata/Chicago/", "mosaicData/Births")  # daily US series: L ridership by station, births
 
 
@@ -633,6 +632,7 @@ def holiday_quality(series: dict, quick: bool) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+#: Calibrated tail probabilities (-log10 P) the threshold table tries; 7 is the default's.
 FRONTIER = (5, 6, 7, 8, 9, 10, 12)
 
 

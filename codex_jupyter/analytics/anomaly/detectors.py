@@ -41,6 +41,7 @@ repeats and gaps in :mod:`.runs`, per-series state in :mod:`.state`, the knobs i
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -148,17 +149,18 @@ class StreamingDetector:
         """Score a batch of readings; returns one row per input row, same index (see :func:`detect_anomalies`).
 
         Readings on the ``holidays`` calendar's days are not judged: no score, never an alert. They keep their
-        place in the series as a gap that is not counted as missing, so a weekly cycle stays aligned (dropping
-        them shifted every later day of that week onto the wrong weekday) while their values reach neither the
-        rolling windows nor the calibration.
+        place in the series as a gap (:data:`.rolling.HOLIDAY`), so a weekly cycle stays aligned (dropping them
+        shifted every later day of that week onto the wrong weekday), while their values reach neither the rolling
+        windows nor the calibration; a run of repeats or of missing readings goes on across them. They count
+        towards the quiet readings that close an episode.
         """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         n = len(batch)
         if n == 0:
             return _empty_result(batch.index)
-        off = self.holidays.on(batch[self.time]) if self.holidays is not None and self.time is not None else None
         codes, uniq = _series_codes(batch, self.by)
-        times = _times_ns(batch[self.time], self.time) if self.time else None
+        times = _times_ns(batch[self.time], self.time) if self.time else None  # checks the times, holidays or not
+        off = self.holidays.on(batch[self.time]) if self.holidays is not None and self.time is not None else None
         self._resolve_period(codes, times)
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
@@ -169,8 +171,8 @@ class StreamingDetector:
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
             if skip is not None:
-                values[skip] = np.nan
-            level, explain = self._score_metric(metric, rows, seg, values, sorted_times, skip)
+                values[skip] = rl.HOLIDAY
+            level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
             levels.append(np.nan_to_num(level, nan=-np.inf))
             explainers.append(explain)
         # The score is the most surprising metric's (the first one on a tie).
@@ -244,18 +246,12 @@ class StreamingDetector:
 
     # -- one metric, all series ------------------------------------------------------------------
     def _score_metric(
-        self,
-        metric: str,
-        rows: np.ndarray,
-        seg: np.ndarray,
-        values: np.ndarray,
-        times: np.ndarray | None,
-        skip: np.ndarray | None = None,
+        self, metric: str, rows: np.ndarray, seg: np.ndarray, values: np.ndarray, times: np.ndarray | None
     ) -> tuple[np.ndarray, Callable[[int], str]]:
         """Calibrated -log10 P for one metric's readings, given sorted by series (``seg``), and their reasons.
 
-        The reason for reading ``i`` is worded only when asked for (at an episode's onset). ``skip``: readings
-        on a holiday (NaN here): not judged, and not counted as missing.
+        The reason for reading ``i`` is worded only when asked for (at an episode's onset). Holidays
+        (:data:`.rolling.HOLIDAY`, a NaN to every statistic) get no score.
         """
         s = self.settings
         state = self._metrics[metric]
@@ -307,9 +303,10 @@ class StreamingDetector:
         log10_p = np.fmax(normal_log10, stuck_log10)
         missing_reason = None
         if s.flag_missing:
-            log10_p, missing_reason = runs.missing(lay, state, rows, log10_p, skip)
-        if skip is not None:
-            log10_p = np.where(skip, np.nan, log10_p)  # a holiday's empty reading scored 0 as a (broken) run
+            log10_p, missing_reason = runs.missing(lay, state, rows, log10_p)
+        holiday = rl.is_holiday(values)
+        if holiday.any():
+            log10_p = np.where(holiday, np.nan, log10_p)  # not judged (a run of repeats gave it a 0)
 
         def explain(i: int) -> str:
             if missing_reason is not None and (why := missing_reason(i)):
@@ -514,7 +511,7 @@ def _times_ns(column: pd.Series, name: str) -> np.ndarray:
                 "(pd.to_datetime(col, utc=True)) or all naive"
             )
         try:
-            ts = pd.to_datetime(column, utc=bool(tz_aware == {True}) or None)
+            ts = _parse_times(column, utc=bool(tz_aware == {True}))
         except (ValueError, TypeError) as exc:
             raise AnomalyInputError(
                 f"column {name!r} is not a time column ({kinds and next(iter(kinds)).__name__}): {exc}; "
@@ -525,6 +522,20 @@ def _times_ns(column: pd.Series, name: str) -> np.ndarray:
     if ts.isna().any():
         raise AnomalyInputError(f"column {name!r} has missing timestamps; drop or fill those rows first")
     return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def _parse_times(column: pd.Series, utc: bool) -> pd.Series:
+    """Timestamps from text or datetime objects; text whose UTC offsets differ (written across a daylight-saving
+    change: -05:00, then -04:00) is read in UTC, where pandas' plain reading leaves it as objects."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*mixed time zones", category=FutureWarning)
+        try:
+            ts = pd.to_datetime(column, utc=utc or None)
+        except ValueError:  # newer pandas raises for mixed offsets instead of returning objects
+            ts = None
+    if ts is None or not pd.api.types.is_datetime64_any_dtype(ts):
+        ts = pd.to_datetime(column, utc=True)
+    return ts
 
 
 def _series_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.ndarray]:

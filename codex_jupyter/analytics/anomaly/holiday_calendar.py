@@ -38,10 +38,11 @@ class HolidayCalendar:
 
         Each distinct day is looked up once: a year of hourly readings asks about 365 days, not 8,760 readings.
         """
-        stamps = times if pd.api.types.is_datetime64_any_dtype(times) else pd.to_datetime(times)
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_localize(None)  # the wall-clock date where the readings were taken
-        days = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        if pd.api.types.is_datetime64_any_dtype(times):
+            stamps = times.dt.tz_localize(None) if times.dt.tz is not None else times  # wall-clock dates
+            days = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        else:  # text or datetime objects, whose offsets may differ (a daylight-saving change): each its own date
+            days = np.array([np.datetime64(pd.Timestamp(t).date(), "D") for t in times], dtype="datetime64[D]")
         unique, where = np.unique(days, return_inverse=True)
         off = np.fromiter((day.item() in self._days for day in unique), dtype=bool, count=len(unique))
         return off[where.ravel()]
@@ -56,18 +57,29 @@ def holiday_calendar(spec: Any) -> HolidayCalendar:
     if isinstance(spec, holidays.HolidayBase):
         return HolidayCalendar(spec, type(spec).__name__)
     if isinstance(spec, str):
-        code, _, subdivision = spec.strip().upper().partition("-")
-        try:
-            if not subdivision and code in holidays.list_supported_financial():
-                return HolidayCalendar(holidays.financial_holidays(code), code)
-            return HolidayCalendar(holidays.country_holidays(code, subdiv=subdivision or None), spec.upper())
-        except NotImplementedError as exc:
-            raise AnomalyInputError(f"unknown holiday calendar {spec!r} ({exc}); pass {_HELP}") from None
-    if isinstance(spec, Iterable):
-        items = list(spec)
-        try:
-            days = frozenset(pd.to_datetime(pd.Series(items, dtype=object)).dt.date)
-        except (ValueError, TypeError) as exc:
-            raise AnomalyInputError(f"holidays= has an entry that is not a date ({exc}); pass {_HELP}") from None
-        return HolidayCalendar(days, f"{len(days)} dates")
+        code, _, subdivision = spec.strip().partition("-")
+        code = code.upper()
+        if not subdivision and code in holidays.list_supported_financial():
+            return HolidayCalendar(holidays.financial_holidays(code), code)
+        error = None
+        for subdiv in dict.fromkeys([subdivision or None, subdivision.upper() or None]):  # "BE-Flemish", "us-ca"
+            try:
+                return HolidayCalendar(holidays.country_holidays(code, subdiv=subdiv), spec.strip())
+            except NotImplementedError as exc:
+                error = error or exc
+        raise AnomalyInputError(f"unknown holiday calendar {spec!r} ({error}); pass {_HELP}")
+    if isinstance(spec, Iterable) and not isinstance(spec, bytes | bytearray):
+        return HolidayCalendar(frozenset(_day(item) for item in spec), "dates")
     raise AnomalyInputError(f"holidays= got {type(spec).__name__}; pass {_HELP}")
+
+
+def _day(item: Any) -> dt.date:
+    """One entry of a list of dates: a date, a timestamp or text such as "2025-12-25" (not a number of days)."""
+    if isinstance(item, str | dt.date | np.datetime64 | pd.Timestamp):
+        try:
+            day = pd.Timestamp(item)
+        except (ValueError, TypeError):
+            day = pd.NaT
+        if day is not pd.NaT:
+            return day.date()
+    raise AnomalyInputError(f"holidays= has an entry that is not a date: {item!r}; pass {_HELP}")

@@ -45,6 +45,26 @@ class Layout:
         return self._recent[lead]
 
 
+#: A holiday's reading (``holidays=``) as stored in a series' history: a NaN with bits of its own. Every statistic
+#: sees a NaN, yet a later batch can still tell the holiday from a missing reading (a run of repeats or of missing
+#: readings goes on across it) without another array per series.
+HOLIDAY = np.array([0x7FF8_0000_0000_0BAD], dtype=np.int64).view(np.float64)[0]
+_HOLIDAY_BITS = np.int64(0x7FF8_0000_0000_0BAD)
+
+
+def is_holiday(a: np.ndarray) -> np.ndarray:
+    """Which readings of ``a`` are holidays (:data:`HOLIDAY`), not plain missing readings."""
+    return np.ascontiguousarray(a).view(np.int64) == _HOLIDAY_BITS
+
+
+def past_holidays(x: np.ndarray, lay: Layout) -> np.ndarray:
+    """Each reading, or at a holiday the series' last reading before it (NaN when there is none in the layout)."""
+    keep = ~is_holiday(x)
+    keep[lay.starts] = True  # never reach back into the previous series' block
+    last = np.maximum.accumulate(np.where(keep, np.arange(len(x)), 0))
+    return np.where(is_holiday(x[last]), np.nan, x[last])
+
+
 def lag(a: np.ndarray, k: int) -> np.ndarray:
     """``a`` shifted right by ``k`` positions (NaN in front)."""
     out = np.full_like(a, np.nan)

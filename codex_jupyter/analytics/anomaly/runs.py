@@ -22,15 +22,21 @@ _NS_PER_S = 1_000_000_000
 def stuck(
     lay: rl.Layout, state: MetricState, rows: np.ndarray, s: DetectorSettings, has_time: bool
 ) -> tuple[np.ndarray, Callable[[int], str]]:
-    """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason)."""
+    """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason).
+
+    A holiday (:data:`.rolling.HOLIDAY`) neither breaks a run nor counts as a repeat in the series' rate: a reading
+    after it is compared with the last one before it, so a flatline over Christmas is reported as it starts.
+    """
     x = lay.values
     pos = lay.new_pos
-    prev = rl.lag(x, 1)
-    eq_all = (x == prev).astype(float)
-    eq_all[np.isnan(x) | np.isnan(prev)] = np.nan
+    holiday = rl.is_holiday(x)
+    seen = rl.past_holidays(x, lay) if holiday.any() else x
+    prev = rl.lag(seen, 1)
+    eq_all = (seen == prev).astype(float)
+    eq_all[np.isnan(seen) | np.isnan(prev) | holiday] = np.nan
     window = s.window
     rate = rl.lag(rl.move_mean(eq_all, window, min_count=max(3, window // 4)), 1)
-    eq = x[pos] == prev[pos]
+    eq = seen[pos] == prev[pos]
     seg = lay.seg_of_new
     seg_first = pos == lay.seg_first_new[seg]
     block_start = ~eq | seg_first
@@ -76,7 +82,7 @@ def stuck(
 
 
 def missing(
-    lay: rl.Layout, state: MetricState, rows: np.ndarray, log10_p: np.ndarray, skip: np.ndarray | None = None
+    lay: rl.Layout, state: MetricState, rows: np.ndarray, log10_p: np.ndarray
 ) -> tuple[np.ndarray, Callable[[int], str] | None]:
     """Score runs of missing readings against how often the series missed a reading before.
 
@@ -84,36 +90,41 @@ def missing(
     its readings has probability about ``q ** r``; ``q`` starts from a prior of
     half a missing reading, so a series that often has gaps is not flagged for
     them, and a burst in one that never has is flagged within a few readings.
-    ``skip`` marks readings on a holiday: not missed (they end a run and count as readings the series had).
+    A holiday (:data:`.rolling.HOLIDAY`) is neither a missing reading nor a reading: it neither counts nor breaks a
+    run, so a feed that stops before Christmas is reported as it would be on other days.
     """
-    missing = np.isnan(lay.values[lay.new_pos])
-    if skip is not None:
-        missing &= ~skip
+    values = lay.values[lay.new_pos]
+    holiday = rl.is_holiday(values)
+    present = ~np.isnan(values)
+    missing = ~present & ~holiday
     carried = state.missing[rows]
     if not missing.any() and not carried[:, 2].any():
-        _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64))
+        _count_missing(state, rows, lay.seg_of_new, missing, np.zeros(len(missing), dtype=np.int64), present)
         return log10_p, None
     seg = lay.seg_of_new
     # A series has not begun before its first reading: missing readings in front of it (a table whose column
     # starts later) are neither judged nor counted.
-    present_before = exclusive_cumsum((~missing).astype(np.int64), seg, carried[:, 0] - carried[:, 1])
-    started = (present_before > 0) | ~missing
+    present_before = exclusive_cumsum(present.astype(np.int64), seg, carried[:, 0] - carried[:, 1])
+    started = (present_before > 0) | present
     judged = missing & started
-    readings = exclusive_cumsum(started.astype(np.int64), seg, carried[:, 0])
+    counted = started & ~holiday
+    readings = exclusive_cumsum(counted.astype(np.int64), seg, carried[:, 0])
     misses = exclusive_cumsum(judged.astype(np.int64), seg, carried[:, 1])
-    # Run length of missing readings ending at each reading (carried across batches).
+    # Missing readings in the run that is open at each reading (carried across batches; holidays skipped).
     first = np.r_[True, seg[1:] != seg[:-1]]
-    breaks = ~missing | first
+    breaks = present | first
     last_break = np.maximum.accumulate(np.where(breaks, np.arange(len(missing)), 0))
-    run = np.where(judged, np.arange(len(missing)) - last_break + missing[last_break], 0)
-    from_carry = judged & first[last_break] & missing[last_break]
-    run = np.where(from_carry, run + carried[:, 2][seg], run)
+    so_far = np.cumsum(judged)
+    open_run = so_far - so_far[last_break] + judged[last_break]
+    open_run = np.where(first[last_break] & ~present[last_break], open_run + carried[:, 2][seg], open_run)
+    open_run = np.where(present, 0, open_run)
+    run = np.where(judged, open_run, 0)
     # The share of missed readings before this run began (the run itself is what is being judged).
     before = np.maximum(run - 1, 0)
     rate = (misses - before + 0.5) / (readings - before + 1.0)
     level = run * -np.log10(rate)
     out = np.where(judged, level, log10_p)
-    _count_missing(state, rows, seg, judged, run, started)
+    _count_missing(state, rows, seg, judged, open_run, counted)
 
     def reason(i: int) -> str:  # a missing reading is judged on its run alone
         return f"{run[i]} missing readings in a row (usually 1 in {1 / rate[i]:,.0f})" if judged[i] else ""
@@ -129,7 +140,8 @@ def _count_missing(
     run: np.ndarray,
     started: np.ndarray | None = None,
 ) -> None:
-    """Add a batch's readings (only those after the series began) and missed readings to each series' counts."""
+    """Add a batch's readings (only those after the series began, holidays not) and missed readings to each series'
+    counts, and keep the run still open at its last reading."""
     counts = np.bincount(seg, weights=started, minlength=len(rows)).astype(np.int64)
     misses = np.bincount(seg, weights=missing, minlength=len(rows)).astype(np.int64)
     last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]

@@ -99,3 +99,49 @@ def test_a_bad_calendar_says_what_to_pass(kwargs: dict, message: str) -> None:
 def test_holidays_need_the_time_column() -> None:
     with pytest.raises(AnomalyInputError, match="holidays= needs time="):
         detect_anomalies(daily_sales(), value="sales", holidays="US")
+
+
+def steady(start: str, days: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"day": pd.date_range(start, periods=days, freq="D"), "a": 100 + rng.normal(0, 3, days)})
+
+
+def test_a_flatline_over_christmas_is_reported_as_it_starts() -> None:
+    frame = steady("2024-10-01", 120).round(2)
+    frame.loc[frame.day.between("2024-12-23", "2025-01-24"), "a"] = 101.5
+    plain = detect_anomalies(frame, time="day", value="a")
+    off = detect_anomalies(frame, time="day", value="a", holidays=["2024-12-25", "2025-01-01"])
+    assert off.day[off.is_anomaly].tolist() == plain.day[plain.is_anomaly].tolist() == [pd.Timestamp("2024-12-27")]
+    assert "flatline at 101.5" in off.reason[off.is_anomaly].iloc[0]
+
+
+def test_a_feed_that_stops_across_a_holiday_is_one_run_of_missing_readings() -> None:
+    frame = steady("2024-05-01", 120)
+    frame.loc[frame.day.between("2024-07-03", "2024-08-10"), "a"] = np.nan
+    out = detect_anomalies(frame, time="day", value="a", holidays="US")
+    alerts = out[out.is_anomaly]
+    # 3, 5 and 6 July missed: the holiday between them is not a missing reading, nor does it restart the count
+    assert alerts.day.tolist() == [pd.Timestamp("2024-07-07")]
+    assert alerts.reason.iloc[0].startswith("4 missing readings in a row")
+
+
+def test_a_series_that_starts_on_a_holiday_has_not_begun_before_its_first_reading() -> None:
+    frame = steady("2024-01-01", 200).assign(b=50.0)
+    frame.loc[:29, "b"] = np.nan  # this metric's column starts a month later
+    out = detect_anomalies(frame, time="day", value=["a", "b"], holidays="US")
+    assert not out.is_anomaly.any(), out.reason[out.is_anomaly].tolist()
+
+
+def test_times_across_a_daylight_saving_change_are_dated_locally() -> None:
+    stamps = pd.date_range("2024-03-05", "2024-03-20", freq="h", tz="America/New_York")
+    text = [t.isoformat() for t in stamps]  # offsets -05:00, then -04:00
+    frame = pd.DataFrame({"ts": text, "load": 50 + 10 * np.sin(np.arange(len(stamps)) / 24 * 2 * np.pi)})
+    out = detect_anomalies(frame, time="ts", value="load", holidays=["2024-03-12"])
+    assert out.surprise[stamps.date == dt.date(2024, 3, 12)].isna().all()
+
+
+def test_bad_times_say_so_with_a_calendar_too() -> None:
+    frame = steady("2024-01-01", 30).assign(day=lambda f: f.day.astype(object))
+    frame.loc[5, "day"] = None
+    with pytest.raises(AnomalyInputError, match="missing timestamps"):
+        StreamingDetector("a", time="day", holidays="US").update(frame)
