@@ -64,6 +64,7 @@ _NS_PER_S = 1_000_000_000
 
 
 _NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
+_PERIOD_STEPS = 10  # time steps that fix the cycle (their median step, see infer_period)
 _NAT = np.datetime64("NaT").view(np.int64)
 
 
@@ -107,6 +108,7 @@ class StreamingDetector:
         self.holidays = None if holidays is None else holiday_calendar(holidays)
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
+        self._steps: list[int] = []  # the first time steps seen, until the cycle is known (see _period_arrives)
         self._rows: dict[Any, int] = {}  # series key -> its row in the state tables
         self._metrics = {m: MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
         self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
@@ -134,16 +136,29 @@ class StreamingDetector:
         """Distinct (series, metric) pairs seen so far."""
         return len(self._rows) * len(self.values)
 
-    def _resolve_period(self, codes: np.ndarray, times: np.ndarray | None) -> None:
-        if self._period_resolved or times is None:
-            return
-        order = np.lexsort((times, codes))
-        same = codes[order][1:] == codes[order][:-1]
-        steps = np.diff(times[order])[same]
-        steps = steps[steps > 0]
-        if len(steps) >= 10:
-            self._period = infer_period(float(np.median(steps)) / _NS_PER_S)
-            self._period_resolved = True
+    def _period_arrives(self, codes: np.ndarray, uniq: np.ndarray, times: np.ndarray) -> int | None:
+        """The row of this batch that brings the series' ``_PERIOD_STEPS``-th time step (from a reading to the
+        next of its series, in arrival order, counted across batches), from which the cycle is known; else None.
+
+        Why counted across batches, from a fixed number of steps: the cycle must not depend on how a stream is
+        split. It used to need ten steps within one batch, so a tail polling a few records at a time never found
+        its daily cycle, and one-row batches scored differently from the batch call.
+        """
+        stored = np.full(len(uniq), _NO_READING_TIME)
+        for i, key in enumerate(uniq):
+            if key in self._rows:
+                stored[i] = self._times[self._rows[key], -1]  # the series' last reading before this batch
+        order = np.argsort(codes, kind="stable")
+        t, c = times[order], codes[order]
+        first = np.r_[True, c[1:] != c[:-1]]
+        before = np.where(first, stored[c], np.r_[_NO_READING_TIME, t[:-1]])
+        step = t - np.where(before == _NO_READING_TIME, t, before)
+        steps = np.empty(len(t), dtype=np.int64)
+        steps[order] = step
+        arriving = np.flatnonzero(steps > 0)
+        need = _PERIOD_STEPS - len(self._steps)
+        self._steps.extend(int(v) for v in steps[arriving[:need]])
+        return int(arriving[need - 1]) if len(arriving) >= need else None
 
     def update(self, batch: pd.DataFrame) -> pd.DataFrame:
         """Score a batch of readings; returns one row per input row, same index (see :func:`detect_anomalies`).
@@ -155,13 +170,28 @@ class StreamingDetector:
         towards the quiet readings that close an episode.
         """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
-        n = len(batch)
-        if n == 0:
+        if len(batch) == 0:
             return _empty_result(batch.index)
         codes, uniq = _series_codes(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None  # checks the times, holidays or not
+        at = None if self._period_resolved or times is None else self._period_arrives(codes, uniq, times)
+        if at is None:
+            return self._score(batch, codes, uniq, times)
+        # The cycle is known from row `at` on: the rows before it are scored without it, as they would be in a
+        # stream split there.
+        head = self._score(batch.iloc[:at], *_series_codes(batch.iloc[:at], self.by), times[:at]) if at else None
+        self._period = infer_period(float(np.median(self._steps)) / _NS_PER_S)
+        self._period_resolved = True
+        tail = batch.iloc[at:]
+        rest = self._score(tail, *_series_codes(tail, self.by), times[at:])
+        return rest if head is None else pd.concat([head, rest])
+
+    def _score(
+        self, batch: pd.DataFrame, codes: np.ndarray, uniq: np.ndarray, times: np.ndarray | None
+    ) -> pd.DataFrame:
+        """Score a non-empty batch whose series codes and times are known."""
+        n = len(batch)
         off = self.holidays.on(batch[self.time]) if self.holidays is not None and self.time is not None else None
-        self._resolve_period(codes, times)
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
         rows = self._rows_of(uniq)

@@ -257,6 +257,24 @@ def test_streaming_in_any_batches_equals_the_batch_path() -> None:
     np.testing.assert_array_equal(streamed.surprise.to_numpy(), batch.surprise.to_numpy())
 
 
+def test_a_stream_read_a_few_readings_at_a_time_finds_its_daily_cycle() -> None:
+    """A slow tail polls one or two records at a time: the cycle must come all the same, at the same reading."""
+    frames = []
+    for device in range(3):
+        values = daily_cycle(24 * 6, seed=device)
+        values[100 + device] += 6
+        frames.append(hourly(values, device=f"d{device}"))
+    data = pd.concat(frames).sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
+    batch = detect_anomalies(data, time="ts", value="value", by="device")
+    detector = StreamingDetector("value", by="device", time="ts")
+    cuts = [*range(0, 60), *range(60, len(data), 2), len(data)]
+    streamed = pd.concat([detector.update(data.iloc[a:b]) for a, b in itertools.pairwise(cuts)])
+    assert detector.period == 24
+    assert batch.reason[batch.is_anomaly].str.contains("24-reading cycle").all()
+    for column in ("surprise", "is_anomaly", "reason", "episode_id"):
+        np.testing.assert_array_equal(streamed[column].to_numpy(), batch[column].to_numpy())
+
+
 def test_scores_are_causal() -> None:
     values = daily_cycle(300)
     early = detect_anomalies(hourly(values[:200]), time="ts", value="value")
