@@ -40,6 +40,7 @@ repeats and gaps in :mod:`.runs`, per-series state in :mod:`.state`, the knobs i
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -64,7 +65,8 @@ _NS_PER_S = 1_000_000_000
 
 
 _NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
-_PERIOD_STEPS = 10  # time steps that fix the cycle (their median step, see infer_period)
+_PERIOD_STEPS = 10  # a series' first time steps, whose median is its usual step (see _period_arrives)
+_PERIOD_QUORUM = 100  # series with a usual step enough to fix the cycle while most others are still young
 _NAT = np.datetime64("NaT").view(np.int64)
 
 
@@ -108,7 +110,8 @@ class StreamingDetector:
         self.holidays = None if holidays is None else holiday_calendar(holidays)
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
-        self._steps: list[int] = []  # the first time steps seen, until the cycle is known (see _period_arrives)
+        self._steps: dict[Any, list[int]] = {}  # each series' first time steps, until the cycle is known
+        self._settled: list[Any] = []  # the series with _PERIOD_STEPS of them, in the order they got them
         self._rows: dict[Any, int] = {}  # series key -> its row in the state tables
         self._metrics = {m: MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
         self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
@@ -136,14 +139,18 @@ class StreamingDetector:
         """Distinct (series, metric) pairs seen so far."""
         return len(self._rows) * len(self.values)
 
-    def _period_arrives(self, codes: np.ndarray, uniq: np.ndarray, times: np.ndarray) -> int | None:
-        """The row of this batch that brings the series' ``_PERIOD_STEPS``-th time step (from a reading to the
-        next of its series, in arrival order, counted across batches), from which the cycle is known; else None.
+    def _period_arrives(self, codes: np.ndarray, uniq: np.ndarray, times: np.ndarray) -> tuple[int, int | None] | None:
+        """Where the cycle becomes known in this batch, and the cycle: (row, period), else None.
 
-        Why counted across batches, from a fixed number of steps: the cycle must not depend on how a stream is
-        split. It used to need ten steps within one batch, so a tail polling a few records at a time never found
-        its daily cycle, and one-row batches scored differently from the batch call.
+        Each series' usual step is the median of its first ``_PERIOD_STEPS`` time steps (from a reading to the next
+        of that series, in arrival order, across batches). The cycle follows from the median of those usual steps,
+        at the reading where at least half of the series seen so far (or ``_PERIOD_QUORUM`` of them) have one.
+        Why so: the cycle must not depend on how a stream is split, so it is fixed by a rule on the readings so
+        far (it used to need ten steps within one batch: a tail polling a few records at a time never found its
+        daily cycle). Per series and by quorum, because a few early steps mislead: devices that send a burst when
+        they boot, or one fast device among hourly ones, would otherwise set the cycle for all.
         """
+        n = len(codes)
         stored = np.full(len(uniq), _NO_READING_TIME)
         for i, key in enumerate(uniq):
             if key in self._rows:
@@ -152,13 +159,30 @@ class StreamingDetector:
         t, c = times[order], codes[order]
         first = np.r_[True, c[1:] != c[:-1]]
         before = np.where(first, stored[c], np.r_[_NO_READING_TIME, t[:-1]])
-        step = t - np.where(before == _NO_READING_TIME, t, before)
-        steps = np.empty(len(t), dtype=np.int64)
-        steps[order] = step
-        arriving = np.flatnonzero(steps > 0)
-        need = _PERIOD_STEPS - len(self._steps)
-        self._steps.extend(int(v) for v in steps[arriving[:need]])
-        return int(arriving[need - 1]) if len(arriving) >= need else None
+        steps = np.empty(n, dtype=np.int64)
+        steps[order] = t - np.where(before == _NO_READING_TIME, t, before)
+        positive = order[steps[order] > 0]  # rows with a step, by series, in arrival order within each
+        series = codes[positive]
+        settles: list[tuple[int, Any]] = []  # (row, series) where a series gets its usual step
+        groups = np.flatnonzero(np.r_[True, series[1:] != series[:-1], True]) if len(series) else []
+        for a, b in itertools.pairwise(groups):
+            key = uniq[series[a]]
+            have = self._steps.setdefault(key, [])
+            if len(have) < _PERIOD_STEPS:
+                take = positive[a:b][: _PERIOD_STEPS - len(have)]
+                have.extend(steps[take].tolist())
+                if len(have) == _PERIOD_STEPS:
+                    settles.append((int(take[-1]), key))
+        firsts = np.full(len(uniq), n)
+        np.minimum.at(firsts, codes, np.arange(n))
+        new_from = np.sort(firsts[[key not in self._rows for key in uniq]])  # rows where new series appear
+        for row, key in sorted(settles):
+            self._settled.append(key)
+            seen = len(self._rows) + int(np.searchsorted(new_from, row, side="right"))
+            if len(self._settled) >= min(_PERIOD_QUORUM, (seen + 1) // 2):
+                usual = [np.median(self._steps[k]) for k in self._settled]
+                return row, infer_period(float(np.median(usual)) / _NS_PER_S)
+        return None
 
     def update(self, batch: pd.DataFrame) -> pd.DataFrame:
         """Score a batch of readings; returns one row per input row, same index (see :func:`detect_anomalies`).
@@ -174,14 +198,21 @@ class StreamingDetector:
             return _empty_result(batch.index)
         codes, uniq = _series_codes(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None  # checks the times, holidays or not
-        at = None if self._period_resolved or times is None else self._period_arrives(codes, uniq, times)
-        if at is None:
+        arrives = None
+        if not self._period_resolved and times is not None:
+            for metric in self.values:  # a batch refused for its values must not count towards the cycle
+                _numeric(batch[metric], metric)
+            arrives = self._period_arrives(codes, uniq, times)
+        if arrives is None:
             return self._score(batch, codes, uniq, times)
         # The cycle is known from row `at` on: the rows before it are scored without it, as they would be in a
         # stream split there.
-        head = self._score(batch.iloc[:at], *_series_codes(batch.iloc[:at], self.by), times[:at]) if at else None
-        self._period = infer_period(float(np.median(self._steps)) / _NS_PER_S)
+        at, self._period = arrives
+        head = None
+        if at:
+            head = self._score(batch.iloc[:at], *_series_codes(batch.iloc[:at], self.by), times[:at])
         self._period_resolved = True
+        self._steps, self._settled = {}, []
         tail = batch.iloc[at:]
         rest = self._score(tail, *_series_codes(tail, self.by), times[at:])
         return rest if head is None else pd.concat([head, rest])

@@ -275,6 +275,33 @@ def test_a_stream_read_a_few_readings_at_a_time_finds_its_daily_cycle() -> None:
         np.testing.assert_array_equal(streamed[column].to_numpy(), batch[column].to_numpy())
 
 
+def test_a_few_misleading_early_steps_do_not_set_the_cycle() -> None:
+    """Devices that send a burst when they boot, or one fast device among hourly ones: the cycle stays daily."""
+    start = pd.Timestamp("2025-01-01")
+    hours = pd.date_range(start, periods=24 * 5, freq="h")
+    boot = [start + pd.Timedelta(minutes=m) for m in range(4)] + list(hours[1:])
+    fleet = [pd.DataFrame({"ts": boot, "device": f"b{d}"}) for d in range(20)]
+    fleet += [pd.DataFrame({"ts": hours + pd.Timedelta(minutes=d), "device": f"h{d}"}) for d in range(20)]
+    fleet.append(pd.DataFrame({"ts": pd.date_range(start, periods=12 * 24 * 5, freq="5min"), "device": "fast"}))
+    data = pd.concat(fleet).sort_values("ts", kind="stable").reset_index(drop=True)
+    data["value"] = np.random.default_rng(0).normal(size=len(data))
+    detector = StreamingDetector("value", by="device", time="ts")
+    detector.update(data)
+    assert detector.period == 24
+
+
+def test_a_batch_refused_for_its_values_does_not_count_towards_the_cycle() -> None:
+    data = hourly(daily_cycle(48))
+    bad = data.astype({"value": object})
+    bad.loc[3, "value"] = "n/a"
+    detector = StreamingDetector("value", time="ts")
+    with pytest.raises(AnomalyInputError, match="non-numeric values such as 'n/a'"):
+        detector.update(bad.iloc[:12])
+    streamed = pd.concat([detector.update(data.iloc[i : i + 1]) for i in range(len(data))])
+    whole = StreamingDetector("value", time="ts").update(data)
+    np.testing.assert_array_equal(streamed.surprise.to_numpy(), whole.surprise.to_numpy())
+
+
 def test_scores_are_causal() -> None:
     values = daily_cycle(300)
     early = detect_anomalies(hourly(values[:200]), time="ts", value="value")
