@@ -35,7 +35,8 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 - ``iforest``: IsolationForest over several columns at once (batch only).
 
 This module holds the entry points; the baselines and their statistics live in :mod:`.baselines`, runs of
-repeats and gaps in :mod:`.runs`, per-series state in :mod:`.state`, the knobs in :mod:`.settings`.
+repeats and gaps in :mod:`.runs`, per-series state in :mod:`.state`, the knobs in :mod:`.settings`, the days
+left out (``holidays=``) in :mod:`.holiday_calendar`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ _NS_PER_S = 1_000_000_000
 _NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
 _PERIOD_STEPS = 10  # a series' first time steps, whose median is its usual step (see _period_arrives)
 _PERIOD_QUORUM = 100  # series with a usual step enough to fix the cycle while most others are still young
+_PERIOD_FEW = 10  # ... or this many, and a tenth of those seen: many short series must not block it for good
 _NAT = np.datetime64("NaT").view(np.int64)
 
 
@@ -144,7 +146,8 @@ class StreamingDetector:
 
         Each series' usual step is the median of its first ``_PERIOD_STEPS`` time steps (from a reading to the next
         of that series, in arrival order, across batches). The cycle follows from the median of those usual steps,
-        at the reading where at least half of the series seen so far (or ``_PERIOD_QUORUM`` of them) have one.
+        at the reading where at least half of the series seen so far (or ``_PERIOD_QUORUM`` of them, or
+        ``_PERIOD_FEW`` and a tenth of them, so that many short series do not block it for good) have one.
         Why so: the cycle must not depend on how a stream is split, so it is fixed by a rule on the readings so
         far (it used to need ten steps within one batch: a tail polling a few records at a time never found its
         daily cycle). Per series and by quorum, because a few early steps mislead: devices that send a burst when
@@ -179,7 +182,8 @@ class StreamingDetector:
         for row, key in sorted(settles):
             self._settled.append(key)
             seen = len(self._rows) + int(np.searchsorted(new_from, row, side="right"))
-            if len(self._settled) >= min(_PERIOD_QUORUM, (seen + 1) // 2):
+            settled = len(self._settled)
+            if settled >= min(_PERIOD_QUORUM, (seen + 1) // 2) or settled >= max(_PERIOD_FEW, (seen + 9) // 10):
                 usual = [np.median(self._steps[k]) for k in self._settled]
                 return row, infer_period(float(np.median(usual)) / _NS_PER_S)
         return None
@@ -207,11 +211,11 @@ class StreamingDetector:
             return self._score(batch, codes, uniq, times)
         # The cycle is known from row `at` on: the rows before it are scored without it, as they would be in a
         # stream split there.
-        at, self._period = arrives
+        at, period = arrives
         head = None
         if at:
             head = self._score(batch.iloc[:at], *_series_codes(batch.iloc[:at], self.by), times[:at])
-        self._period_resolved = True
+        self._period, self._period_resolved = period, True
         self._steps, self._settled = {}, []
         tail = batch.iloc[at:]
         rest = self._score(tail, *_series_codes(tail, self.by), times[at:])
@@ -367,7 +371,7 @@ class StreamingDetector:
             log10_p, missing_reason = runs.missing(lay, state, rows, log10_p)
         holiday = rl.is_holiday(values)
         if holiday.any():
-            log10_p = np.where(holiday, np.nan, log10_p)  # not judged (a run of repeats gave it a 0)
+            log10_p = np.where(holiday, np.nan, log10_p)  # not judged (runs.stuck scored it as a repeat)
 
         def explain(i: int) -> str:
             if missing_reason is not None and (why := missing_reason(i)):

@@ -24,8 +24,10 @@ def stuck(
 ) -> tuple[np.ndarray, Callable[[int], str]]:
     """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason).
 
-    A holiday (:data:`.rolling.HOLIDAY`) neither breaks a run nor counts as a repeat in the series' rate: a reading
-    after it is compared with the last one before it, so a flatline over Christmas is reported as it starts.
+    A holiday (:data:`.rolling.HOLIDAY`) does not break a run, nor does it count in the series' rate of repeats: a
+    reading after it is compared with the last one before it, so a flatline over Christmas is reported as it would
+    be without the holiday. Inside a run the holiday counts as one of its readings (its value is not known; a
+    stuck sensor would have repeated it).
     """
     x = lay.values
     pos = lay.new_pos
@@ -138,11 +140,11 @@ def _count_missing(
     seg: np.ndarray,
     missing: np.ndarray,
     run: np.ndarray,
-    started: np.ndarray | None = None,
+    counted: np.ndarray,
 ) -> None:
     """Add a batch's readings (only those after the series began, holidays not) and missed readings to each series'
     counts, and keep the run still open at its last reading."""
-    counts = np.bincount(seg, weights=started, minlength=len(rows)).astype(np.int64)
+    counts = np.bincount(seg, weights=counted, minlength=len(rows)).astype(np.int64)
     misses = np.bincount(seg, weights=missing, minlength=len(rows)).astype(np.int64)
     last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]
     state.missing[rows] += np.stack([counts, misses, np.zeros(len(rows), dtype=np.int64)], axis=1)

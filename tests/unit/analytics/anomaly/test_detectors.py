@@ -299,6 +299,7 @@ def test_a_batch_refused_for_its_values_does_not_count_towards_the_cycle() -> No
         detector.update(bad.iloc[:12])
     streamed = pd.concat([detector.update(data.iloc[i : i + 1]) for i in range(len(data))])
     whole = StreamingDetector("value", time="ts").update(data)
+    assert detector.period == 24
     np.testing.assert_array_equal(streamed.surprise.to_numpy(), whole.surprise.to_numpy())
 
 
