@@ -226,7 +226,7 @@ class StreamingDetector:
     ) -> pd.DataFrame:
         """Score a non-empty batch whose series codes and times are known."""
         n = len(batch)
-        off = self.holidays.on(batch[self.time]) if self.holidays is not None and self.time is not None else None
+        off = None if self.holidays is None else self.holidays.on(batch[self.time])  # holidays= needs time=
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
         rows = self._rows_of(uniq)

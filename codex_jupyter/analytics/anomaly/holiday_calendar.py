@@ -12,6 +12,7 @@ calibration). The calendars come from the ``holidays`` package (countries, their
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Container, Iterable
 from typing import Any
 
@@ -38,10 +39,17 @@ class HolidayCalendar:
 
         Each distinct day is looked up once: a year of hourly readings asks about 365 days, not 8,760 readings.
         """
+        if not pd.api.types.is_datetime64_any_dtype(times):  # text or datetime objects: read once, together
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*mixed time zones", category=FutureWarning)
+                try:
+                    times = pd.to_datetime(times)
+                except ValueError:  # newer pandas raises for mixed offsets instead of returning objects
+                    times = times.astype(object)
         if pd.api.types.is_datetime64_any_dtype(times):
             stamps = times.dt.tz_localize(None) if times.dt.tz is not None else times  # wall-clock dates
             days = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-        else:  # text or datetime objects, whose offsets may differ (a daylight-saving change): each its own date
+        else:  # offsets that differ (written across a daylight-saving change): each reading its own local date
             days = np.array([np.datetime64(pd.Timestamp(t).date(), "D") for t in times], dtype="datetime64[D]")
         unique, where = np.unique(days, return_inverse=True)
         off = np.fromiter((day.item() in self._days for day in unique), dtype=bool, count=len(unique))
