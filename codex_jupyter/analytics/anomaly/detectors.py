@@ -55,7 +55,7 @@ from codex_jupyter.analytics.anomaly import baselines, runs
 from codex_jupyter.analytics.anomaly.baselines import MAD_TO_SD
 from codex_jupyter.analytics.anomaly.calibration import calibrate, log10_from_score, score_from_log10, warmup_surprise
 from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
-from codex_jupyter.analytics.anomaly.holiday_calendar import holiday_calendar
+from codex_jupyter.analytics.anomaly.holiday_calendar import SeriesCalendars, holiday_calendar
 from codex_jupyter.analytics.anomaly.methods import METHODS
 from codex_jupyter.analytics.anomaly.reasons import metrics_reason, reason_number
 from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
@@ -110,6 +110,8 @@ class StreamingDetector:
         if holidays is not None and time is None:
             raise AnomalyInputError("holidays= needs time=, the column that dates each reading")
         self.holidays = None if holidays is None else holiday_calendar(holidays)
+        if isinstance(self.holidays, SeriesCalendars) and not self.by:
+            raise AnomalyInputError("holidays= maps series to calendars, so it needs by=, the column naming a series")
         self._period: int | None = self.settings.period if isinstance(self.settings.period, int) else None
         self._period_resolved = self.settings.period != "auto"
         self._steps: dict[Any, list[int]] = {}  # each series' first time steps, until the cycle is known
@@ -226,7 +228,7 @@ class StreamingDetector:
     ) -> pd.DataFrame:
         """Score a non-empty batch whose series codes and times are known."""
         n = len(batch)
-        off = None if self.holidays is None else self.holidays.on(batch[self.time])  # holidays= needs time=
+        off = None if self.holidays is None else self.holidays.on(batch[self.time], codes, uniq)  # needs time=
         order = np.argsort(codes, kind="stable")
         seg = codes[order]
         rows = self._rows_of(uniq)
@@ -461,9 +463,11 @@ def detect_anomalies(
     compared in UTC, and mixing aware and naive ones is an error.
 
     ``holidays`` (needs ``time``): days whose readings are not judged -- a country code ("US"), a country and
-    subdivision ("DE-BY"), an exchange ("NYSE"), a ``holidays`` package calendar, or a list of dates (a shop's
-    closing days). Their rows get no score and never alert, and they teach the detector nothing, so a yearly
-    closure neither alerts every year nor makes a real drop later look usual (see :mod:`.holiday_calendar`).
+    subdivision ("DE-BY"), an exchange ("NYSE"), a ``holidays`` package calendar, a list of dates (a shop's
+    closing days), or a mapping of series keys (values of ``by``) to any of those, for series in several
+    countries (a series it does not name is judged every day). Their rows get no score and never alert, and they
+    teach the detector nothing, so a yearly closure neither alerts every year nor makes a real drop later look
+    usual (see :mod:`.holiday_calendar`).
     """
     frame = data.to_frame(name=data.name if data.name is not None else "value") if isinstance(data, pd.Series) else data
     if not isinstance(frame, pd.DataFrame):
@@ -489,6 +493,8 @@ def detect_anomalies(
         detector = StreamingDetector(
             values, by=by_cols or None, time=time, holidays=holidays, method=method, **settings
         )
+        if isinstance(detector.holidays, SeriesCalendars):
+            _check_calendars_name_series(detector.holidays, frame, by_cols)
         positions = np.arange(len(frame))
         if time is not None:
             _require_columns(frame, [time])
@@ -541,6 +547,20 @@ def isolation_forest(
 
 
 # -- input handling ------------------------------------------------------------------------------------
+def _check_calendars_name_series(calendars: SeriesCalendars, frame: pd.DataFrame, by: list[str]) -> None:
+    """A mapping that names none of the data's series would leave out nothing, silently: say so instead.
+
+    (A stream may meet its series later, so only the batch call, which sees all of them, checks.)
+    """
+    _require_columns(frame, by)
+    keys = set(_series_codes(frame, by)[1])
+    if calendars.calendars and keys.isdisjoint(calendars.calendars):
+        named = next(iter(calendars.calendars)).replace("\x1f", ", ")
+        raise AnomalyInputError(
+            f"holidays= names no series of the data (such as {named!r}); its keys are values of by={by!r}"
+        )
+
+
 def _require_columns(frame: pd.DataFrame, columns: list[str]) -> None:
     require_columns(frame.columns, columns, "the data")
 

@@ -7,13 +7,17 @@ sales: every one of its alerts fell on 25 December), and worse, the calibrator l
 advance, so it is not an anomaly to report nor evidence about the series' normal days: its readings are not
 judged (no score, never an alert) and teach the detector nothing (they enter neither the rolling windows nor the
 calibration). The calendars come from the ``holidays`` package (countries, their subdivisions, and exchanges).
+
+Series in several countries (branches, stores) each take their own calendar, from a mapping of series keys to
+calendars: one calendar for all would leave out the wrong days for most of them (the 4th of July is an ordinary
+day in London).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,7 +25,10 @@ import pandas as pd
 
 from codex_jupyter.analytics.anomaly.settings import AnomalyInputError
 
-_HELP = "a country code such as 'US' or 'DE-BY', an exchange such as 'NYSE', a holidays calendar, or a list of dates"
+_HELP = (
+    "a country code such as 'US' or 'DE-BY', an exchange such as 'NYSE', a holidays calendar, a list of dates, "
+    "or a mapping of series keys to those"
+)
 
 
 class HolidayCalendar:
@@ -34,10 +41,12 @@ class HolidayCalendar:
     def __repr__(self) -> str:
         return f"HolidayCalendar({self.label})"
 
-    def on(self, times: pd.Series) -> np.ndarray:
+    def on(self, times: pd.Series, codes: np.ndarray | None = None, keys: np.ndarray | None = None) -> np.ndarray:
         """For each timestamp, whether it falls on one of the calendar's days (its local date when time-zone-aware).
 
         Each distinct day is looked up once: a year of hourly readings asks about 365 days, not 8,760 readings.
+        ``codes`` and ``keys`` (each row's series, see :meth:`SeriesCalendars.on`) do not matter here: one calendar
+        serves every series.
         """
         if not pd.api.types.is_datetime64_any_dtype(times):  # text or datetime objects: read once, together
             with warnings.catch_warnings():
@@ -56,12 +65,59 @@ class HolidayCalendar:
         return off[where.ravel()]
 
 
-def holiday_calendar(spec: Any) -> HolidayCalendar:
+class SeriesCalendars:
+    """A calendar per series (``holidays={"BR-001": "US", "BR-002": "GB"}``); a series not named is judged every day.
+
+    Keys are matched as text, as the detectors match series (a device 7 and a device "7" are one series; with
+    several ``by`` columns a key is a tuple of their values).
+    """
+
+    def __init__(self, calendars: dict[str, HolidayCalendar]) -> None:
+        self.calendars = calendars
+
+    def __repr__(self) -> str:
+        return f"SeriesCalendars({len(self.calendars)} series)"
+
+    def on(self, times: pd.Series, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Whether each row falls on a day off of its own series' calendar (row ``i`` is series ``keys[codes[i]]``)."""
+        off = np.zeros(len(times), dtype=bool)
+        order = np.argsort(codes, kind="stable")
+        for code, rows in enumerate(np.split(order, np.cumsum(np.bincount(codes, minlength=len(keys)))[:-1])):
+            calendar = self.calendars.get(keys[code])
+            if calendar is not None and len(rows):
+                off[rows] = calendar.on(times.iloc[rows])
+        return off
+
+
+def series_key(key: Any) -> str:
+    """A series key as the detectors compare it: text, the values of several ``by`` columns joined."""
+    return "\x1f".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
+def holiday_calendar(spec: Any) -> HolidayCalendar | SeriesCalendars:
     """The calendar for ``holidays=``: a country code ("US"), a country and subdivision ("DE-BY", "US-CA"), an
-    exchange ("NYSE"), a calendar built with the ``holidays`` package, or an iterable of dates (a shop's own
-    closing days)."""
+    exchange ("NYSE"), a calendar built with the ``holidays`` package, an iterable of dates (a shop's own
+    closing days), or a mapping of series keys to any of those (stores in several countries)."""
     import holidays
 
+    if isinstance(spec, Mapping) and not isinstance(spec, holidays.HolidayBase):
+        if any(isinstance(key, dt.date | np.datetime64) for key in spec):  # {date: name}: the dates are the days
+            return holiday_calendar(list(spec))
+        built: dict[Any, HolidayCalendar] = {}  # one calendar per distinct code: 40 US stores share one
+        calendars = {}
+        for key, each in spec.items():
+            try:
+                calendar = built.get(each) if isinstance(each, str) else None
+                if calendar is None:
+                    calendar = holiday_calendar(each)
+                    if isinstance(each, str):
+                        built[each] = calendar
+            except AnomalyInputError as exc:
+                raise AnomalyInputError(f"holidays= for series {key!r}: {exc}") from None
+            if isinstance(calendar, SeriesCalendars):
+                raise AnomalyInputError(f"holidays= for series {key!r} is a mapping again; pass {_HELP}")
+            calendars[series_key(key)] = calendar
+        return SeriesCalendars(calendars)
     if isinstance(spec, holidays.HolidayBase):
         return HolidayCalendar(spec, type(spec).__name__)
     if isinstance(spec, str):

@@ -15,14 +15,14 @@ from codex_jupyter.analytics.anomaly import AnomalyInputError
 FAULT = pd.Timestamp("2025-09-17")  # an ordinary Wednesday
 
 
-def daily_sales(seed: int = 3) -> pd.DataFrame:
-    """Three years of a shop's daily sales: a weekly pattern, closed on US holidays, and one real fault."""
+def daily_sales(seed: int = 3, country: str = "US") -> pd.DataFrame:
+    """Three years of a shop's daily sales: a weekly pattern, closed on its country's holidays, and one real fault."""
     rng = np.random.default_rng(seed)
     days = pd.date_range("2023-01-01", "2025-12-31", freq="D")
     weekly = np.array([1.0, 1.02, 1.04, 1.06, 1.18, 0.82, 0.45])[days.dayofweek]
     sales = 1000 * weekly * rng.lognormal(0, 0.05, len(days))
-    us = holidays.country_holidays("US")
-    closed = np.array([day in us for day in days.date])
+    calendar = holidays.country_holidays(country)
+    closed = np.array([day in calendar for day in days.date])
     sales[closed] = 0.0
     sales[days == FAULT] *= 0.35
     return pd.DataFrame({"day": days, "sales": sales})
@@ -148,3 +148,76 @@ def test_bad_times_say_so_with_a_calendar_too() -> None:
     frame.loc[5, "day"] = None
     with pytest.raises(AnomalyInputError, match="missing timestamps"):
         StreamingDetector("a", time="day", holidays="US").update(frame)
+
+
+def shops_in_two_countries() -> pd.DataFrame:
+    return pd.concat(
+        [daily_sales(3, "US").assign(shop="new-york"), daily_sales(4, "GB").assign(shop="london")], ignore_index=True
+    )
+
+
+def test_each_series_takes_its_own_countrys_calendar() -> None:
+    frame = shops_in_two_countries()
+    calendars = {"new-york": "US", "london": "GB"}
+    out = detect_anomalies(frame, time="day", value="sales", by="shop", holidays=calendars)
+    for shop in calendars:
+        alerts = out[out.is_anomaly & (out.shop == shop)].day.tolist()
+        assert alerts == [FAULT], (shop, alerts)
+    # One calendar for both: London's closures on Good Friday or Boxing Day are judged, alert, and teach its
+    # detector that a full closure is ordinary.
+    shared = detect_anomalies(frame, time="day", value="sales", by="shop", holidays="US")
+    london = shared[shared.is_anomaly & (shared.shop == "london")]
+    assert (london.sales == 0).any() and FAULT not in london.day.tolist(), london.day.tolist()
+
+
+def test_a_series_the_mapping_does_not_name_is_judged_every_day() -> None:
+    frame = shops_in_two_countries()
+    out = detect_anomalies(frame, time="day", value="sales", by="shop", holidays={"new-york": "US"})
+    london = out[out.shop == "london"]
+    assert london.surprise.iloc[30:].notna().all()
+    assert london.is_anomaly[london.sales == 0].any()
+
+
+def test_a_stream_with_a_calendar_per_series_gives_the_batch_result_however_split() -> None:
+    frame = shops_in_two_countries().sort_values("day", kind="stable").reset_index(drop=True)
+    calendars = {"new-york": "US", "london": holidays.country_holidays("GB")}
+    whole = detect_anomalies(frame, time="day", value="sales", by="shop", holidays=calendars)
+    detector = StreamingDetector("sales", by="shop", time="day", holidays=calendars)
+    streamed = pd.concat([detector.update(frame.iloc[i : i + 53]) for i in range(0, len(frame), 53)])
+    for column in ["surprise", "is_anomaly", "episode_id", "reason"]:
+        pd.testing.assert_series_equal(streamed[column], whole[column], check_names=False)
+
+
+def test_series_named_by_two_columns_are_keyed_by_tuples() -> None:
+    frame = shops_in_two_countries().assign(chain="acme")
+    out = detect_anomalies(
+        frame,
+        time="day",
+        value="sales",
+        by=["chain", "shop"],
+        holidays={("acme", "new-york"): "US", ("acme", "london"): "GB"},
+    )
+    assert out.day[out.is_anomaly].tolist() == [FAULT, FAULT]
+
+
+def test_a_mapping_of_dates_to_names_is_a_list_of_days() -> None:
+    frame = steady("2024-11-01", 90)
+    frame.loc[frame.day == "2024-12-25", "a"] = 0.0
+    named = {dt.date(2024, 12, 25): "Christmas Day"}
+    out = detect_anomalies(frame, time="day", value="a", holidays=named)
+    assert not out.is_anomaly.any()
+    assert out.surprise[frame.day == "2024-12-25"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"holidays": {"new-york": "US"}}, "needs by="),
+        ({"by": "shop", "holidays": {"paris": "FR"}}, r"names no series of the data \(such as 'paris'\)"),
+        ({"by": "shop", "holidays": {"london": "UK-XX"}}, "for series 'london': unknown holiday calendar 'UK-XX'"),
+        ({"by": "shop", "holidays": {"london": {"a": "GB"}}}, "for series 'london' is a mapping again"),
+    ],
+)
+def test_a_bad_calendar_per_series_says_what_to_pass(kwargs: dict, message: str) -> None:
+    with pytest.raises(AnomalyInputError, match=message):
+        detect_anomalies(shops_in_two_countries(), time="day", value="sales", **kwargs)
