@@ -550,14 +550,14 @@ def isolation_forest(
 def _check_calendars_name_series(calendars: SeriesCalendars, frame: pd.DataFrame, by: list[str]) -> None:
     """A mapping that names none of the data's series would leave out nothing, silently: say so instead.
 
-    (A stream may meet its series later, so only the batch call, which sees all of them, checks.)
+    (A stream may meet its series later: it warns once it has seen as many series as the mapping names, none of
+    them named; see :meth:`.SeriesCalendars.on`.)
     """
     _require_columns(frame, by)
-    keys = set(_series_codes(frame, by)[1])
-    if calendars.calendars and keys.isdisjoint(calendars.calendars):
-        named = next(iter(calendars.calendars)).replace("\x1f", ", ")
+    keys = _series_codes(frame, by)[1]
+    if calendars.calendars and all(calendars.calendar_of(key) is None for key in keys):
         raise AnomalyInputError(
-            f"holidays= names no series of the data (such as {named!r}); its keys are values of by={by!r}"
+            f"holidays= names no series of the data ({calendars.mismatch()}); its keys are values of by={by!r}"
         )
 
 

@@ -16,6 +16,7 @@ day in London).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from collections.abc import Container, Iterable, Mapping
 from typing import Any
@@ -27,7 +28,7 @@ from codex_jupyter.analytics.anomaly.settings import AnomalyInputError
 
 _HELP = (
     "a country code such as 'US' or 'DE-BY', an exchange such as 'NYSE', a holidays calendar, a list of dates, "
-    "or a mapping of series keys to those"
+    "or a dict of series keys (values of by=) to those"
 )
 
 
@@ -68,43 +69,106 @@ class HolidayCalendar:
 class SeriesCalendars:
     """A calendar per series (``holidays={"BR-001": "US", "BR-002": "GB"}``); a series not named is judged every day.
 
-    Keys are matched as text, as the detectors match series (a device 7 and a device "7" are one series; with
-    several ``by`` columns a key is a tuple of their values).
+    Keys are matched as the detectors match series, as text (a device 7 and a device "7" are one series; with
+    several ``by`` columns a key is a tuple of their values), and a little more loosely: a whole number matches
+    its float (an id column turns float as soon as it holds one missing value: 7 is "7.0" there), and a
+    timestamp its date.
     """
 
     def __init__(self, calendars: dict[str, HolidayCalendar]) -> None:
-        self.calendars = calendars
+        self.calendars = calendars  # by canonical key
+        self._of: dict[str, HolidayCalendar | None] = {}  # each series seen -> its calendar (None: every day judged)
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"SeriesCalendars({len(self.calendars)} series)"
 
+    def calendar_of(self, key: str) -> HolidayCalendar | None:
+        """The calendar of the series with this key (as :func:`.detectors._series_codes` writes it), else None."""
+        if key not in self._of:
+            self._of[key] = self.calendars.get(canonical_key(key))
+        return self._of[key]
+
     def on(self, times: pd.Series, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """Whether each row falls on a day off of its own series' calendar (row ``i`` is series ``keys[codes[i]]``)."""
+        """Whether each row falls on a day off of its own series' calendar (row ``i`` is series ``keys[codes[i]]``).
+
+        Rows are grouped by calendar, not by series: 5,000 shops in five countries are five lookups.
+        """
+        distinct: dict[int, tuple[int, HolidayCalendar]] = {}
+        group = np.full(len(keys), -1)
+        for code, key in enumerate(keys):
+            if (calendar := self.calendar_of(key)) is not None:
+                group[code] = distinct.setdefault(id(calendar), (len(distinct), calendar))[0]
+        self._warn_if_unmatched()
         off = np.zeros(len(times), dtype=bool)
-        order = np.argsort(codes, kind="stable")
-        for code, rows in enumerate(np.split(order, np.cumsum(np.bincount(codes, minlength=len(keys)))[:-1])):
-            calendar = self.calendars.get(keys[code])
-            if calendar is not None and len(rows):
-                off[rows] = calendar.on(times.iloc[rows])
+        row_group = group[codes]
+        for number, calendar in distinct.values():
+            rows = np.flatnonzero(row_group == number)
+            off[rows] = calendar.on(times.iloc[rows])
         return off
 
+    def _warn_if_unmatched(self) -> None:
+        """Once a stream has shown as many series as the mapping names, and none of them matched, say so (once)."""
+        if self._warned or len(self._of) < len(self.calendars) or any(c is not None for c in self._of.values()):
+            return
+        self._warned = True
+        warnings.warn(
+            f"holidays= names none of the {len(self._of)} series seen so far ({self.mismatch()}), so every day of "
+            "theirs is judged; its keys are values of by=",
+            stacklevel=4,
+        )
 
-def series_key(key: Any) -> str:
-    """A series key as the detectors compare it: text, the values of several ``by`` columns joined."""
-    return "\x1f".join(map(str, key)) if isinstance(key, tuple) else str(key)
+    def mismatch(self) -> str:
+        """An example of each side, for an error: the mapping names one key, the data has another."""
+        named = next(iter(self.calendars), "").replace(_JOIN, ", ")
+        seen = next(iter(self._of), "").replace(_JOIN, ", ")
+        return f"it names {named!r}, the data has {seen!r}"
+
+
+_JOIN = "\x1f"  # between the values of several by columns, as detectors._series_codes joins them
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def canonical_key(key: Any) -> str:
+    """A series key for matching: text, each ``by`` value's whole numbers and timestamps written one way."""
+    text = _JOIN.join(map(str, key)) if isinstance(key, tuple) else str(key)
+    return _JOIN.join(_canonical_part(part) for part in text.split(_JOIN))
+
+
+def _canonical_part(text: str) -> str:
+    try:
+        number = float(text)
+    except ValueError:
+        if _ISO_DAY.match(text):
+            try:
+                return pd.Timestamp(text).isoformat().removesuffix("T00:00:00")
+            except ValueError:
+                return text
+        return text
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _dates_only(spec: Mapping) -> bool:
+    """Whether a mapping is ``{day: name}`` (its keys the days off, as in ``holidays``' own calendars)."""
+    return all(
+        isinstance(key, dt.date | np.datetime64) or (isinstance(key, str) and _ISO_DAY.fullmatch(key.strip()))
+        for key in spec
+    )
 
 
 def holiday_calendar(spec: Any) -> HolidayCalendar | SeriesCalendars:
     """The calendar for ``holidays=``: a country code ("US"), a country and subdivision ("DE-BY", "US-CA"), an
     exchange ("NYSE"), a calendar built with the ``holidays`` package, an iterable of dates (a shop's own
-    closing days), or a mapping of series keys to any of those (stores in several countries)."""
+    closing days; a ``{day: name}`` dict counts as its days), or a mapping of series keys to any of those (stores
+    in several countries)."""
     import holidays
 
     if isinstance(spec, Mapping) and not isinstance(spec, holidays.HolidayBase):
-        if any(isinstance(key, dt.date | np.datetime64) for key in spec):  # {date: name}: the dates are the days
+        if _dates_only(spec):
             return holiday_calendar(list(spec))
-        built: dict[Any, HolidayCalendar] = {}  # one calendar per distinct code: 40 US stores share one
-        calendars = {}
+        built: dict[str, HolidayCalendar] = {}  # one calendar per distinct code: 40 US stores share one
+        calendars: dict[str, HolidayCalendar] = {}
+        first: dict[str, Any] = {}
         for key, each in spec.items():
             try:
                 calendar = built.get(each) if isinstance(each, str) else None
@@ -116,7 +180,11 @@ def holiday_calendar(spec: Any) -> HolidayCalendar | SeriesCalendars:
                 raise AnomalyInputError(f"holidays= for series {key!r}: {exc}") from None
             if isinstance(calendar, SeriesCalendars):
                 raise AnomalyInputError(f"holidays= for series {key!r} is a mapping again; pass {_HELP}")
-            calendars[series_key(key)] = calendar
+            name = canonical_key(key)
+            if name in first:
+                raise AnomalyInputError(f"holidays= names one series twice, as {first[name]!r} and {key!r}; keep one")
+            first[name] = key
+            calendars[name] = calendar
         return SeriesCalendars(calendars)
     if isinstance(spec, holidays.HolidayBase):
         return HolidayCalendar(spec, type(spec).__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import holidays
 import numpy as np
@@ -200,20 +201,42 @@ def test_series_named_by_two_columns_are_keyed_by_tuples() -> None:
     assert out.day[out.is_anomaly].tolist() == [FAULT, FAULT]
 
 
-def test_a_mapping_of_dates_to_names_is_a_list_of_days() -> None:
+@pytest.mark.parametrize("named", [{dt.date(2024, 12, 25): "Christmas Day"}, {"2024-12-25": "Christmas Day"}])
+def test_a_mapping_of_dates_to_names_is_a_list_of_days(named: dict) -> None:
     frame = steady("2024-11-01", 90)
     frame.loc[frame.day == "2024-12-25", "a"] = 0.0
-    named = {dt.date(2024, 12, 25): "Christmas Day"}
+    assert detect_anomalies(frame, time="day", value="a").is_anomaly[frame.day == "2024-12-25"].all()
     out = detect_anomalies(frame, time="day", value="a", holidays=named)
     assert not out.is_anomaly.any()
     assert out.surprise[frame.day == "2024-12-25"].isna().all()
+
+
+def test_shop_numbers_match_an_id_column_that_turned_float() -> None:
+    frame = shops_in_two_countries().assign(shop=lambda f: f.shop.map({"new-york": 1, "london": 2}).astype(float))
+    frame.loc[len(frame)] = {"day": pd.Timestamp("2026-01-02"), "sales": 900.0, "shop": np.nan}  # one unknown shop
+    out = detect_anomalies(frame, time="day", value="sales", by="shop", holidays={1: "US", 2: "GB"})
+    assert out.day[out.is_anomaly].tolist() == [FAULT, FAULT]
+
+
+def test_a_stream_whose_mapping_names_none_of_its_series_warns_once() -> None:
+    frame = shops_in_two_countries().sort_values("day", kind="stable")
+    detector = StreamingDetector("sales", by="shop", time="day", holidays={"NYC": "US", "LDN": "GB"})
+    with pytest.warns(UserWarning, match="names none of the 2 series seen so far .it names 'NYC', the data has"):
+        detector.update(frame.iloc[:10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detector.update(frame.iloc[10:20])
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"holidays": {"new-york": "US"}}, "needs by="),
-        ({"by": "shop", "holidays": {"paris": "FR"}}, r"names no series of the data \(such as 'paris'\)"),
+        (
+            {"by": "shop", "holidays": {"paris": "FR"}},
+            "names no series of the data .it names 'paris', the data has 'new-york'",
+        ),
+        ({"by": "shop", "holidays": {7: "US", "7": "GB"}}, "names one series twice, as 7 and '7'"),
         ({"by": "shop", "holidays": {"london": "UK-XX"}}, "for series 'london': unknown holiday calendar 'UK-XX'"),
         ({"by": "shop", "holidays": {"london": {"a": "GB"}}}, "for series 'london' is a mapping again"),
     ],
