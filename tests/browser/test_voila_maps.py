@@ -12,6 +12,19 @@ pytestmark = pytest.mark.browser
 #: Countries in the offline layer are SVG paths; more than this many means the basemap was drawn.
 MIN_OUTLINE_PATHS = 150
 
+#: True once the text of ``key()`` (a JS expression) has not changed for ``ms`` milliseconds (poll it).
+STEADY = """([key, ms]) => {
+    const now = Date.now(), text = String(eval(key)), seen = (window.__steady ??= {});
+    if (!seen[key] || seen[key].text !== text) { seen[key] = { text, since: now }; return false; }
+    return now - seen[key].since >= ms;
+}"""
+#: The first map's view: where its pane sits and its scale bar (both change while it pans or zooms).
+FIRST_VIEW = (
+    "(() => { const m = document.querySelector('.leaflet-container'); return m.querySelector('.leaflet-map-pane')"
+    ".style.transform + '|' + (m.querySelector('.leaflet-control-scale-line')?.textContent ?? ''); })()"
+)
+FIRST_STATUS = "document.querySelector('.codex-map-status').textContent"
+
 
 def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
     voila_url: str, browser: object, artifacts: Path, served_preheated: object
@@ -59,6 +72,11 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
         "was => document.querySelector('.codex-map-status').textContent !== was", arg=world, timeout=30_000
     )
     assert "points" in status.inner_text()
+    # Both zooms must have reached the kernel before the search: a view the browser sends after the kernel has
+    # moved the map (the second zoom's) puts the map back where it was, mid-Atlantic, and the click below then
+    # named no French place (3 of 27 clean-clone runs timed out there).
+    page.wait_for_function(STEADY, arg=[FIRST_STATUS, 2000], polling=200, timeout=30_000)
+    page.wait_for_function(STEADY, arg=[FIRST_VIEW, 1000], polling=200, timeout=30_000)
 
     # Searching the offline gazetteer recentres the first map and names the match in the map's note, which the
     # re-aggregation that the pan sets off leaves alone (it rewrites only the status line).
@@ -74,6 +92,7 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
         timeout=30_000,
     )
     assert "Lyon" in page.evaluate(note)
+    page.wait_for_function(STEADY, arg=[FIRST_VIEW, 1000], polling=200, timeout=30_000)  # the map is still
     page.screenshot(path=str(artifacts / "voila-maps-search.png"))
 
     # A click names the place there (the notebook's own on_click callback, run by the kernel): the search's
