@@ -115,7 +115,7 @@ class SeriesCalendars:
         warnings.warn(
             f"holidays= names none of the {len(self._of)} series seen so far ({self.mismatch()}), so every day of "
             "theirs is judged; its keys are values of by=",
-            stacklevel=4,
+            stacklevel=5,  # the caller of StreamingDetector.update
         )
 
     def mismatch(self) -> str:
