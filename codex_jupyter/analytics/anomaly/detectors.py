@@ -36,14 +36,13 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 
 This module holds the entry points; the baselines and their statistics live in :mod:`.baselines`, runs of
 repeats and gaps in :mod:`.runs`, per-series state in :mod:`.state`, the knobs in :mod:`.settings`, the days
-left out (``holidays=``) in :mod:`.holiday_calendar`.
+left out (``holidays=``) in :mod:`.holiday_calendar`, the reading of time columns in :mod:`.times`.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,8 +57,9 @@ from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, tra
 from codex_jupyter.analytics.anomaly.holiday_calendar import SeriesCalendars, holiday_calendar
 from codex_jupyter.analytics.anomaly.methods import METHODS
 from codex_jupyter.analytics.anomaly.reasons import metrics_reason, reason_number
-from codex_jupyter.analytics.anomaly.settings import AnomalyInputError, DetectorSettings
+from codex_jupyter.analytics.anomaly.settings import KEY_SEPARATOR, AnomalyInputError, DetectorSettings
 from codex_jupyter.analytics.anomaly.state import MetricState, with_depth, with_rows
+from codex_jupyter.analytics.anomaly.times import read_times
 from codex_jupyter.errors import require_columns
 
 _NS_PER_S = 1_000_000_000
@@ -611,16 +611,9 @@ def _times_ns(column: pd.Series, name: str) -> np.ndarray:
 
 def _parse_times(column: pd.Series, utc: bool) -> pd.Series:
     """Timestamps from text or datetime objects; text whose UTC offsets differ (written across a daylight-saving
-    change: -05:00, then -04:00) is read in UTC, where pandas' plain reading leaves it as objects."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*mixed time zones", category=FutureWarning)
-        try:
-            ts = pd.to_datetime(column, utc=utc or None)
-        except ValueError:  # newer pandas raises for mixed offsets instead of returning objects
-            ts = None
-    if ts is None or not pd.api.types.is_datetime64_any_dtype(ts):
-        ts = pd.to_datetime(column, utc=True)
-    return ts
+    change: -05:00, then -04:00) is read in UTC."""
+    ts = read_times(column, utc)
+    return pd.to_datetime(column, utc=True) if ts is None else ts
 
 
 def _series_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -637,7 +630,7 @@ def _series_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.nd
             return codes, np.asarray(raw, dtype=object)
         keys = frame[by[0]].astype(str).to_numpy(dtype=object)
     else:
-        keys = frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
+        keys = frame[by].astype(str).agg(KEY_SEPARATOR.join, axis=1).to_numpy(dtype=object)
     return pd.factorize(keys)  # hashing, not sorting strings
 
 

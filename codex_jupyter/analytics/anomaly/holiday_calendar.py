@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from codex_jupyter.analytics.anomaly.settings import AnomalyInputError
+from codex_jupyter.analytics.anomaly.settings import KEY_SEPARATOR, AnomalyInputError
+from codex_jupyter.analytics.anomaly.times import read_times
 
 _HELP = (
     "a country code such as 'US' or 'DE-BY', an exchange such as 'NYSE', a holidays calendar, a list of dates, "
@@ -49,15 +50,9 @@ class HolidayCalendar:
         ``codes`` and ``keys`` (each row's series, see :meth:`SeriesCalendars.on`) do not matter here: one calendar
         serves every series.
         """
-        if not pd.api.types.is_datetime64_any_dtype(times):  # text or datetime objects: read once, together
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*mixed time zones", category=FutureWarning)
-                try:
-                    times = pd.to_datetime(times)
-                except ValueError:  # newer pandas raises for mixed offsets instead of returning objects
-                    times = times.astype(object)
-        if pd.api.types.is_datetime64_any_dtype(times):
-            stamps = times.dt.tz_localize(None) if times.dt.tz is not None else times  # wall-clock dates
+        parsed = times if pd.api.types.is_datetime64_any_dtype(times) else read_times(times)  # all text at once
+        if parsed is not None:
+            stamps = parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed  # wall-clock dates
             days = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
         else:  # offsets that differ (written across a daylight-saving change): each reading its own local date
             days = np.array([np.datetime64(pd.Timestamp(t).date(), "D") for t in times], dtype="datetime64[D]")
@@ -78,7 +73,7 @@ class SeriesCalendars:
     def __init__(self, calendars: dict[str, HolidayCalendar]) -> None:
         self.calendars = calendars  # by canonical key
         self._of: dict[str, HolidayCalendar | None] = {}  # each series seen -> its calendar (None: every day judged)
-        self._warned = False
+        self._matched = self._warned = False
 
     def __repr__(self) -> str:
         return f"SeriesCalendars({len(self.calendars)} series)"
@@ -87,6 +82,7 @@ class SeriesCalendars:
         """The calendar of the series with this key (as :func:`.detectors._series_codes` writes it), else None."""
         if key not in self._of:
             self._of[key] = self.calendars.get(canonical_key(key))
+            self._matched |= self._of[key] is not None
         return self._of[key]
 
     def on(self, times: pd.Series, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -109,7 +105,7 @@ class SeriesCalendars:
 
     def _warn_if_unmatched(self) -> None:
         """Once a stream has shown as many series as the mapping names, and none of them matched, say so (once)."""
-        if self._warned or len(self._of) < len(self.calendars) or any(c is not None for c in self._of.values()):
+        if self._warned or self._matched or len(self._of) < len(self.calendars):
             return
         self._warned = True
         warnings.warn(
@@ -120,19 +116,18 @@ class SeriesCalendars:
 
     def mismatch(self) -> str:
         """An example of each side, for an error: the mapping names one key, the data has another."""
-        named = next(iter(self.calendars), "").replace(_JOIN, ", ")
-        seen = next(iter(self._of), "").replace(_JOIN, ", ")
+        named = next(iter(self.calendars), "").replace(KEY_SEPARATOR, ", ")
+        seen = next(iter(self._of), "").replace(KEY_SEPARATOR, ", ")
         return f"it names {named!r}, the data has {seen!r}"
 
 
-_JOIN = "\x1f"  # between the values of several by columns, as detectors._series_codes joins them
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def canonical_key(key: Any) -> str:
     """A series key for matching: text, each ``by`` value's whole numbers and timestamps written one way."""
-    text = _JOIN.join(map(str, key)) if isinstance(key, tuple) else str(key)
-    return _JOIN.join(_canonical_part(part) for part in text.split(_JOIN))
+    text = KEY_SEPARATOR.join(map(str, key)) if isinstance(key, tuple) else str(key)
+    return KEY_SEPARATOR.join(_canonical_part(part) for part in text.split(KEY_SEPARATOR))
 
 
 def _canonical_part(text: str) -> str:
@@ -166,25 +161,15 @@ def holiday_calendar(spec: Any) -> HolidayCalendar | SeriesCalendars:
     if isinstance(spec, Mapping) and not isinstance(spec, holidays.HolidayBase):
         if _dates_only(spec):
             return holiday_calendar(list(spec))
-        built: dict[str, HolidayCalendar] = {}  # one calendar per distinct code: 40 US stores share one
+        by_code: dict[str, HolidayCalendar] = {}  # one calendar per distinct code: 40 US stores share one
         calendars: dict[str, HolidayCalendar] = {}
-        first: dict[str, Any] = {}
+        named: dict[str, Any] = {}  # canonical key -> the key as given, for the error on a series named twice
         for key, each in spec.items():
-            try:
-                calendar = built.get(each) if isinstance(each, str) else None
-                if calendar is None:
-                    calendar = holiday_calendar(each)
-                    if isinstance(each, str):
-                        built[each] = calendar
-            except AnomalyInputError as exc:
-                raise AnomalyInputError(f"holidays= for series {key!r}: {exc}") from None
-            if isinstance(calendar, SeriesCalendars):
-                raise AnomalyInputError(f"holidays= for series {key!r} is a mapping again; pass {_HELP}")
             name = canonical_key(key)
-            if name in first:
-                raise AnomalyInputError(f"holidays= names one series twice, as {first[name]!r} and {key!r}; keep one")
-            first[name] = key
-            calendars[name] = calendar
+            if name in named:
+                raise AnomalyInputError(f"holidays= names one series twice, as {named[name]!r} and {key!r}; keep one")
+            named[name] = key
+            calendars[name] = _series_calendar(key, each, by_code)
         return SeriesCalendars(calendars)
     if isinstance(spec, holidays.HolidayBase):
         return HolidayCalendar(spec, type(spec).__name__)
@@ -203,6 +188,21 @@ def holiday_calendar(spec: Any) -> HolidayCalendar | SeriesCalendars:
     if isinstance(spec, Iterable) and not isinstance(spec, bytes | bytearray):
         return HolidayCalendar(frozenset(_day(item) for item in spec), "dates")
     raise AnomalyInputError(f"holidays= got {type(spec).__name__}; pass {_HELP}")
+
+
+def _series_calendar(key: Any, spec: Any, by_code: dict[str, HolidayCalendar]) -> HolidayCalendar:
+    """One series' calendar in a mapping (``by_code`` holds those built for a code so far), its errors named."""
+    if isinstance(spec, str) and spec in by_code:
+        return by_code[spec]
+    try:
+        calendar = holiday_calendar(spec)
+    except AnomalyInputError as exc:
+        raise AnomalyInputError(f"holidays= for series {key!r}: {exc}") from None
+    if isinstance(calendar, SeriesCalendars):
+        raise AnomalyInputError(f"holidays= for series {key!r} is a mapping again; pass {_HELP}")
+    if isinstance(spec, str):
+        by_code[spec] = calendar
+    return calendar
 
 
 def _day(item: Any) -> dt.date:

@@ -11,6 +11,9 @@ from codex_jupyter.analytics.anomaly.calibration import CalibrationSettings, log
 from codex_jupyter.analytics.anomaly.methods import DEFAULT_THRESHOLD, STREAMING_METHODS
 from codex_jupyter.errors import InputError
 
+#: Between the values of several ``by`` columns in a series' key (a character no id holds).
+KEY_SEPARATOR = "\x1f"
+
 
 class AnomalyInputError(InputError):
     """Input the detectors cannot use, with what to change."""
