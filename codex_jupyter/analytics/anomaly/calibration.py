@@ -22,11 +22,18 @@ the history is short. The calibrated tail probability is
   an alert stands for), so a long anomaly is not learnt as many.
 - A reading is judged on readings at least ``lag`` (48) readings older, so an
   anomalous stretch cannot calibrate itself away while it happens.
-- State: five integers per series and statistic (readings, exceedances,
-  summed excess, summed squared excess, in fixed units, and whether the last
-  reading exceeded ``u``) plus the last ``lag``
-  readings' contributions: bounded memory, exact integer sums, and therefore
-  the same calibration however a stream is split into batches.
+- Moves with no scale to judge them by (a count that sat at 0 for the whole
+  window and then is 1, a visibility at its cap of 10 miles that drops): their
+  z against a spread of zero is astronomical, no tail fit can learn them, and
+  every such move alerted (165 of an hourly tweet count's bursts). So a
+  surprise beyond ``DEGENERATE`` counts apart, and such a move is at least as
+  likely as the series' own share of them: the first still alerts, the
+  hundredth does not.
+- State: six integers per series and statistic (readings, exceedances,
+  summed excess, summed squared excess, in fixed units, moves beyond
+  ``DEGENERATE``, and whether the last reading exceeded ``u``) plus the last
+  ``lag`` readings' contributions: bounded memory, exact integer sums, and
+  therefore the same calibration however a stream is split into batches.
 
 The score: ``anomaly_score = 1 - P`` down to ``P = 1e-9`` (so a threshold of
 0.9999999 means P = 1e-7), and beyond, ``1 - 1e-9 / (1 + log10(1e-9 / P))``,
@@ -46,6 +53,11 @@ from scipy.special import gammaln, log_ndtr, stdtr
 _LN10 = math.log(10.0)
 _Q = 4096  # excess is summed in 1/4096 units of a nat, as integers: exact, order-independent sums
 _Q2 = 16  # squared excess in 1/16 units
+#: Raw surprise (nats) beyond which a statistic had no spread to speak of: a z of about 1,000 (an ordinary z on real
+#: series stays under 100; a move off a window of identical readings is measured against a floor of 1e-9).
+DEGENERATE = 500_000.0
+#: The integers kept per series and statistic (see :func:`calibrate`).
+COUNTS = 6
 KNEE_LOG10 = 9.0  # the score equals 1 - P down to P = 1e-9 (thresholds mean what they say) ...
 SCORE_KNEE = 1.0 - 10.0**-KNEE_LOG10  # ... i.e. up to a score of 0.999999999
 
@@ -113,10 +125,10 @@ def calibrate(
 
     ``surprise`` is (readings, statistics); each statistic is calibrated on
     its own, all in one pass. The state per series is ``totals`` (a row of
-    an int64 array (series, statistics * 5): per statistic readings,
+    an int64 array (series, statistics * COUNTS): per statistic readings,
     exceedances of ``u``, summed capped excess, summed squared excess, in
-    fixed integer units, and a run flag) over readings older than the last
-    ``cs.lag``, and ``pending`` (series, lag, statistics * 5), those last
+    fixed integer units, moves beyond ``DEGENERATE``, and a run flag) over readings older than the last
+    ``cs.lag``, and ``pending`` (series, lag, statistics * COUNTS), those last
     ``lag`` readings' contributions. A reading is judged with the counts of
     the readings at least ``lag`` before it, so an anomalous stretch cannot
     calibrate itself away while it happens. NaN surprise (no score yet, or a
@@ -128,11 +140,13 @@ def calibrate(
     s = np.where(known, by_stat, 0.0)
     over = known & (s > cs.level)
     capped = np.where(over, np.minimum(s - cs.level, cs.excess_cap), 0.0)
-    inputs = np.empty((k_stats, 5, n), dtype=np.int64)
-    for j, column in enumerate([known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2), over]):
+    degenerate = known & (s > DEGENERATE)
+    inputs = np.empty((k_stats, COUNTS, n), dtype=np.int64)
+    columns = [known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2), degenerate, over]
+    for j, column in enumerate(columns):
         inputs[:, j] = column
-    seen, totals, pending = _lagged_counts(inputs.reshape(k_stats * 5, n), seg, totals, pending, cs.lag)
-    seen = seen.reshape(k_stats, 5, n)
+    seen, totals, pending = _lagged_counts(inputs.reshape(k_stats * COUNTS, n), seg, totals, pending, cs.lag)
+    seen = seen.reshape(k_stats, COUNTS, n)
     n0 = cs.prior_readings
     prior_over = n0 * math.exp(-cs.level)
     m0 = cs.prior_excess
@@ -149,6 +163,10 @@ def calibrate(
         log_tail = np.where(shape > 1e-6, -np.log1p(shape * t) / np.maximum(shape, 1e-6), -t)
     ln_p_over = np.log(p_over)
     ln_p = np.where(s > cs.level, ln_p_over + log_tail, ln_p_over * s / cs.level)
+    # A move with no scale is at least as likely as the series' past share of them (none before: the tail decides).
+    with np.errstate(divide="ignore"):
+        ln_share = np.log(seen[:, 4] / (seen[:, 0] + n0))
+    ln_p = np.where(degenerate, np.logaddexp(ln_p, ln_share), ln_p)
     return np.where(known, -ln_p / _LN10, np.nan).T, totals, pending
 
 
@@ -157,7 +175,7 @@ def _lagged_counts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it.
 
-    ``inputs`` (width, readings) holds five rows per statistic (see :func:`calibrate`); it is declustered in
+    ``inputs`` (width, readings) holds ``COUNTS`` rows per statistic (see :func:`calibrate`); it is declustered in
     place, and the sums come back in the same shape. ``pending`` (series, lag, width) holds each series' last
     ``lag`` inputs, zero rows in front while it has fewer; ``totals`` (series, width) the sums of everything
     older. Each series is laid out as [its pending readings, its new readings] in one flat array, so one
@@ -170,12 +188,13 @@ def _lagged_counts(
     # Declustering: a run of exceedances is one event, so only its first reading feeds the tail fit (the last
     # row keeps every reading's own exceedance flag, so a run continues across batches: a series' first new
     # reading follows its last pending one).
-    flags = inputs[4::5]
+    flag = COUNTS - 1
+    flags = inputs[flag::COUNTS]
     previous = np.empty_like(flags)
     previous[:, 1:] = flags[:, :-1]
     has_new = counts > 0
-    previous[:, firsts[has_new]] = pending[has_new, -1, 4::5].T
-    inputs.reshape(-1, 5, len(seg))[:, 1:4] *= (1 - previous)[:, None, :]
+    previous[:, firsts[has_new]] = pending[has_new, -1, flag::COUNTS].T
+    inputs.reshape(-1, COUNTS, len(seg))[:, 1:flag] *= (1 - previous)[:, None, :]
     starts = np.r_[0, np.cumsum(counts + lag)[:-1]]  # where each series' block begins
     rows = np.empty((width, n_series * lag + len(seg)), dtype=np.int64)
     rows[:, (starts[:, None] + np.arange(lag)).ravel()] = pending.reshape(-1, width).T

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codex_jupyter.analytics.anomaly.calibration import COUNTS
+
 _STATS = 2  # calibrated statistics: point (or jump and back), level
 
 
@@ -61,8 +63,8 @@ class MetricState:
             run_len=np.empty(0, dtype=np.int64),
             run_start=np.empty(0, dtype=np.int64),
             run_p_repeat=np.empty(0),
-            calib=np.empty((0, _STATS * 5), dtype=np.int64),
-            calib_pending=np.empty((0, lag, _STATS * 5), dtype=np.int32),
+            calib=np.empty((0, _STATS * COUNTS), dtype=np.int64),
+            calib_pending=np.empty((0, lag, _STATS * COUNTS), dtype=np.int32),
             missing=np.empty((0, 3), dtype=np.int64),
         )
 

@@ -33,6 +33,23 @@ def test_a_spike_is_flagged_with_a_reason_and_little_else() -> None:
     assert out.is_anomaly.sum() <= 4
 
 
+def test_a_count_that_bursts_after_quiet_hours_alerts_on_its_first_burst_only() -> None:
+    """A move off a window of identical readings has no spread to be judged by (its z is astronomical): the series'
+    own share of such moves decides, so a count of rare events does not alert on every burst after a quiet night."""
+    rng = np.random.default_rng(3)
+    values: list[float] = []
+    bursts = []
+    for _ in range(40):
+        values += [0.0] * 60
+        bursts.append(len(values))
+        values += rng.integers(1, 6, 3).astype(float).tolist()
+    out = detect_anomalies(hourly(np.array(values)), time="ts", value="value")
+    assert out.is_anomaly.iloc[bursts[0]]  # the first burst is news, and ranks far above everything else
+    assert out.surprise.iloc[bursts[0]] > 1_000
+    assert out.is_anomaly.sum() == 1  # the other 39 were 39 alerts, their surprise rising to 1e16
+    assert (out.surprise.iloc[bursts[5:]] < 3).all()
+
+
 def test_scores_are_calibrated_across_very_different_series() -> None:
     """One default threshold gives similar, low false-alarm rates on unlike series."""
     rng = np.random.default_rng(7)
