@@ -20,6 +20,8 @@ _FRESH = {
     "run_len": 0,
     "run_start": 0,
     "run_p_repeat": 0.5,
+    "run_p_stay": 0.5,
+    "repeats": 0,
     "calib": 0,
     "calib_pending": 0,
     "missing": 0,
@@ -50,6 +52,8 @@ class MetricState:
     run_len: np.ndarray  # the current run of repeated readings
     run_start: np.ndarray  # its start time
     run_p_repeat: np.ndarray  # and the rate of repeats it is judged against
+    run_p_stay: np.ndarray  # and how likely it was to go on
+    repeats: np.ndarray  # (series, 2): repeats of the reading before, and repeats of a repeat, ever
     # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate) and
     # the last `lag` readings' contributions.
     calib: np.ndarray
@@ -63,6 +67,8 @@ class MetricState:
             run_len=np.empty(0, dtype=np.int64),
             run_start=np.empty(0, dtype=np.int64),
             run_p_repeat=np.empty(0),
+            run_p_stay=np.empty(0),
+            repeats=np.empty((0, 2), dtype=np.int64),
             calib=np.empty((0, _STATS * COUNTS), dtype=np.int64),
             calib_pending=np.empty((0, lag, _STATS * COUNTS), dtype=np.int32),
             missing=np.empty((0, 3), dtype=np.int64),

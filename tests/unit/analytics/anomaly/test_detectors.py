@@ -134,6 +134,32 @@ def test_a_stuck_sensor_raises_one_alert_but_repeating_counts_do_not() -> None:
     assert not detect_anomalies(pd.Series(counts, name="c"), method="stuck").is_anomaly.any()
 
 
+def test_a_series_that_sits_at_its_cap_for_days_is_no_stuck_sensor_each_time() -> None:
+    """Hourly visibility sits at its cap (10 miles) for days between foggy spells. Judged with the foggy window
+    before it, every clear spell was a flatline alert within hours; the series' own long runs now teach it."""
+    rng = np.random.default_rng(5)
+    values: list[float] = []
+    for _ in range(12):
+        values += [10.0] * int(rng.integers(100, 200))
+        values += np.clip(rng.normal(5, 2.5, 60), 0.2, 10).round(1).tolist()
+    out = detect_anomalies(hourly(np.array(values)), time="ts", value="value")
+    flatlines = out.reason[out.is_anomaly & out.reason.str.startswith("flatline")]
+    assert len(flatlines) <= 3  # was 11 of the 12 clear spells, each within 9 hours
+    assert all(int(re.search(r"\((\d+) readings\)", why).group(1)) > 72 for why in flatlines)  # runs of 3+ days
+
+
+def test_a_sensors_later_stuck_faults_are_still_caught() -> None:
+    """Learning how long a series' runs last must not teach a sensor that its own faults are usual."""
+    values = daily_cycle(24 * 200, seed=3)
+    faults = (300, 1500, 3000, 4500)
+    for at in faults:
+        values[at : at + 40] = values[at]
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    onsets = np.flatnonzero(out.is_anomaly)
+    assert len(onsets) == len(faults)
+    assert all(at < onset <= at + 15 for at, onset in zip(faults, onsets, strict=True))  # the 4th after 14 repeats
+
+
 @pytest.mark.parametrize("seed", [1, 5])
 def test_a_spike_on_a_random_walk_is_flagged_when_the_walk_steps_straight_back(seed: int) -> None:
     # Each step of a 6-SD spike on a walk is only as unusual as the walk's big steps; the pair is far rarer.
