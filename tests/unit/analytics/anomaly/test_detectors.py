@@ -50,6 +50,19 @@ def test_a_count_that_bursts_after_quiet_hours_alerts_on_its_first_burst_only() 
     assert (out.surprise.iloc[bursts[5:]] < 3).all()
 
 
+def test_a_sparse_count_whose_activity_resumes_is_no_level_shift() -> None:
+    """A count of rare events (an account's posts per hour, active on some days) mostly sits at 0: its level is
+    judged in the usual size of its moves, as its single readings are, not against the tiny spread of a quiet
+    window (activity resuming after a quiet day was a "level shift up" ten times a year)."""
+    rng = np.random.default_rng(11)
+    hour = np.arange(24 * 365) % 24
+    active = (rng.random(365) < 0.5).repeat(24)
+    values = rng.poisson(np.where((hour >= 8) & (hour <= 22) & active, 0.6, 0.02)).astype(float)
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    assert not out.reason[out.is_anomaly].str.startswith("level shift").any()
+    assert out.is_anomaly.sum() <= 1  # the first post after a quiet start
+
+
 def test_scores_are_calibrated_across_very_different_series() -> None:
     """One default threshold gives similar, low false-alarm rates on unlike series."""
     rng = np.random.default_rng(7)
