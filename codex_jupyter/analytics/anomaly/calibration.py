@@ -164,9 +164,11 @@ def calibrate(
     ln_p_over = np.log(p_over)
     ln_p = np.where(s > cs.level, ln_p_over + log_tail, ln_p_over * s / cs.level)
     # A move with no scale is at least as likely as the series' past share of them (none before: the tail decides).
-    with np.errstate(divide="ignore"):
-        ln_share = np.log(seen[:, 4] / (seen[:, 0] + n0))
-    ln_p = np.where(degenerate, np.logaddexp(ln_p, ln_share), ln_p)
+    at = np.nonzero(degenerate)
+    if at[0].size:
+        with np.errstate(divide="ignore"):
+            ln_share = np.log(seen[:, 4][at] / (seen[:, 0][at] + n0))
+        ln_p[at] = np.logaddexp(ln_p[at], ln_share)
     return np.where(known, -ln_p / _LN10, np.nan).T, totals, pending
 
 

@@ -116,15 +116,17 @@ def _p_stay(
     benchmarks/anomaly.py were such flatlines. The prior is strong so that a device's own stuck fault does not
     teach it that runs are usual: its next one must still be caught.
     """
-    judged = ~np.isnan(eq_all[pos])
-    repeats = judged & (eq_all[pos] == 1.0)
+    repeats = eq_all[pos] == 1.0  # NaN (not judged) is no repeat
     again = repeats & (eq_all[pos - 1] == 1.0)
-    repeats_before = exclusive_cumsum(repeats.astype(np.int64), seg, state.repeats[rows, 0])[first_of_block]
-    again_before = exclusive_cumsum(again.astype(np.int64), seg, state.repeats[rows, 1])[first_of_block]
+    carried = state.repeats[rows]
     state.repeats[rows] += np.stack(
         [np.bincount(seg, weights=repeats, minlength=len(rows)), np.bincount(seg, weights=again, minlength=len(rows))],
         axis=1,
     ).astype(np.int64)
+    if not repeats.any():  # no run in the batch: nothing is judged with p_stay, nor carried (a run begins anew)
+        return p
+    repeats_before = exclusive_cumsum(repeats.astype(np.int64), seg, carried[:, 0])[first_of_block]
+    again_before = exclusive_cumsum(again.astype(np.int64), seg, carried[:, 1])[first_of_block]
     return np.fmax(p, (again_before + _STAY_PRIOR * p) / (repeats_before + _STAY_PRIOR))
 
 
