@@ -152,6 +152,14 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
     # Readings behind a scale.
     out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
+    # Readings that are what the series usually reads at this point of its cycle (a shop's count at night, a
+    # visibility at its cap): a run of them is no stuck sensor (see runs.stuck). Only the cycle's value: a flat
+    # median of a window that already holds a stuck run soon equals the stuck value itself.
+    out["as_usual"] = np.zeros(len(pos), dtype=bool)
+    for c in candidates:
+        if c.name == "seasonal":
+            usual = c.usual[pos]
+            out["as_usual"] = np.abs(x[pos] - usual) <= 1e-9 * np.maximum(np.abs(usual), 1.0)
     return out
 
 

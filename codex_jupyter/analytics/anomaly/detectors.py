@@ -341,7 +341,9 @@ class StreamingDetector:
             elif s.method == "level_shift":
                 point = nan
         stuck, stuck_reason = (
-            runs.stuck(lay, state, rows, s, times is not None) if s.method in ("auto", "stuck") else (nan, None)
+            runs.stuck(lay, state, rows, s, times is not None, comp.get("as_usual"))
+            if s.method in ("auto", "stuck")
+            else (nan, None)
         )
         # Raw surprise (-ln P under the normal model, Student-t while the window is still filling), calibrated per
         # series and per statistic: a series whose level statistic is often large (a smooth, autocorrelated one)

@@ -23,13 +23,21 @@ _STAY_PRIOR = 200.0
 
 
 def stuck(
-    lay: rl.Layout, state: MetricState, rows: np.ndarray, s: DetectorSettings, has_time: bool
+    lay: rl.Layout,
+    state: MetricState,
+    rows: np.ndarray,
+    s: DetectorSettings,
+    has_time: bool,
+    as_usual: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Callable[[int], str]]:
     """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason).
 
     A run of ``r`` repeats has probability ``p * p_stay ** (r - 1)``: ``p`` is how often the series repeated a
     reading just before the run began (or how often it took the run's value), ``p_stay`` how often its repeats
-    were followed by another, over its whole past (:func:`_p_stay`).
+    were followed by another, over its whole past (:func:`_p_stay`). A reading that is what the series usually
+    reads at this point of its cycle (``as_usual``, one flag per new reading) ends a run: a shop's count is 0 every
+    night and a visibility sits at its cap for days, and a run of such readings is the series doing what it
+    usually does (a shop that counted customers every 5 minutes raised a flatline alert on 28 of 60 nights).
 
     A holiday (:data:`.rolling.HOLIDAY`) does not break a run, nor does it count in the series' rate of repeats: a
     reading after it is compared with the last one before it, so a flatline over Christmas is reported as it would
@@ -48,11 +56,12 @@ def stuck(
     eq = seen[pos] == prev[pos]
     seg = lay.seg_of_new
     seg_first = pos == lay.seg_first_new[seg]
-    block_start = ~eq | seg_first
+    usual = np.zeros(len(pos), dtype=bool) if as_usual is None else as_usual
+    block_start = ~eq | seg_first | usual
     first_of_block = np.flatnonzero(block_start)[np.cumsum(block_start) - 1]
     offset = np.arange(len(pos)) - first_of_block
     # A run that began before this batch continues from the stored state.
-    carried = seg_first[first_of_block] & eq[first_of_block]
+    carried = seg_first[first_of_block] & eq[first_of_block] & ~usual[first_of_block]
     run_state = state.run_len[rows].astype(float)
     start_state = state.run_start[rows]
     p_state = state.run_p_repeat[rows]

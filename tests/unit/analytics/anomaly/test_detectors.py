@@ -161,6 +161,19 @@ def test_a_series_that_sits_at_its_cap_for_days_is_no_stuck_sensor_each_time() -
     assert all(int(re.search(r"\((\d+) readings\)", why).group(1)) > 72 for why in flatlines)  # runs of 3+ days
 
 
+def test_a_shops_quiet_nights_are_no_flatline() -> None:
+    """A shop counts customers every 5 minutes; at night and on Sundays the count is 0, which is what the series
+    reads at that point of its daily cycle: a run of such readings is no stuck sensor (a flatline alert came on
+    28 of the 60 nights before, on 53 before runs' lengths were learnt)."""
+    rng = np.random.default_rng(2)
+    ts = pd.date_range("2025-03-03", periods=288 * 60, freq="5min")
+    open_hours = (ts.hour >= 8) & (ts.hour < 20) & (ts.dayofweek < 6)
+    values = np.where(open_hours, rng.poisson(4, len(ts)), 0).astype(float)
+    out = detect_anomalies(pd.DataFrame({"ts": ts, "value": values}), time="ts", value="value")
+    assert out.is_anomaly.sum() <= 2  # the first morning, and the first night (before the cycle is known)
+    assert not out.is_anomaly[ts >= pd.Timestamp("2025-03-05")].any()
+
+
 def test_a_sensors_later_stuck_faults_are_still_caught() -> None:
     """Learning how long a series' runs last must not teach a sensor that its own faults are usual."""
     values = daily_cycle(24 * 200, seed=3)
