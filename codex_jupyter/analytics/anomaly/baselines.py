@@ -22,14 +22,16 @@ _MEAN_AD_TO_SD = 1.2533
 
 
 def _robust_scale(
-    x: np.ndarray, window: int, min_count: int, lay: rl.Layout
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Baseline (median of the previous ``window``), robust SD, mean absolute deviation and share of changes.
+    x: np.ndarray, window: int, min_count: int, lay: rl.Layout, back: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline (median of the previous ``window``), robust SD, mean absolute deviation, share of changes, and
+    whether the window sat entirely on its baseline (no spread at all: a move off it has no scale).
 
     The robust SD scales the z-score; the mean absolute deviation (which,
     unlike the MAD, sees a regular day/night step) compares how well two
-    baselines explain a series. The robust SD is only known for the new readings and the one before them
-    (what the z-scores need); the baseline and mean absolute deviation for the whole layout.
+    baselines explain a series. The robust SD (and so the share) is only known from ``back`` readings before the
+    new ones on (what the z-scores and the level shift's lagged spread need: computed further back, a split stream
+    read NaN where the whole batch did not); the baseline and mean absolute deviation for the whole layout.
 
     The share is of readings off the baseline, where most readings sit exactly on it (a price set once a year,
     a count that is mostly 0), else 1. Why: there the MAD is 0 and the mean absolute deviation counts the
@@ -40,7 +42,7 @@ def _robust_scale(
     """
     base = rl.lag(rl.move_median(x, window, min_count), 1)
     dev = np.abs(x - base)
-    mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=2), 1) * MAD_TO_SD
+    mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=back), 1) * MAD_TO_SD
     mean_ad = rl.lag(rl.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
     tiny = 1e-9 * np.maximum(np.abs(base), 1.0)
     share = np.ones(len(x))
@@ -54,7 +56,8 @@ def _robust_scale(
     # mean absolute deviation still measures their spread; for normal noise the two agree.
     scale = np.where(share < 1.0, mean_ad / share, np.fmax(mad, mean_ad))
     floor = np.where(np.isnan(scale) | (scale > tiny), scale, tiny)
-    return base, floor, np.where(np.isnan(mean_ad) | (mean_ad > tiny), mean_ad, tiny), share
+    flat = mean_ad <= tiny  # NaN (too few readings) is not flat
+    return base, floor, np.where(np.isnan(mean_ad) | ~flat, mean_ad, tiny), share, flat
 
 
 def _level_shift(
@@ -95,18 +98,24 @@ class _Baseline:
     level_before: np.ndarray
     scale: np.ndarray
     share: np.ndarray  # of readings off the baseline, where most sit on it (else 1)
+    flat: np.ndarray  # the point statistic's window sat entirely on its baseline (see calibration.calibrate)
+    level_flat: np.ndarray  # and the level statistic's
 
 
 def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings, lay: rl.Layout) -> _Baseline:
-    base, scale, spread, share = _robust_scale(resid, s.window, s.min_history, lay)
+    base, scale, spread, share, flat = _robust_scale(resid, s.window, s.min_history, lay, back=s.shift_window + 1)
     # Level shifts are judged on the plain baseline only: shifts of the residual from a seasonal or
     # previous-reading baseline (changes of trend) raised five times more false alarms than true ones on the
     # tuning half of the real series, and the point statistic still sees a jump there.
     if s.method in ("auto", "level_shift") and name == "flat":
         level_z, now, before = _level_shift(resid, base, np.where(share < 1.0, scale, spread), s, lay)
+        level_flat = rl.lag(flat.astype(float), s.shift_window - 1) == 1.0  # the spread _level_shift judged by
     else:  # the other methods and baselines never look at level shifts: skip four rolling passes
         level_z = now = before = np.full(len(resid), np.nan)
-    return _Baseline(name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale, share)
+        level_flat = np.zeros(len(resid), dtype=bool)
+    return _Baseline(
+        name, (resid - base) / scale, offset + base, spread, level_z, now, before, scale, share, flat, level_flat
+    )
 
 
 def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[str, np.ndarray]:
@@ -139,15 +148,17 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
     out = {
         attr: _chosen([getattr(c, attr) for c in candidates], pos, now)
-        for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale", "share")
+        for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale", "share", "flat", "level_flat")
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
     earlier = {
-        attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before) for attr in ("point_z", "scale", "share")
+        attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before)
+        for attr in ("point_z", "scale", "share", "flat")
     }
     stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
     out["reversal_z"] = _reversal(out, earlier, stepwise[now] & (now == before))
     out["point_z_before"], out["scale_before"] = earlier["point_z"], earlier["scale"]  # for the reversal's reason
+    out["flat_before"] = earlier["flat"]  # the jump and the step back are measured in the spread from before
     out["rare"] = _rare_surprise(out["point_z"], out["share"])
     out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
     # Readings behind a scale.

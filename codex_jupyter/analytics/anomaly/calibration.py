@@ -25,13 +25,15 @@ the history is short. The calibrated tail probability is
 - Moves with no scale to judge them by (a count that sat at 0 for the whole
   window and then is 1, a visibility at its cap of 10 miles that drops): their
   z against a spread of zero is astronomical, no tail fit can learn them, and
-  every such move alerted (165 of an hourly tweet count's bursts). So a
-  surprise beyond ``DEGENERATE`` counts apart, and such a move is at least as
-  likely as the series' own share of them: the first still alerts, the
-  hundredth does not.
+  every such move alerted (228 of an hourly tweet count's bursts). So such a
+  move (``flat``: its statistic's window sat entirely on its baseline) counts
+  apart, and is at least as likely as the series' own share of them: the first
+  one alerts, later ones do not (after one in 1,000 readings, the next is
+  P >= 1e-3). A gross outlier in a series with any spread (a sensor sending
+  -999) is no such move: each one alerts.
 - State: six integers per series and statistic (readings, exceedances,
-  summed excess, summed squared excess, in fixed units, moves beyond
-  ``DEGENERATE``, and whether the last reading exceeded ``u``) plus the last
+  summed excess, summed squared excess, in fixed units, moves off a flat
+  window, and whether the last reading exceeded ``u``) plus the last
   ``lag`` readings' contributions: bounded memory, exact integer sums, and
   therefore the same calibration however a stream is split into batches.
 
@@ -53,9 +55,6 @@ from scipy.special import gammaln, log_ndtr, stdtr
 _LN10 = math.log(10.0)
 _Q = 4096  # excess is summed in 1/4096 units of a nat, as integers: exact, order-independent sums
 _Q2 = 16  # squared excess in 1/16 units
-#: Raw surprise (nats) beyond which a statistic had no spread to speak of: a z of about 1,000 (an ordinary z on real
-#: series stays under 100; a move off a window of identical readings is measured against a floor of 1e-9).
-DEGENERATE = 500_000.0
 #: The integers kept per series and statistic (see :func:`calibrate`).
 COUNTS = 6
 KNEE_LOG10 = 9.0  # the score equals 1 - P down to P = 1e-9 (thresholds mean what they say) ...
@@ -119,7 +118,12 @@ def exclusive_cumsum(x: np.ndarray, seg: np.ndarray, carried: np.ndarray) -> np.
 
 
 def calibrate(
-    surprise: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: np.ndarray, cs: CalibrationSettings
+    surprise: np.ndarray,
+    seg: np.ndarray,
+    totals: np.ndarray,
+    pending: np.ndarray,
+    cs: CalibrationSettings,
+    flat: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calibrated ``-log10 P`` for each reading and statistic, and the updated per-series state.
 
@@ -127,7 +131,7 @@ def calibrate(
     its own, all in one pass. The state per series is ``totals`` (a row of
     an int64 array (series, statistics * COUNTS): per statistic readings,
     exceedances of ``u``, summed capped excess, summed squared excess, in
-    fixed integer units, moves beyond ``DEGENERATE``, and a run flag) over readings older than the last
+    fixed integer units, moves off a flat window, and a run flag) over readings older than the last
     ``cs.lag``, and ``pending`` (series, lag, statistics * COUNTS), those last
     ``lag`` readings' contributions. A reading is judged with the counts of
     the readings at least ``lag`` before it, so an anomalous stretch cannot
@@ -140,7 +144,7 @@ def calibrate(
     s = np.where(known, by_stat, 0.0)
     over = known & (s > cs.level)
     capped = np.where(over, np.minimum(s - cs.level, cs.excess_cap), 0.0)
-    degenerate = known & (s > DEGENERATE)
+    degenerate = over & (False if flat is None else flat.T)  # a move off a window with no spread
     inputs = np.empty((k_stats, COUNTS, n), dtype=np.int64)
     columns = [known, over, np.rint(capped * _Q), np.rint(capped * capped * _Q2), degenerate, over]
     for j, column in enumerate(columns):

@@ -363,8 +363,13 @@ class StreamingDetector:
         )
         jumped_back = np.nan_to_num(reversal_s, nan=-1.0) > np.nan_to_num(point_s, nan=-1.0)
         surprise = np.stack([np.fmax(point_s, reversal_s), warmup_surprise(level, known, s.window)], axis=1)
+        # Moves off a window with no spread at all, which the calibrator counts apart (a jump and the step back
+        # are measured in the spread from before the jump).
+        flat = None
+        if comp:
+            flat = np.stack([np.where(jumped_back, comp["flat_before"], comp["flat"]), comp["level_flat"]], axis=1)
         log10, state.calib[rows], state.calib_pending[rows] = calibrate(
-            surprise, seg, state.calib[rows], state.calib_pending[rows], s.calibration
+            surprise, seg, state.calib[rows], state.calib_pending[rows], s.calibration, flat
         )
         point_log10, level_log10 = log10[:, 0], log10[:, 1]
         normal_log10 = np.fmax(point_log10, level_log10)
@@ -461,7 +466,7 @@ def detect_anomalies(
     runs of NaN readings are judged against how often the series misses
     readings (``flag_missing=False`` turns that off); the first ``min_history`` readings of a series have no score
     (NaN, never flagged); duplicated timestamps are kept in their row order;
-    a constant series flags any change; time-zone-aware timestamps are
+    a constant series flags its first change; time-zone-aware timestamps are
     compared in UTC, and mixing aware and naive ones is an error.
 
     ``holidays`` (needs ``time``): days whose readings are not judged -- a country code ("US"), a country and

@@ -20,6 +20,7 @@ _NS_PER_S = 1_000_000_000
 #: Repeats' worth of belief that a series' repeats come independently, before its own runs of them count (see
 #: :func:`_p_stay`): 50 cost the simulated fleet 2.7 points of its faults caught, 200 none.
 _STAY_PRIOR = 200.0
+_SHARE_CHUNK = 4096  # run starts whose readings before them are compared at once (bounds the memory used)
 
 
 def stuck(
@@ -72,19 +73,15 @@ def stuck(
     just_started = carried & (run_state[seg] == 0)  # the run's first reading closed the last batch
     p = np.where(carried, np.where(just_started, rate[pos[first_of_block]], p_state[seg]), rate_at_start)
     # A value the series takes often (zero, for counts of rare events; a visibility at its cap) repeats more often
-    # than the average value: use the larger of the two rates. Its share is taken over all the readings kept, not
-    # only the last window, which a busy or a foggy day had filled with other values.
+    # than the average value: use the larger of the two rates. Its share is taken over up to four windows before the
+    # run, not one, which a busy or a foggy day may have filled with other values.
     run_first = np.where(just_started, pos[first_of_block] - 1, pos[first_of_block])
     needs = (run > 0) & (~carried | just_started)
     if needs.any():
         firsts, inverse = np.unique(run_first[needs], return_inverse=True)
-        kept = state.values.shape[1] - 1  # the most readings of its own series any run's first one has before it
-        before = np.lib.stride_tricks.sliding_window_view(x, kept)[firsts - kept]
-        with np.errstate(invalid="ignore"):
-            share = (before == x[firsts][:, None]).sum(axis=1) / (~np.isnan(before)).sum(axis=1)
-        p[needs] = np.fmax(p[needs], share[inverse])
+        p[needs] = np.fmax(p[needs], _share_before(x, firsts, min(state.values.shape[1] - 1, 4 * window))[inverse])
     p = np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
-    p_stay = _p_stay(eq_all, pos, seg, first_of_block, state, rows, p)
+    p_stay = _p_stay(eq_all, pos, seg, first_of_block, ~just_started, run > 0, state, rows, p)
     p_stay = np.where(carried & ~just_started, state.run_p_stay[rows][seg], p_stay)
     with np.errstate(invalid="ignore", divide="ignore"):
         # The run's -ln P: its first repeat has probability p, each further one p_stay.
@@ -106,11 +103,27 @@ def stuck(
     return surprise, reason
 
 
+def _share_before(x: np.ndarray, at: np.ndarray, span: int) -> np.ndarray:
+    """For each position in ``at``, the share of the ``span`` readings before it (NaN ignored) equal to the reading
+    there. ``span`` is at most the readings any new reading's series has before it in the layout, so no reading
+    of another series is counted. In chunks: a batch of counts can hold a run at every other reading."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, span)
+    out = np.empty(len(at))
+    for lo in range(0, len(at), _SHARE_CHUNK):
+        chunk = at[lo : lo + _SHARE_CHUNK]
+        before = windows[chunk - span]
+        with np.errstate(invalid="ignore"):
+            out[lo : lo + _SHARE_CHUNK] = (before == x[chunk][:, None]).sum(axis=1) / (~np.isnan(before)).sum(axis=1)
+    return out
+
+
 def _p_stay(
     eq_all: np.ndarray,
     pos: np.ndarray,
     seg: np.ndarray,
     first_of_block: np.ndarray,
+    base_here: np.ndarray,
+    in_run: np.ndarray,
     state: MetricState,
     rows: np.ndarray,
     p: np.ndarray,
@@ -118,6 +131,10 @@ def _p_stay(
     """How likely a run of repeats goes on, judged where each run began: from the series' whole past, how often a
     repeat was followed by another, from a prior of ``p`` (repeats independent of each other) worth
     ``_STAY_PRIOR`` repeats. Updates the series' counts (exact integers: the same however a stream is split).
+
+    The counts are those up to and including the run's base reading (the one its repeats repeat), which is
+    ``first_of_block`` where ``base_here``, else the last reading of the previous batch. Why so exactly: a run's
+    base can itself be a repeat (a reading as usual for its point of the cycle ends a run and starts the next).
 
     Why: a series that sits on one value for long stretches (a visibility at its cap for days, a count at 0 through
     the night) is no stuck sensor each time, yet a run of them had probability ``p ** r``, and after a foggy or a
@@ -132,10 +149,13 @@ def _p_stay(
         [np.bincount(seg, weights=repeats, minlength=len(rows)), np.bincount(seg, weights=again, minlength=len(rows))],
         axis=1,
     ).astype(np.int64)
-    if not repeats.any():  # no run in the batch: nothing is judged with p_stay, nor carried (a run begins anew)
+    if not in_run.any():  # no reading in a run: nothing is judged with p_stay, nor carried (a run begins anew)
         return p
+    base = np.where(base_here, 1, 0)
     repeats_before = exclusive_cumsum(repeats.astype(np.int64), seg, carried[:, 0])[first_of_block]
     again_before = exclusive_cumsum(again.astype(np.int64), seg, carried[:, 1])[first_of_block]
+    repeats_before += base * repeats[first_of_block]
+    again_before += base * again[first_of_block]
     return np.fmax(p, (again_before + _STAY_PRIOR * p) / (repeats_before + _STAY_PRIOR))
 
 
