@@ -18,7 +18,8 @@ from codex_jupyter.analytics.anomaly.state import MetricState
 
 _NS_PER_S = 1_000_000_000
 #: Repeats' worth of belief that a series' repeats come independently, before its own runs of them count (see
-#: :func:`_p_stay`): 50 cost the simulated fleet 2.7 points of its faults caught, 200 none.
+#: :func:`_p_stay`): at the default threshold 50 cost the simulated fleet 2.7 points of its faults caught, 200
+#: none (at 1e-8 to 1e-12, 0.5 to 2.7 points: a later stuck fault needs a longer run to get there).
 _STAY_PRIOR = 200.0
 _SHARE_CHUNK = 4096  # run starts whose readings before them are compared at once (bounds the memory used)
 
