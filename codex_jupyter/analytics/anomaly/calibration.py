@@ -29,7 +29,7 @@ the history is short. The calibrated tail probability is
   move (``flat``: its statistic's window sat entirely on its baseline) counts
   apart, and is at least as likely as the series' own share of them: the first
   one alerts, later ones do not (after one in 1,000 readings, the next is
-  P >= 1e-3). A gross outlier in a series with any spread (a sensor sending
+  P >= 1 / 1,200, with the prior's 200 readings). A gross outlier in a series with any spread (a sensor sending
   -999) is no such move: each one alerts.
 - State: six integers per series and statistic (readings, exceedances,
   summed excess, summed squared excess, in fixed units, moves off a flat

@@ -18,8 +18,9 @@ from codex_jupyter.analytics.anomaly.state import MetricState
 
 _NS_PER_S = 1_000_000_000
 #: Repeats' worth of belief that a series' repeats come independently, before its own runs of them count (see
-#: :func:`_p_stay`): at the default threshold 50 cost the simulated fleet 2.7 points of its faults caught, 200
-#: none (at 1e-8 to 1e-12, 0.5 to 2.7 points: a later stuck fault needs a longer run to get there).
+#: :func:`_p_stay`). Measured on the simulated fleet at the default threshold, when every repeat taught it: 50 cost
+#: 2.7 points of its faults caught, 200 none; with unexpected repeats only, 200 costs 0.3 (0.7 to 2.7 at 1e-8 to
+#: 1e-12: a later stuck fault needs a longer run to get there).
 _STAY_PRIOR = 200.0
 _SHARE_CHUNK = 4096  # run starts whose readings before them are compared at once (bounds the memory used)
 
@@ -34,12 +35,13 @@ def stuck(
 ) -> tuple[np.ndarray, Callable[[int], str]]:
     """Score runs of identical readings against the series' usual rate of repeats (and word a run's reason).
 
-    A run of ``r`` repeats has probability ``p * p_stay ** (r - 1)``: ``p`` is how often the series repeated a
-    reading just before the run began (or how often it took the run's value), ``p_stay`` how often its repeats
-    were followed by another, over its whole past (:func:`_p_stay`). A reading that is what the series usually
-    reads at this point of its cycle (``as_usual``, one flag per new reading) ends a run: a shop's count is 0 every
-    night and a visibility sits at its cap for days, and a run of such readings is the series doing what it
-    usually does (a shop that counted customers every 5 minutes raised a flatline alert on 28 of 60 nights).
+    A run with ``r`` unexpected repeats has probability ``p * p_stay ** (r - 1)``: ``p`` is how often the series
+    repeated a reading just before the run began (or how often it took the run's value), ``p_stay`` at least that
+    and at least how often its unexpected repeats were followed by another, over its whole past (:func:`_p_stay`).
+    A repeat is expected where it is what the series usually reads at this point of its cycle (``as_usual``, one
+    flag per new reading): a shop's count is 0 every night, and such repeats neither add to a run's surprise nor
+    teach it how long runs last (a shop that counted customers every 5 minutes raised a flatline alert on 27 of
+    60 nights). A run goes on across them, so a shop that stays shut in the morning is reported from opening time.
 
     A holiday (:data:`.rolling.HOLIDAY`) does not break a run, nor does it count in the series' rate of repeats: a
     reading after it is compared with the last one before it, so a flatline over Christmas is reported as it would
@@ -58,12 +60,16 @@ def stuck(
     eq = seen[pos] == prev[pos]
     seg = lay.seg_of_new
     seg_first = pos == lay.seg_first_new[seg]
-    usual = np.zeros(len(pos), dtype=bool) if as_usual is None else as_usual
-    block_start = ~eq | seg_first | usual
+    block_start = ~eq | seg_first
     first_of_block = np.flatnonzero(block_start)[np.cumsum(block_start) - 1]
     offset = np.arange(len(pos)) - first_of_block
     # A run that began before this batch continues from the stored state.
-    carried = seg_first[first_of_block] & eq[first_of_block] & ~usual[first_of_block]
+    carried = seg_first[first_of_block] & eq[first_of_block]
+    # Its repeats so far that the cycle did not expect (as_usual: what the series reads at this point of its cycle).
+    unexpected = eq & (True if as_usual is None else ~as_usual)
+    so_far = np.cumsum(unexpected)
+    surprising = so_far - so_far[first_of_block] + unexpected[first_of_block]
+    surprising = np.where(carried, state.run_unexpected[rows][seg] + surprising, surprising)
     run_state = state.run_len[rows].astype(float)
     start_state = state.run_start[rows]
     p_state = state.run_p_repeat[rows]
@@ -82,12 +88,15 @@ def stuck(
         firsts, inverse = np.unique(run_first[needs], return_inverse=True)
         p[needs] = np.fmax(p[needs], _share_before(x, firsts, min(state.values.shape[1] - 1, 4 * window))[inverse])
     p = np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
-    p_stay = _p_stay(eq_all, pos, seg, first_of_block, ~just_started, run > 0, state, rows, p)
+    learnt = _p_stay(eq_all, pos, seg, first_of_block, ~just_started, run > 0, as_usual, state, rows, window)
+    p_stay = np.fmax(p, learnt)
     p_stay = np.where(carried & ~just_started, state.run_p_stay[rows][seg], p_stay)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # The run's -ln P: its first repeat has probability p, each further one p_stay.
+        # The run's -ln P: its first unexpected repeat has probability p, each further one p_stay.
         surprise = np.where(
-            run > 0, -np.log(p) - (run - 1) * np.log(p_stay), np.where(np.isnan(rate[pos]), np.nan, 0.0)
+            run > 0,
+            np.where(surprising > 0, -np.log(p) - (surprising - 1) * np.log(p_stay), 0.0),
+            np.where(np.isnan(rate[pos]), np.nan, 0.0),
         )
     # Carry the run into the next batch.
     last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
@@ -95,6 +104,7 @@ def stuck(
     state.run_start[rows[seg[last]]] = start_time[last]
     state.run_p_repeat[rows[seg[last]]] = p[last]
     state.run_p_stay[rows[seg[last]]] = p_stay[last]
+    state.run_unexpected[rows[seg[last]]] = surprising[last]
 
     def reason(i: int) -> str:
         span = _duration(int(lay.times[pos[i]] - start_time[i])) if has_time else ""
@@ -125,39 +135,43 @@ def _p_stay(
     first_of_block: np.ndarray,
     base_here: np.ndarray,
     in_run: np.ndarray,
+    expected: np.ndarray | None,
     state: MetricState,
     rows: np.ndarray,
-    p: np.ndarray,
+    window: int,
 ) -> np.ndarray:
-    """How likely a run of repeats goes on, judged where each run began: from the series' whole past, how often a
-    repeat was followed by another, from a prior of ``p`` (repeats independent of each other) worth
-    ``_STAY_PRIOR`` repeats. Updates the series' counts (exact integers: the same however a stream is split).
+    """How likely a run of repeats goes on, judged where each run began, from the series' whole past: how often an
+    unexpected repeat (one the cycle did not predict, see ``expected``) was followed by another, from a prior of
+    independent repeats (its rate of unexpected repeats) worth ``_STAY_PRIOR`` of them. Updates the series' counts
+    (exact integers: the same however a stream is split); they are those up to and including the run's base
+    reading, which is ``first_of_block`` where ``base_here``, else the last reading of the previous batch.
 
-    The counts are those up to and including the run's base reading (the one its repeats repeat), which is
-    ``first_of_block`` where ``base_here``, else the last reading of the previous batch. Why so exactly: a run's
-    base can itself be a repeat (a reading as usual for its point of the cycle ends a run and starts the next).
-
-    Why: a series that sits on one value for long stretches (a visibility at its cap for days, a count at 0 through
-    the night) is no stuck sensor each time, yet a run of them had probability ``p ** r``, and after a foggy or a
-    busy day ``p`` was low: 84 of the 145 false alarms on the tuning half of the hourly series of
-    benchmarks/anomaly.py were such flatlines. The prior is strong so that a device's own stuck fault does not
-    teach it that runs are usual: its next one must still be caught.
+    Why: a series that sits on one value for long stretches (a visibility at its cap for days) is no stuck sensor
+    each time, yet a run of them had probability ``p ** r``, and after a foggy day ``p`` was low: 84 of the 145
+    false alarms on the tuning half of the hourly series of benchmarks/anomaly.py were such flatlines. Repeats the
+    cycle expects (a shop's count at 0 every night) teach nothing: learnt from, they made a counter frozen for a
+    whole opening day look usual. The prior is strong so that a device's own stuck fault does not teach it that
+    runs are usual: its next one must still be caught.
     """
-    repeats = eq_all[pos] == 1.0  # NaN (not judged) is no repeat
+    free = True if expected is None else ~expected
+    judged = ~np.isnan(eq_all[pos]) & free
+    repeats = (eq_all[pos] == 1.0) & free  # NaN (not judged) is no repeat
     again = repeats & (eq_all[pos - 1] == 1.0)
     carried = state.repeats[rows]
-    state.repeats[rows] += np.stack(
-        [np.bincount(seg, weights=repeats, minlength=len(rows)), np.bincount(seg, weights=again, minlength=len(rows))],
-        axis=1,
-    ).astype(np.int64)
+    counts = (repeats, again, judged)
+    state.repeats[rows] += np.stack([np.bincount(seg, weights=c, minlength=len(rows)) for c in counts], axis=1).astype(
+        np.int64
+    )
     if not in_run.any():  # no reading in a run: nothing is judged with p_stay, nor carried (a run begins anew)
-        return p
-    base = np.where(base_here, 1, 0)
-    repeats_before = exclusive_cumsum(repeats.astype(np.int64), seg, carried[:, 0])[first_of_block]
-    again_before = exclusive_cumsum(again.astype(np.int64), seg, carried[:, 1])[first_of_block]
-    repeats_before += base * repeats[first_of_block]
-    again_before += base * again[first_of_block]
-    return np.fmax(p, (again_before + _STAY_PRIOR * p) / (repeats_before + _STAY_PRIOR))
+        return np.ones(len(pos))
+    before = [
+        exclusive_cumsum(c.astype(np.int64), seg, carried[:, j])[first_of_block] + base_here * c[first_of_block]
+        for j, c in enumerate(counts)
+    ]
+    repeats_before, again_before, judged_before = before
+    rate = repeats_before / (judged_before + window)
+    p_stay = (again_before + _STAY_PRIOR * rate) / (repeats_before + _STAY_PRIOR)
+    return np.clip(p_stay, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
 
 
 def missing(

@@ -21,6 +21,7 @@ _FRESH = {
     "run_start": 0,
     "run_p_repeat": 0.5,
     "run_p_stay": 0.5,
+    "run_unexpected": 0,
     "repeats": 0,
     "calib": 0,
     "calib_pending": 0,
@@ -53,7 +54,8 @@ class MetricState:
     run_start: np.ndarray  # its start time
     run_p_repeat: np.ndarray  # and the rate of repeats it is judged against
     run_p_stay: np.ndarray  # and how likely it was to go on
-    repeats: np.ndarray  # (series, 2): repeats of the reading before, and repeats of a repeat, ever
+    run_unexpected: np.ndarray  # and its repeats the cycle did not expect
+    repeats: np.ndarray  # (series, 3): unexpected repeats, repeats of a repeat among them, readings judged, ever
     # Calibration counts of the point (or jump-and-back) and level statistics (see calibration.calibrate) and
     # the last `lag` readings' contributions.
     calib: np.ndarray
@@ -68,7 +70,8 @@ class MetricState:
             run_start=np.empty(0, dtype=np.int64),
             run_p_repeat=np.empty(0),
             run_p_stay=np.empty(0),
-            repeats=np.empty((0, 2), dtype=np.int64),
+            run_unexpected=np.empty(0, dtype=np.int64),
+            repeats=np.empty((0, 3), dtype=np.int64),
             calib=np.empty((0, _STATS * COUNTS), dtype=np.int64),
             calib_pending=np.empty((0, lag, _STATS * COUNTS), dtype=np.int32),
             missing=np.empty((0, 3), dtype=np.int64),
