@@ -133,6 +133,7 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     x, pos = lay.values, lay.new_pos
     zeros = np.zeros(len(x))
     candidates = [_baseline("flat", x, zeros, s, lay)]
+    cycle = None
     if period and s.method in ("auto", "seasonal"):
         cycle = rl.median3(rl.lag(x, period), rl.lag(x, 2 * period), rl.lag(x, 3 * period))
         candidates.append(_baseline("seasonal", x - cycle, cycle, s, lay))
@@ -163,14 +164,14 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
     # Readings behind a scale.
     out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
-    # Readings that are what the series usually reads at this point of its cycle (a shop's count at night, a
-    # visibility at its cap): a run of them is no stuck sensor (see runs.stuck). Only the cycle's value: a flat
-    # median of a window that already holds a stuck run soon equals the stuck value itself.
+    # Readings that are what the series read at this point of its cycle on the last three cycles (a shop's count at
+    # night): their repeats are no sign of a stuck sensor (see runs.stuck). Only the cycle's own value: a prediction
+    # that also follows the recent readings (the flat median, or the cycle plus the median of recent residuals)
+    # soon equals the value a sensor is stuck at.
     out["as_usual"] = np.zeros(len(pos), dtype=bool)
-    for c in candidates:
-        if c.name == "seasonal":
-            usual = c.usual[pos]
-            out["as_usual"] = np.abs(x[pos] - usual) <= 1e-9 * np.maximum(np.abs(usual), 1.0)
+    if cycle is not None:
+        usual = cycle[pos]
+        out["as_usual"] = np.abs(x[pos] - usual) <= 1e-9 * np.maximum(np.abs(usual), 1.0)
     return out
 
 
