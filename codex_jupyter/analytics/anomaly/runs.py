@@ -87,7 +87,7 @@ def stuck(
     if needs.any():
         firsts, inverse = np.unique(run_first[needs], return_inverse=True)
         p[needs] = np.fmax(p[needs], _share_before(x, firsts, min(state.values.shape[1] - 1, 4 * window))[inverse])
-    p = np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
+    p = _rate(p, window)
     learnt = _p_stay(eq_all, pos, seg, first_of_block, ~just_started, run > 0, as_usual, state, rows, window)
     p_stay = np.fmax(p, learnt)
     p_stay = np.where(carried & ~just_started, state.run_p_stay[rows][seg], p_stay)
@@ -171,7 +171,12 @@ def _p_stay(
     repeats_before, again_before, judged_before = before
     rate = repeats_before / (judged_before + window)
     p_stay = (again_before + _STAY_PRIOR * rate) / (repeats_before + _STAY_PRIOR)
-    return np.clip(p_stay, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
+    return _rate(p_stay, window)
+
+
+def _rate(p: np.ndarray, window: int) -> np.ndarray:
+    """A rate of repeats kept within half a reading of a window from 0 and from 1: a window can show neither."""
+    return np.clip(p, 1.0 / (2 * window), 1 - 1.0 / (2 * window))
 
 
 def missing(
