@@ -162,8 +162,7 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     out["flat_before"] = earlier["flat"]  # the jump and the step back are measured in the spread from before
     out["rare"] = _rare_surprise(out["point_z"], out["share"])
     out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
-    # Readings behind a scale.
-    out["known"] = bn.move_sum(np.isfinite(x).astype(float), s.window, min_count=1)[pos - 1]
+    out["known"] = _known(x, lay, s.window)
     # Readings that are what the series read at this point of its cycle on the last three cycles (a shop's count at
     # night): their repeats are no sign of a stuck sensor (see runs.stuck). Only the cycle's own value: a prediction
     # that also follows the recent readings (the flat median, or the cycle plus the median of recent residuals)
@@ -173,6 +172,29 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
         usual = cycle[pos]
         out["as_usual"] = np.abs(x[pos] - usual) <= 1e-9 * np.maximum(np.abs(usual), 1.0)
     return out
+
+
+def _known(x: np.ndarray, lay: rl.Layout, window: int) -> np.ndarray:
+    """Readings behind each new reading's scale, as :func:`.calibration.warmup_surprise` reads them.
+
+    The readings in its window, or the whole window for a series that read before it and still has at least half
+    of it. Why: the Student-t tail is for a young series' scale, estimated from a handful of readings; a device
+    that dropped out for 8 readings has 40 behind it, and judged as young its first fault after the gap scored
+    P = 1e-3.4 where the same spike scored 1e-6.3 without the gap (a t tail is a power law, far from the normal
+    one 28 MADs out). Only readings in the series' stored history count as "before", so the answer does not
+    depend on how a stream was split.
+    """
+    finite = np.isfinite(x)
+    known = bn.move_sum(finite.astype(float), window, min_count=1)[lay.new_pos - 1]
+    gapped = np.flatnonzero((known < window) & (known >= window / 2))
+    if gapped.size:
+        seen = np.r_[0, np.cumsum(finite)]  # seen[q]: finite readings before flat position q
+        at = lay.new_pos[gapped]
+        oldest = at - (lay.seg_first_new - lay.starts)[lay.seg_of_new[gapped]]  # the stored history's first reading
+        before_window = at - window  # the window is [at - window, at)
+        read_before = seen[np.maximum(before_window, oldest)] - seen[oldest] > 0
+        known[gapped[read_before]] = window
+    return known
 
 
 def _rare_surprise(z: np.ndarray, share: np.ndarray) -> np.ndarray:

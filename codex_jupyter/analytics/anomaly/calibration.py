@@ -15,8 +15,18 @@ tail by the method of moments (shape clipped to ``[0, max_shape]``), with a
 prior worth ``prior_readings`` readings ("a bit heavier than normal") while
 the history is short. The calibrated tail probability is
 
-    P(S > s) = P(S > u) * (1 + shape * (s - u) / scale) ** (-1 / shape)    for s > u
+    P(S > s) = P(S > u) * Q(s - u)                                         for s > u
     P(S > s) = P(S > u) ** (s / u)                                         for s <= u
+
+where ``Q`` is the fitted tail, ``T(t) = (1 + shape * t / scale) ** (-1 / shape)``, made *predictive*:
+``Q = (1 - ln T / a) ** (-a)`` with ``a`` the exceedances the fit rests on (the prior's among them) plus
+``scale_prior``. Why: plugging the fitted scale in treats it as exact, and a series with a few dozen
+exceedances does not know it that well. Averaging the tail over the scale's uncertainty (an exponential
+tail whose rate has a Gamma posterior gives this Lomax form exactly) moves a reading the plug-in put at
+P = 1e-7 to about 3e-7 in a young series and 1.3e-7 after 300 exceedances: on the real series of benchmarks/anomaly.py
+a young series' ordinary big moves alerted less (evaluation half 3.66 -> 2.74 per 10,000 readings), and
+events scored better against the rest of their series (event F1 0.551 -> 0.569), with the fleet's faults
+caught unchanged.
 
 - Exceedances are declustered: a run of them counts once, as one event (what
   an alert stands for), so a long anomaly is not learnt as many.
@@ -70,6 +80,7 @@ class CalibrationSettings:
     prior_excess: float = 1.5  # the prior's mean excess above u (1.0 = exactly normal)
     excess_cap: float = 300.0  # the most one reading adds to the summed excess, in nats (30 hid real heavy tails)
     max_shape: float = 0.2  # the heaviest tail the fit may choose (GPD shape): heavier let past faults hide new ones
+    scale_prior: float = 60.0  # exceedances' worth of certainty in the tail's scale beyond those seen (see above)
     lag: int = 48  # a reading is calibrated on readings at least this many readings older
 
 
@@ -166,6 +177,8 @@ def calibrate(
     with np.errstate(divide="ignore", invalid="ignore"):
         log_tail = np.where(shape > 1e-6, -np.log1p(shape * t) / np.maximum(shape, 1e-6), -t)
     ln_p_over = np.log(p_over)
+    a = k + cs.scale_prior
+    log_tail = -a * np.log1p(-log_tail / a)  # predictive: the scale's uncertainty averaged over
     ln_p = np.where(s > cs.level, ln_p_over + log_tail, ln_p_over * s / cs.level)
     # A move with no scale is at least as likely as the series' past share of them (none before: the tail decides).
     at = np.nonzero(degenerate)
