@@ -181,8 +181,8 @@ def _known(x: np.ndarray, lay: rl.Layout, window: int) -> np.ndarray:
     of it. Why: the Student-t tail is for a young series' scale, estimated from a handful of readings; a device
     that dropped out for 8 readings has 40 behind it, and judged as young its first fault after the gap scored
     P = 1e-3.4 where the same spike scored 1e-6.3 without the gap (a t tail is a power law, far from the normal
-    one 28 MADs out). Only readings in the series' stored history count as "before", so the answer does not
-    depend on how a stream was split.
+    one 28 MADs out); judged so, 1e-5.7 against 1e-6.2. Only readings in the series' stored history count as
+    "before", so the answer does not depend on how a stream was split.
     """
     finite = np.isfinite(x)
     known = bn.move_sum(finite.astype(float), window, min_count=1)[lay.new_pos - 1]
