@@ -177,12 +177,13 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
 def _known(x: np.ndarray, lay: rl.Layout, window: int) -> np.ndarray:
     """Readings behind each new reading's scale, as :func:`.calibration.warmup_surprise` reads them.
 
-    The readings in its window, or the whole window for a series that read before it and still has at least half
-    of it. Why: the Student-t tail is for a young series' scale, estimated from a handful of readings; a device
-    that dropped out for 8 readings has 40 behind it, and judged as young its first fault after the gap scored
-    P = 1e-3.4 where the same spike scored 1e-6.3 without the gap (a t tail is a power law, far from the normal
-    one 28 MADs out); judged so, 1e-5.7 against 1e-6.2. Only readings in the series' stored history count as
-    "before", so the answer does not depend on how a stream was split.
+    The readings in its window, or the whole window when at least half of it is known and the series read at least
+    half a window more before it. Why: the Student-t tail is for a young series' scale, estimated from a handful of
+    readings; a device that dropped out for 8 readings has 40 behind it, and judged as young its first fault after
+    the gap scored P = 1e-3.4 where the same spike scored 1e-6.3 without the gap (a t tail is a power law, far from
+    the normal one 28 MADs out); judged so, 1e-5.7 against 1e-6.2. "Before" means among the ``depth`` readings
+    before it, what a stream keeps of a series however it is split (``depth - window`` before the window: 81
+    readings without a cycle, 153 with an hourly one), so a longer outage makes a series young again.
     """
     finite = np.isfinite(x)
     known = bn.move_sum(finite.astype(float), window, min_count=1)[lay.new_pos - 1]
@@ -190,9 +191,9 @@ def _known(x: np.ndarray, lay: rl.Layout, window: int) -> np.ndarray:
     if gapped.size:
         seen = np.r_[0, np.cumsum(finite)]  # seen[q]: finite readings before flat position q
         at = lay.new_pos[gapped]
-        oldest = at - (lay.seg_first_new - lay.starts)[lay.seg_of_new[gapped]]  # the stored history's first reading
+        oldest = at - (lay.seg_first_new - lay.starts)[lay.seg_of_new[gapped]]  # the first of the depth before it
         before_window = at - window  # the window is [at - window, at)
-        read_before = seen[np.maximum(before_window, oldest)] - seen[oldest] > 0
+        read_before = seen[np.maximum(before_window, oldest)] - seen[oldest] >= window / 2
         known[gapped[read_before]] = window
     return known
 

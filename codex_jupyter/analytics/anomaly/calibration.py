@@ -80,7 +80,7 @@ class CalibrationSettings:
     prior_excess: float = 1.5  # the prior's mean excess above u (1.0 = exactly normal)
     excess_cap: float = 300.0  # the most one reading adds to the summed excess, in nats (30 hid real heavy tails)
     max_shape: float = 0.2  # the heaviest tail the fit may choose (GPD shape): heavier let past faults hide new ones
-    scale_prior: float = 60.0  # exceedances' worth of certainty in the tail's scale beyond those seen (see above)
+    scale_prior: float = 60.0  # exceedances' worth of certainty in the tail's scale beyond the fit's own (see above)
     lag: int = 48  # a reading is calibrated on readings at least this many readings older
 
 

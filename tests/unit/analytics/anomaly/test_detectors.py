@@ -219,7 +219,7 @@ def test_a_spike_soon_after_a_dropout_is_judged_as_without_the_dropout(seed: int
     gap[1188:1196] = np.nan
     plain = detect_anomalies(pd.Series(values, name="t")).surprise.iloc[1200]
     after_gap = detect_anomalies(pd.Series(gap, name="t")).surprise.iloc[1200]
-    assert after_gap > 0.9 * plain
+    assert after_gap > 0.85 * plain
 
 
 @pytest.mark.parametrize("seed", [1, 5])
@@ -364,8 +364,8 @@ def test_streaming_in_any_batches_equals_the_batch_path() -> None:
 
 def test_runs_counts_and_capped_series_stream_as_they_batch() -> None:
     """Splits down to single rows give the same output on the series that exercise runs and flat windows: a count
-    that bursts after quiet stretches, a reading that sits at its cap, stuck runs on a daily cycle, gaps, and an
-    outage longer than the history a stream keeps (a series that read before its window is not young again)."""
+    that bursts after quiet stretches, a reading that sits at its cap, stuck runs on a daily cycle, gaps, a short
+    outage (the series is not young after it) and one longer than the history a stream keeps (it is)."""
     rng = np.random.default_rng(8)
     n = 900
     sparse = np.zeros(n)
@@ -376,8 +376,8 @@ def test_runs_counts_and_capped_series_stream_as_they_batch() -> None:
     for at in range(100, n - 40, 190):
         stuck[at : at + 30] = stuck[at]
     outage = daily_cycle(n, seed=9)
-    outage[500:700] = np.nan
-    outage[[704, 760]] += 12
+    outage[300:330] = outage[500:700] = np.nan
+    outage[[356, 704, 760]] += 12
     series = (("sparse", sparse), ("capped", capped), ("stuck", stuck), ("outage", outage))
     frames = [hourly(v, device=name) for name, v in series]
     data = pd.concat(frames).sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
