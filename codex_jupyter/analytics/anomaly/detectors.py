@@ -233,7 +233,7 @@ class StreamingDetector:
         seg = codes[order]
         rows = self._rows_of(uniq)
         sorted_times = None if times is None else times[order]
-        levels, explainers = [], []
+        levels, explainers, missing = [], [], []
         skip = None if off is None or not off.any() else off[order]
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
@@ -241,6 +241,7 @@ class StreamingDetector:
                 values[skip] = rl.HOLIDAY
             level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
             levels.append(np.nan_to_num(level, nan=-np.inf))
+            missing.append(np.isnan(values) & ~rl.is_holiday(values))
             explainers.append(explain)
         # The score is the most surprising metric's (the first one on a tie).
         stacked = np.stack(levels)
@@ -250,8 +251,8 @@ class StreamingDetector:
         # another (on the simulated fleet a third of the missed faults were).
         s = self.settings
         eps = [
-            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet)
-            for level, table in zip(levels, self._episodes, strict=True)
+            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone)
+            for level, table, gone in zip(levels, self._episodes, missing, strict=True)
         ]
         ep, speaker = _combine(eps, stacked)
         # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it

@@ -294,6 +294,22 @@ def test_a_burst_of_missing_readings_is_one_alert_unless_turned_off() -> None:
     assert not off.is_anomaly.iloc[120:124].any()
 
 
+def test_a_dropout_ends_when_readings_return_and_a_spike_after_it_is_its_own_alert() -> None:
+    """A sensor back from a dropout that spikes 4 readings later: the spike was part of the dropout's episode (it
+    closed 12 quiet readings after the last missing one), so it went unreported (9 of the 36 faults the simulated
+    fleet missed started inside another episode)."""
+    values = daily_cycle(24 * 25, seed=4)
+    values[400:408] = np.nan
+    values[412] += 15
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    assert np.flatnonzero(out.is_anomaly).tolist() == [402, 412]
+    assert "missing readings in a row" in out.reason.iloc[402] and "above" in out.reason.iloc[412]
+    # The dropout's episode closes on the first reading back, ending at its last missing reading.
+    closing = out.episode_end.notna() & (out.episode_id == out.episode_id.iloc[402])
+    assert np.flatnonzero(closing).tolist() == [408]
+    assert out.episode_end.iloc[408] == out.ts.iloc[407]
+
+
 def test_the_score_ranks_and_does_not_saturate() -> None:
     """Ever larger spikes get ever larger scores, all below 1.0, with no ties."""
     frames = []
