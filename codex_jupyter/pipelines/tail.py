@@ -276,7 +276,7 @@ class TailHandle:
                 self._buffered += len(rows)
                 if self._buffered > 4 * self.window * max(rows.device.nunique(), 1) + 50_000:
                     self._compact()
-            self._record_alerts(rows, alerts)
+            self._record_alerts(alerts)
             self._bad.extend(decoded.bad)
             c = self._counters
             c.records += len(batch)
@@ -306,7 +306,7 @@ class TailHandle:
         rows = pd.concat([rows, scored], axis=1)
         return rows, rows[rows.is_anomaly]
 
-    def _record_alerts(self, rows: pd.DataFrame, alerts: pd.DataFrame) -> None:
+    def _record_alerts(self, alerts: pd.DataFrame) -> None:
         """Add new episodes' alerts and close the ones whose episode ended in this batch (under the lock)."""
         names = list(alerts.columns)
         # Series.tolist() gives the Python values (float, int, Timestamp) to_dict("records") would, without
@@ -315,13 +315,15 @@ class TailHandle:
             alert = dict(zip(names, values, strict=True))
             self._alerts.append(alert)
             self._open[(alert["device"], alert["episode_start"])] = alert
-        if "episode_end" not in rows or not self._open:
+        if self._detector is None or not self._open:
             return
-        # Matched on the device and the episode's onset, not its id: when a dropout opened an episode in every
-        # metric, the alert shows one metric's id, and the row where they close may show another's.
-        ended = rows.episode_end.notna().to_numpy()  # only these three columns, not every column of the batch
+        # Every metric's closed episodes, not the rows' episode_end: a row shows one metric's episode, and when a
+        # device comes back from a dropout all its metrics' episodes close on one row (the others' alerts stayed
+        # open). Matched on the device and the episode's onset, not its id: when a dropout opened an episode in
+        # every metric, the alert shows one metric's id.
+        closed = self._detector.closed_episodes
         for device, start, end in zip(
-            rows.device[ended], rows.episode_start[ended], rows.episode_end[ended], strict=True
+            closed.device.tolist(), closed.episode_start.tolist(), closed.episode_end.tolist(), strict=True
         ):
             alert = self._open.pop((device, start), None)
             if alert is not None:

@@ -120,6 +120,7 @@ class StreamingDetector:
         self._metrics = {m: MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
         self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
         self._episodes = [EpisodeTable() for _ in self.values]  # each metric has its own episodes
+        self._closed: list[pd.DataFrame] = []  # the episodes that closed in the last update, per scored part
         self._alarm = log10_from_score(self.settings.threshold)
 
     @property
@@ -200,6 +201,7 @@ class StreamingDetector:
         towards the quiet readings that close an episode.
         """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
+        self._closed = []
         if len(batch) == 0:
             return _empty_result(batch.index)
         codes, uniq = _series_codes(batch, self.by)
@@ -233,7 +235,7 @@ class StreamingDetector:
         seg = codes[order]
         rows = self._rows_of(uniq)
         sorted_times = None if times is None else times[order]
-        levels, explainers, missing = [], [], []
+        levels, explainers, missing, holiday = [], [], [], []
         skip = None if off is None or not off.any() else off[order]
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
@@ -241,7 +243,8 @@ class StreamingDetector:
                 values[skip] = rl.HOLIDAY
             level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
             levels.append(np.nan_to_num(level, nan=-np.inf))
-            missing.append(np.isnan(values) & ~rl.is_holiday(values))
+            holiday.append(rl.is_holiday(values))
+            missing.append(np.isnan(values) & ~holiday[-1])
             explainers.append(explain)
         # The score is the most surprising metric's (the first one on a tie).
         stacked = np.stack(levels)
@@ -251,9 +254,10 @@ class StreamingDetector:
         # another (on the simulated fleet a third of the missed faults were).
         s = self.settings
         eps = [
-            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone)
-            for level, table, gone in zip(levels, self._episodes, missing, strict=True)
+            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, off_day)
+            for level, table, gone, off_day in zip(levels, self._episodes, missing, holiday, strict=True)
         ]
+        self._closed.append(self._closures(batch, order, eps, sorted_times is not None))
         ep, speaker = _combine(eps, stacked)
         # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
         # cost more than scoring it.
@@ -261,6 +265,29 @@ class StreamingDetector:
         for i in np.flatnonzero(ep.onset):
             reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
         return self._result(batch.index, order, best, reason, ep)
+
+    def _closures(self, batch: pd.DataFrame, order: np.ndarray, eps: list[Episodes], timed: bool) -> pd.DataFrame:
+        """Every metric's episodes that closed in this batch: the ``by`` columns, ``episode_start``, ``episode_end``.
+
+        Why: a row shows one metric's episode, so when several metrics' episodes close on one row (a device back
+        from a dropout) the rows name only one of them, and a live alert table never saw the others end.
+        """
+        at = [np.flatnonzero(ep.closed) for ep in eps]
+        rows = order[np.concatenate(at)]
+        closed = batch[self.by].iloc[rows].reset_index(drop=True)
+        for name in ("start", "end"):
+            times = np.concatenate([getattr(ep, name)[i] for ep, i in zip(eps, at, strict=True)])
+            closed[f"episode_{name}"] = _as_time(times, timed)
+        return closed
+
+    @property
+    def closed_episodes(self) -> pd.DataFrame:
+        """The episodes of every metric that closed in the last :meth:`update` (see :meth:`_closures`), in no
+        particular order; a row of the result shows only one metric's episode."""
+        frames = [f for f in self._closed if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=[*self.by, "episode_start", "episode_end"])
+        return pd.concat(frames, ignore_index=True)
 
     def _row_reason(self, i: int, eps: list[Episodes], explainers: list[Callable[[int], str]], first: int) -> str:
         """Why row ``i`` alerts: every metric whose episode opens there, the most surprising first.

@@ -13,13 +13,14 @@ stretch's last hot reading: that closing reading carries ``episode_end``
 (the time of the last hot reading). A level shift that persists stops being
 hot once the rolling baseline has moved to it (about ``window / 2``
 readings), so the detector has learnt the new normal ``quiet`` readings
-later. A stretch whose last hot reading was a missing one closes at the
-first reading back instead: the data has returned, and a fault right after
-a dropout is a new problem (9 of the 36 faults the simulated fleet missed
-started within ``quiet`` readings of another episode, most of them after a
-dropout; a spike 4 readings after one went unreported). State per series is
-seven numbers, carried between batches, so episodes are the same however a
-stream is split.
+later. A stretch whose last hot reading was a missing one closes on the
+next reading that is neither missing nor a holiday instead: the data has
+returned, and a fault after it is a new problem (9 of the 36 faults the
+simulated fleet missed started within ``quiet`` readings of another
+episode, most of them after a dropout; a spike 4 readings after one went
+unreported). A hot reading straight after the dropout still belongs to it.
+State per series is seven numbers, carried between batches, so episodes
+are the same however a stream is split.
 """
 
 from __future__ import annotations
@@ -79,10 +80,13 @@ def track(
     clear_log10: float,
     quiet: int,
     missing: np.ndarray,
+    holiday: np.ndarray,
 ) -> Episodes:
     """Episodes for readings sorted by series (``seg`` contiguous, arrival order within a series).
 
-    ``missing`` marks the missing readings: a stretch whose last hot reading was one closes one reading later.
+    ``missing`` marks the missing readings and ``holiday`` the readings left out for a holiday: a stretch whose
+    last hot reading was a missing one closes on the next reading that is neither (the data is back), not
+    ``quiet`` readings after it. A dropout that runs across a holiday goes on across it, as its run does.
 
     ``times`` are int64 ns (None: reading numbers stand for times). Batch series ``i`` is row ``rows[i]`` of
     ``table``, which is updated in place.
@@ -97,13 +101,20 @@ def track(
     st_readings, st_last_hot, carried_hot_time, st_open, st_start, st_eps, st_gone = table.columns[:, rows]
     number = st_readings[seg] + within  # reading number within its series
     times = number if times is None else times
+    # A holiday straight after a missing hot reading (or after such holidays) is part of the dropout: hot, as if
+    # missing. Whether the reading before a batch was one is in the state: its last reading was the last hot one.
+    gone = hot & missing
+    before = ((st_gone == 1) & (st_last_hot == st_readings - 1)).astype(np.int64)
+    gone_before = _segment_forward_fill(np.where(holiday, _NONE, gone.astype(np.int64)), seg_start, before)
+    gone |= holiday & (gone_before == 1)
+    hot |= gone
     # The last hot reading at or before each reading (this batch's, else the carried one).
     last_hot = _segment_forward_fill(np.where(hot, number, _NONE), seg_start, st_last_hot)
     prev_hot = np.r_[_NONE, last_hot[:-1]]
     prev_hot = np.where(first_of_seg, st_last_hot[seg], prev_hot)
     # Whether the last hot reading at or before each reading was missing, and before it: such a stretch closes
-    # one reading after it, when the data is back.
-    last_gone = _segment_forward_fill(np.where(hot, (hot & missing).astype(np.int64), _NONE), seg_start, st_gone)
+    # on the reading after it.
+    last_gone = _segment_forward_fill(np.where(hot, gone.astype(np.int64), _NONE), seg_start, st_gone)
     prev_gone = np.where(first_of_seg, st_gone[seg], np.r_[0, last_gone[:-1]])
     quiet_now = np.where(last_gone == 1, 1, quiet)
     # A hot reading more than `quiet` readings after the previous one starts a new stretch.

@@ -310,6 +310,24 @@ def test_a_dropout_ends_when_readings_return_and_a_spike_after_it_is_its_own_ale
     assert out.episode_end.iloc[408] == out.ts.iloc[407]
 
 
+def test_every_metric_whose_episode_closes_is_listed_though_a_row_shows_one() -> None:
+    """A vibration shift that ends while the device is down, then the device is back: both its episode and the
+    dropout's close on the same row, which can show only one."""
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = hourly(20 + rng.normal(0, 0.3, n), device="d1").rename(columns={"value": "temperature"})
+    frame = frame.assign(vibration=0.4 + rng.normal(0, 0.05, n), humidity=45 + rng.normal(0, 1, n))
+    frame.loc[300:302, "vibration"] += 1.0
+    frame.loc[303:309, ["temperature", "vibration", "humidity"]] = np.nan
+    detector = StreamingDetector(["temperature", "vibration", "humidity"], by="device", time="ts")
+    out = detector.update(frame)
+    onsets = set(out.episode_start[out.is_anomaly])
+    assert len(onsets) == 2 and len(set(out.episode_start[out.episode_end.notna()])) == 1
+    closed = detector.closed_episodes
+    assert set(closed.episode_start) == onsets and set(closed.device) == {"d1"}
+    assert (closed.episode_end == frame.ts[309]).all()
+
+
 def test_the_score_ranks_and_does_not_saturate() -> None:
     """Ever larger spikes get ever larger scores, all below 1.0, with no ties."""
     frames = []

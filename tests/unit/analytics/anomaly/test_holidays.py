@@ -129,6 +129,17 @@ def test_a_feed_that_stops_across_a_holiday_is_one_run_of_missing_readings() -> 
     assert alerts.reason.iloc[0].startswith("4 missing readings in a row")
 
 
+def test_a_dropout_across_a_holiday_is_one_episode_that_ends_when_readings_return() -> None:
+    """An episode of missing readings closes on the first reading back; a holiday inside the dropout is no reading
+    back (it closed there, and the days still missing after it alerted again)."""
+    frame = steady("2024-05-01", 120)
+    frame.loc[frame.day.between("2024-06-27", "2024-07-09"), "a"] = np.nan
+    out = detect_anomalies(frame, time="day", value="a", holidays="US")
+    assert out.is_anomaly.sum() == 1
+    ends = out[out.episode_end.notna()]
+    assert ends.day.tolist() == [pd.Timestamp("2024-07-10")]
+
+
 def test_a_series_that_starts_on_a_holiday_has_not_begun_before_its_first_reading() -> None:
     frame = steady("2024-01-01", 200).assign(b=50.0)
     frame.loc[:59, "b"] = np.nan  # this metric's column starts two months later
