@@ -120,7 +120,7 @@ class StreamingDetector:
         self._metrics = {m: MetricState.empty(self._depth(), self.settings.calibration.lag) for m in self.values}
         self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
         self._episodes = [EpisodeTable() for _ in self.values]  # each metric has its own episodes
-        self._closed: list[pd.DataFrame] = []  # the episodes that closed in the last update, per scored part
+        self._closed: list[tuple] = []  # the episodes that closed in the last update (see _closures)
         self._alarm = log10_from_score(self.settings.threshold)
 
     @property
@@ -257,7 +257,7 @@ class StreamingDetector:
             track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, off_day)
             for level, table, gone, off_day in zip(levels, self._episodes, missing, holiday, strict=True)
         ]
-        self._closed.append(self._closures(batch, order, eps, sorted_times is not None))
+        self._closures(batch, order, eps, sorted_times is not None)
         ep, speaker = _combine(eps, stacked)
         # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
         # cost more than scoring it.
@@ -266,28 +266,33 @@ class StreamingDetector:
             reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
         return self._result(batch.index, order, best, reason, ep)
 
-    def _closures(self, batch: pd.DataFrame, order: np.ndarray, eps: list[Episodes], timed: bool) -> pd.DataFrame:
-        """Every metric's episodes that closed in this batch: the ``by`` columns, ``episode_start``, ``episode_end``.
+    def _closures(self, batch: pd.DataFrame, order: np.ndarray, eps: list[Episodes], timed: bool) -> None:
+        """Keep every metric's episodes that closed in this batch (see :attr:`closed_episodes`): their ``by``
+        values, starts and ends, as arrays (a frame is built only when asked for; most batches close none)."""
+        at = [np.flatnonzero(ep.closed) for ep in eps]
+        if not any(len(i) for i in at):
+            return
+        rows = order[np.concatenate(at)]
+        keys = {name: batch[name].to_numpy()[rows] for name in self.by}
+        start, end = (
+            np.concatenate([getattr(ep, f)[i] for ep, i in zip(eps, at, strict=True)]) for f in ("start", "end")
+        )
+        self._closed.append((keys, _as_time(start, timed), _as_time(end, timed)))
+
+    @property
+    def closed_episodes(self) -> pd.DataFrame:
+        """Every metric's episodes that closed in the last :meth:`update`: the ``by`` columns, ``episode_start`` and
+        ``episode_end``, in no particular order.
 
         Why: a row shows one metric's episode, so when several metrics' episodes close on one row (a device back
         from a dropout) the rows name only one of them, and a live alert table never saw the others end.
         """
-        at = [np.flatnonzero(ep.closed) for ep in eps]
-        rows = order[np.concatenate(at)]
-        closed = batch[self.by].iloc[rows].reset_index(drop=True)
-        for name in ("start", "end"):
-            times = np.concatenate([getattr(ep, name)[i] for ep, i in zip(eps, at, strict=True)])
-            closed[f"episode_{name}"] = _as_time(times, timed)
-        return closed
-
-    @property
-    def closed_episodes(self) -> pd.DataFrame:
-        """The episodes of every metric that closed in the last :meth:`update` (see :meth:`_closures`), in no
-        particular order; a row of the result shows only one metric's episode."""
-        frames = [f for f in self._closed if len(f)]
-        if not frames:
+        parts = [
+            pd.DataFrame({**keys, "episode_start": start, "episode_end": end}) for keys, start, end in self._closed
+        ]
+        if not parts:
             return pd.DataFrame(columns=[*self.by, "episode_start", "episode_end"])
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(parts, ignore_index=True)
 
     def _row_reason(self, i: int, eps: list[Episodes], explainers: list[Callable[[int], str]], first: int) -> str:
         """Why row ``i`` alerts: every metric whose episode opens there, the most surprising first.

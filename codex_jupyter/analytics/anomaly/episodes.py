@@ -104,18 +104,22 @@ def track(
     # A holiday straight after a missing hot reading (or after such holidays) is part of the dropout: hot, as if
     # missing. Whether the reading before a batch was one is in the state: its last reading was the last hot one.
     gone = hot & missing
-    before = ((st_gone == 1) & (st_last_hot == st_readings - 1)).astype(np.int64)
-    gone_before = _segment_forward_fill(np.where(holiday, _NONE, gone.astype(np.int64)), seg_start, before)
-    gone |= holiday & (gone_before == 1)
-    hot |= gone
+    if holiday.any():
+        before = ((st_gone == 1) & (st_last_hot == st_readings - 1)).astype(np.int64)
+        gone_before = _segment_forward_fill(np.where(holiday, _NONE, gone.astype(np.int64)), seg_start, before)
+        gone |= holiday & (gone_before == 1)
+        hot |= gone
     # The last hot reading at or before each reading (this batch's, else the carried one).
     last_hot = _segment_forward_fill(np.where(hot, number, _NONE), seg_start, st_last_hot)
     prev_hot = np.r_[_NONE, last_hot[:-1]]
     prev_hot = np.where(first_of_seg, st_last_hot[seg], prev_hot)
     # Whether the last hot reading at or before each reading was missing, and before it: such a stretch closes
     # on the reading after it.
-    last_gone = _segment_forward_fill(np.where(hot, gone.astype(np.int64), _NONE), seg_start, st_gone)
-    prev_gone = np.where(first_of_seg, st_gone[seg], np.r_[0, last_gone[:-1]])
+    if gone.any() or st_gone.any():
+        last_gone = _segment_forward_fill(np.where(hot, gone.astype(np.int64), _NONE), seg_start, st_gone)
+        prev_gone = np.where(first_of_seg, st_gone[seg], np.r_[0, last_gone[:-1]])
+    else:  # no dropout in sight: the usual quiet everywhere
+        last_gone = prev_gone = np.zeros(n, dtype=np.int64)
     quiet_now = np.where(last_gone == 1, 1, quiet)
     # A hot reading more than `quiet` readings after the previous one starts a new stretch.
     new_stretch = hot & (number - prev_hot > np.where(prev_gone == 1, 1, quiet))
