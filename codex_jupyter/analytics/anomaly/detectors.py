@@ -121,6 +121,7 @@ class StreamingDetector:
         self._times = np.empty((0, self._depth()), dtype=np.int64)  # (series, depth), shared by the metrics
         self._episodes = [EpisodeTable() for _ in self.values]  # each metric has its own episodes
         self._closed: list[tuple] = []  # the episodes that closed in the last update (see _closures)
+        self._zone: Any = None  # the time zone of the last update's time column (see _as_time)
         self._alarm = log10_from_score(self.settings.threshold)
 
     @property
@@ -206,6 +207,7 @@ class StreamingDetector:
             return _empty_result(batch.index)
         codes, uniq = _series_codes(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None  # checks the times, holidays or not
+        self._zone = _time_zone(batch[self.time]) if self.time else None
         arrives = None
         if not self._period_resolved and times is not None:
             for metric in self.values:  # a batch refused for its values must not count towards the cycle
@@ -277,7 +279,7 @@ class StreamingDetector:
         start, end = (
             np.concatenate([getattr(ep, f)[i] for ep, i in zip(eps, at, strict=True)]) for f in ("start", "end")
         )
-        self._closed.append((keys, _as_time(start, timed), _as_time(end, timed)))
+        self._closed.append((keys, _as_time(start, timed, self._zone), _as_time(end, timed, self._zone)))
 
     @property
     def closed_episodes(self) -> pd.DataFrame:
@@ -341,7 +343,7 @@ class StreamingDetector:
             back[order] = col
             out[name] = back
         for name in ("episode_start", "episode_end"):
-            out[name] = _as_time(out[name], self.time is not None)
+            out[name] = _as_time(out[name], self.time is not None, self._zone)
         return pd.DataFrame(out, index=index)
 
     # -- one metric, all series ------------------------------------------------------------------
@@ -540,14 +542,12 @@ def detect_anomalies(
             _require_columns(frame, [time])
             positions = np.argsort(_times_ns(frame[time], time), kind="stable")
         raw = detector.update(frame.iloc[positions].reset_index(drop=True))
-        scored = pd.DataFrame(index=frame.index, columns=list(raw.columns))
-        for column in raw.columns:
-            in_order = np.empty(len(frame), dtype=raw[column].dtype)
-            in_order[positions] = raw[column].to_numpy()
-            scored[column] = in_order
+        back = np.empty_like(positions)
+        back[positions] = np.arange(len(positions))  # raw's row for each of the frame's rows
+        scored = raw.take(back)
     out = frame.copy()
     for column in scored.columns:
-        out[column] = scored[column].to_numpy()
+        out[column] = scored[column].array  # .array keeps a time zone
     return out
 
 
@@ -677,11 +677,26 @@ def _series_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.nd
 _NO_TIME = np.iinfo(np.int64).min
 
 
-def _as_time(values: np.ndarray, timed: bool) -> np.ndarray:
-    """Episode times as timestamps (NaT: none), or as reading numbers (NaN: none) for a stream without time."""
+def _as_time(values: np.ndarray, timed: bool, zone: Any = None) -> Any:
+    """Episode times as timestamps (NaT: none), in the time column's zone when it has one, or as reading numbers
+    (NaN: none) for a stream without time.
+
+    Why the zone: times are kept in UTC inside, and an episode that started at 10:00 in Berlin read as a naive
+    09:00 next to its own reading's ``ts`` (and pandas refuses to compare the two).
+    """
     if timed:
-        return values.astype(np.int64).view("datetime64[ns]")
+        stamps = values.astype(np.int64).view("datetime64[ns]")
+        return stamps if zone is None else pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(zone).array
     return np.where(values == _NO_TIME, np.nan, values.astype(float))
+
+
+def _time_zone(column: pd.Series) -> Any:
+    """The time zone of a time column: its own, UTC for aware timestamps held as objects, None for naive ones."""
+    zone = getattr(column.dtype, "tz", None)
+    if zone is not None or column.dtype != object:
+        return zone
+    first = column.dropna()[:1].tolist()
+    return "UTC" if first and getattr(first[0], "tzinfo", None) is not None else None
 
 
 def _empty_result(index: pd.Index) -> pd.DataFrame:

@@ -206,3 +206,5 @@ def test_every_alert_closes_once_its_device_is_back() -> None:
     assert len(alerts) > 50
     stale = alerts[alerts.episode_end.isna() & (alerts.ts < last - pd.Timedelta("3h"))]
     assert stale.empty, stale[["device", "ts", "reason"]]
+    # Episode times are in the stream's zone (UTC), comparable with the readings' times.
+    assert (alerts.episode_start == alerts.ts).all()

@@ -328,6 +328,22 @@ def test_every_metric_whose_episode_closes_is_listed_though_a_row_shows_one() ->
     assert (closed.episode_end == frame.ts[309]).all()
 
 
+def test_episode_times_are_in_the_time_columns_zone() -> None:
+    """Times are UTC inside; an episode that opened at 10:00 in Berlin read as a naive 09:00 next to its own reading's
+    time, which pandas refuses to compare with it."""
+    values = daily_cycle(24 * 14, seed=2)
+    values[250] += 12
+    frame = hourly(values).assign(ts=lambda f: f.ts.dt.tz_localize("Europe/Berlin"))
+    out = detect_anomalies(frame.iloc[::-1], time="ts", value="value")  # rows out of time order, too
+    alert = out[out.is_anomaly]
+    assert str(out.episode_start.dtype) == str(out.episode_end.dtype) == "datetime64[ns, Europe/Berlin]"
+    assert alert.index.tolist() == [250] and (alert.episode_start == alert.ts).all()
+    closing = out[out.episode_end.notna()]
+    assert (closing.episode_end >= closing.episode_start).all() and (closing.episode_end < closing.ts).all()
+    naive = detect_anomalies(frame.assign(ts=frame.ts.dt.tz_localize(None)), time="ts", value="value")
+    assert str(naive.episode_start.dtype) == "datetime64[ns]"
+
+
 def test_the_score_ranks_and_does_not_saturate() -> None:
     """Ever larger spikes get ever larger scores, all below 1.0, with no ties."""
     frames = []
