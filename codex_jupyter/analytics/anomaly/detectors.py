@@ -122,6 +122,7 @@ class StreamingDetector:
         self._episodes = [EpisodeTable() for _ in self.values]  # each metric has its own episodes
         self._closed: list[tuple] = []  # the episodes that closed in the last update (see _closures)
         self._zone: Any = None  # the time zone of the last update's time column (see _as_time)
+        self._aware: bool | None = None  # whether the stream's times are aware (None: no timed batch yet)
         self._alarm = log10_from_score(self.settings.threshold)
 
     @property
@@ -203,11 +204,12 @@ class StreamingDetector:
         """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         self._closed = []
+        if self.time:
+            self._zone = self._zone_of(batch[self.time])
         if len(batch) == 0:
-            return _empty_result(batch.index)
+            return _empty_result(batch.index, self.time is not None, self._zone)
         codes, uniq = _series_codes(batch, self.by)
         times = _times_ns(batch[self.time], self.time) if self.time else None  # checks the times, holidays or not
-        self._zone = _time_zone(batch[self.time]) if self.time else None
         arrives = None
         if not self._period_resolved and times is not None:
             for metric in self.values:  # a batch refused for its values must not count towards the cycle
@@ -268,6 +270,20 @@ class StreamingDetector:
             reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
         return self._result(batch.index, order, best, reason, ep)
 
+    def _zone_of(self, column: pd.Series) -> Any:
+        """The zone of this batch's times, refusing naive times after aware ones or the other way round: an
+        episode that opened in one batch and closed in another had a start and an end that did not compare."""
+        zone = _time_zone(column)
+        if len(column) and self._aware is not None and self._aware != (zone is not None):
+            was, now = ("aware", "naive") if self._aware else ("naive", "aware")
+            raise AnomalyInputError(
+                f"column {self.time!r} has {now} timestamps, but earlier batches had {was} ones; "
+                "convert every batch alike (pd.to_datetime(col, utc=True))"
+            )
+        if len(column):
+            self._aware = zone is not None
+        return zone
+
     def _closures(self, batch: pd.DataFrame, order: np.ndarray, eps: list[Episodes], timed: bool) -> None:
         """Keep every metric's episodes that closed in this batch (see :attr:`closed_episodes`): their ``by``
         values, starts and ends, as arrays (a frame is built only when asked for; most batches close none)."""
@@ -293,7 +309,10 @@ class StreamingDetector:
             pd.DataFrame({**keys, "episode_start": start, "episode_end": end}) for keys, start, end in self._closed
         ]
         if not parts:
-            return pd.DataFrame(columns=[*self.by, "episode_start", "episode_end"])
+            none = _as_time(np.empty(0, dtype=np.int64), self.time is not None, self._zone)
+            return pd.DataFrame(
+                {**{name: pd.Series(dtype=object) for name in self.by}, "episode_start": none, "episode_end": none}
+            )
         return pd.concat(parts, ignore_index=True)
 
     def _row_reason(self, i: int, eps: list[Episodes], explainers: list[Callable[[int], str]], first: int) -> str:
@@ -691,23 +710,32 @@ def _as_time(values: np.ndarray, timed: bool, zone: Any = None) -> Any:
 
 
 def _time_zone(column: pd.Series) -> Any:
-    """The time zone of a time column: its own, UTC for aware timestamps held as objects, None for naive ones."""
+    """The time zone of a time column: its own, UTC for aware timestamps or text with offsets held as objects
+    (they are read in UTC), None for naive ones."""
     zone = getattr(column.dtype, "tz", None)
     if zone is not None or column.dtype != object:
         return zone
     first = column.dropna()[:1].tolist()
-    return "UTC" if first and getattr(first[0], "tzinfo", None) is not None else None
+    if not first:
+        return None
+    try:
+        aware = pd.Timestamp(first[0]).tzinfo is not None
+    except (ValueError, TypeError):
+        return None  # not a time: _times_ns says so
+    return "UTC" if aware else None
 
 
-def _empty_result(index: pd.Index) -> pd.DataFrame:
+def _empty_result(index: pd.Index, timed: bool, zone: Any) -> pd.DataFrame:
+    """No rows, with the columns and types a batch of rows gets (so a stream's parts concatenate cleanly)."""
+    when = _as_time(np.empty(0, dtype=np.int64), timed, zone).dtype
     return pd.DataFrame(
         {
             "anomaly_score": pd.Series(dtype=float),
             "surprise": pd.Series(dtype=float),
             "is_anomaly": pd.Series(dtype=bool),
             "episode_id": pd.Series(dtype=np.int64),
-            "episode_start": pd.Series(dtype="datetime64[ns]"),
-            "episode_end": pd.Series(dtype="datetime64[ns]"),
+            "episode_start": pd.Series(dtype=when),
+            "episode_end": pd.Series(dtype=when),
             "reason": pd.Series(dtype=object),
         },
         index=index,

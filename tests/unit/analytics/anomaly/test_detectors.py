@@ -342,6 +342,15 @@ def test_episode_times_are_in_the_time_columns_zone() -> None:
     assert (closing.episode_end >= closing.episode_start).all() and (closing.episode_end < closing.ts).all()
     naive = detect_anomalies(frame.assign(ts=frame.ts.dt.tz_localize(None)), time="ts", value="value")
     assert str(naive.episode_start.dtype) == "datetime64[ns]"
+    # Text with offsets is read in UTC, and so are its episodes.
+    text = detect_anomalies(frame.assign(ts=frame.ts.map(pd.Timestamp.isoformat)), time="ts", value="value")
+    assert str(text.episode_start.dtype) == "datetime64[ns, UTC]" and text.episode_start[250] == frame.ts[250]
+    # A stream's parts concatenate with one type, an empty batch's too; naive times after aware ones are refused.
+    detector = StreamingDetector("value", time="ts")
+    parts = [detector.update(frame.iloc[a:b]) for a, b in ((0, 200), (200, 200), (200, len(frame)))]
+    assert {str(p.episode_start.dtype) for p in parts} == {"datetime64[ns, Europe/Berlin]"}
+    with pytest.raises(AnomalyInputError, match="naive timestamps, but earlier batches had aware ones"):
+        detector.update(hourly(values[:5], start="2025-02-01"))
 
 
 def test_the_score_ranks_and_does_not_saturate() -> None:
