@@ -204,12 +204,13 @@ class StreamingDetector:
         """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         self._closed = []
-        if self.time:
-            self._zone = self._zone_of(batch[self.time])
+        times = None
+        if self.time:  # checks the times, holidays or not
+            times, zone = _times_ns(batch[self.time], self.time)
+            self._zone = self._check_zone(zone, len(batch))
         if len(batch) == 0:
             return _empty_result(batch.index, self.time is not None, self._zone)
         codes, uniq = _series_codes(batch, self.by)
-        times = _times_ns(batch[self.time], self.time) if self.time else None  # checks the times, holidays or not
         arrives = None
         if not self._period_resolved and times is not None:
             for metric in self.values:  # a batch refused for its values must not count towards the cycle
@@ -239,16 +240,16 @@ class StreamingDetector:
         seg = codes[order]
         rows = self._rows_of(uniq)
         sorted_times = None if times is None else times[order]
-        levels, explainers, missing, holiday = [], [], [], []
+        levels, explainers, missing = [], [], []
         skip = None if off is None or not off.any() else off[order]
+        holiday = np.zeros(n, dtype=bool) if skip is None else skip
         for metric in self.values:
             values = _numeric(batch[metric], metric)[order]
             if skip is not None:
                 values[skip] = rl.HOLIDAY
             level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
             levels.append(np.nan_to_num(level, nan=-np.inf))
-            holiday.append(rl.is_holiday(values))
-            missing.append(np.isnan(values) & ~holiday[-1])
+            missing.append(np.isnan(values) & ~holiday)
             explainers.append(explain)
         # The score is the most surprising metric's (the first one on a tie).
         stacked = np.stack(levels)
@@ -258,8 +259,8 @@ class StreamingDetector:
         # another (on the simulated fleet a third of the missed faults were).
         s = self.settings
         eps = [
-            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, off_day)
-            for level, table, gone, off_day in zip(levels, self._episodes, missing, holiday, strict=True)
+            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, holiday)
+            for level, table, gone in zip(levels, self._episodes, missing, strict=True)
         ]
         self._closures(batch, order, eps, sorted_times is not None)
         ep, speaker = _combine(eps, stacked)
@@ -270,17 +271,16 @@ class StreamingDetector:
             reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
         return self._result(batch.index, order, best, reason, ep)
 
-    def _zone_of(self, column: pd.Series) -> Any:
-        """The zone of this batch's times, refusing naive times after aware ones or the other way round: an
-        episode that opened in one batch and closed in another had a start and an end that did not compare."""
-        zone = _time_zone(column)
-        if len(column) and self._aware is not None and self._aware != (zone is not None):
+    def _check_zone(self, zone: Any, rows: int) -> Any:
+        """This batch's time zone, refusing naive times after aware ones or the other way round: an episode that
+        opened in one batch and closed in another had a start and an end that did not compare."""
+        if rows and self._aware is not None and self._aware != (zone is not None):
             was, now = ("aware", "naive") if self._aware else ("naive", "aware")
             raise AnomalyInputError(
                 f"column {self.time!r} has {now} timestamps, but earlier batches had {was} ones; "
                 "convert every batch alike (pd.to_datetime(col, utc=True))"
             )
-        if len(column):
+        if rows:
             self._aware = zone is not None
         return zone
 
@@ -559,7 +559,7 @@ def detect_anomalies(
         positions = np.arange(len(frame))
         if time is not None:
             _require_columns(frame, [time])
-            positions = np.argsort(_times_ns(frame[time], time), kind="stable")
+            positions = np.argsort(_times_ns(frame[time], time)[0], kind="stable")
         raw = detector.update(frame.iloc[positions].reset_index(drop=True))
         back = np.empty_like(positions)
         back[positions] = np.arange(len(positions))  # raw's row for each of the frame's rows
@@ -637,13 +637,14 @@ def _numeric(column: pd.Series, name: str) -> np.ndarray:
     return column.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _times_ns(column: pd.Series, name: str) -> np.ndarray:
-    """Timestamps as int64 nanoseconds (UTC when time zones are given)."""
+def _times_ns(column: pd.Series, name: str) -> tuple[np.ndarray, Any]:
+    """Timestamps as int64 nanoseconds (UTC when time zones are given), and the zone episode times are given in:
+    the column's own, UTC for aware timestamps or text with offsets held as objects (read in UTC), else None."""
     if column.dtype == "datetime64[ns]":  # the usual case, without pandas' conversions
         ns = column.to_numpy().view(np.int64)
         if (ns == _NAT).any():
             raise AnomalyInputError(f"column {name!r} has missing timestamps; drop or fill those rows first")
-        return ns
+        return ns, None
     if pd.api.types.is_datetime64_any_dtype(column):
         ts = column
     else:
@@ -661,11 +662,13 @@ def _times_ns(column: pd.Series, name: str) -> np.ndarray:
                 f"column {name!r} is not a time column ({kinds and next(iter(kinds)).__name__}): {exc}; "
                 "convert it with pd.to_datetime(col, utc=True)"
             ) from None
+    zone = getattr(column.dtype, "tz", None)
     if getattr(ts.dt, "tz", None) is not None:
+        zone = zone or "UTC"
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
     if ts.isna().any():
         raise AnomalyInputError(f"column {name!r} has missing timestamps; drop or fill those rows first")
-    return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64), zone
 
 
 def _parse_times(column: pd.Series, utc: bool) -> pd.Series:
@@ -707,22 +710,6 @@ def _as_time(values: np.ndarray, timed: bool, zone: Any = None) -> Any:
         stamps = values.astype(np.int64).view("datetime64[ns]")
         return stamps if zone is None else pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(zone).array
     return np.where(values == _NO_TIME, np.nan, values.astype(float))
-
-
-def _time_zone(column: pd.Series) -> Any:
-    """The time zone of a time column: its own, UTC for aware timestamps or text with offsets held as objects
-    (they are read in UTC), None for naive ones."""
-    zone = getattr(column.dtype, "tz", None)
-    if zone is not None or column.dtype != object:
-        return zone
-    first = column.dropna()[:1].tolist()
-    if not first:
-        return None
-    try:
-        aware = pd.Timestamp(first[0]).tzinfo is not None
-    except (ValueError, TypeError):
-        return None  # not a time: _times_ns says so
-    return "UTC" if aware else None
 
 
 def _empty_result(index: pd.Index, timed: bool, zone: Any) -> pd.DataFrame:
