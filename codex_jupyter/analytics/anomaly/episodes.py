@@ -101,26 +101,12 @@ def track(
     st_readings, st_last_hot, carried_hot_time, st_open, st_start, st_eps, st_gone = table.columns[:, rows]
     number = st_readings[seg] + within  # reading number within its series
     times = number if times is None else times
-    # A holiday straight after a missing hot reading (or after such holidays) is part of the dropout: hot, as if
-    # missing. Whether the reading before a batch was one is in the state: its last reading was the last hot one.
-    gone = hot & missing
-    if holiday.any():
-        before = ((st_gone == 1) & (st_last_hot == st_readings - 1)).astype(np.int64)
-        gone_before = _segment_forward_fill(np.where(holiday, _NONE, gone.astype(np.int64)), seg_start, before)
-        gone |= holiday & (gone_before == 1)
-        hot |= gone
+    hot, last_gone, prev_gone = _dropouts(hot, missing, holiday, seg, seg_start, st_readings, st_last_hot, st_gone)
+    quiet_now = np.where(last_gone == 1, 1, quiet)
     # The last hot reading at or before each reading (this batch's, else the carried one).
     last_hot = _segment_forward_fill(np.where(hot, number, _NONE), seg_start, st_last_hot)
     prev_hot = np.r_[_NONE, last_hot[:-1]]
     prev_hot = np.where(first_of_seg, st_last_hot[seg], prev_hot)
-    # Whether the last hot reading at or before each reading was missing, and before it: such a stretch closes
-    # on the reading after it.
-    if gone.any() or st_gone.any():
-        last_gone = _segment_forward_fill(np.where(hot, gone.astype(np.int64), _NONE), seg_start, st_gone)
-        prev_gone = np.where(first_of_seg, st_gone[seg], np.r_[0, last_gone[:-1]])
-    else:  # no dropout in sight: the usual quiet everywhere
-        last_gone = prev_gone = np.zeros(n, dtype=np.int64)
-    quiet_now = np.where(last_gone == 1, 1, quiet)
     # A hot reading more than `quiet` readings after the previous one starts a new stretch.
     new_stretch = hot & (number - prev_hot > np.where(prev_gone == 1, 1, quiet))
     continues_carried = ~_segment_running_any(new_stretch, seg_start)
@@ -157,6 +143,38 @@ def track(
         ]
     )
     return Episodes(onset, episode_id, start, hot_time, closes & (episode_id > 0))
+
+
+def _dropouts(
+    hot: np.ndarray,
+    missing: np.ndarray,
+    holiday: np.ndarray,
+    seg: np.ndarray,
+    seg_start: np.ndarray,
+    st_readings: np.ndarray,
+    st_last_hot: np.ndarray,
+    st_gone: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hot readings (a holiday inside a dropout is one), and whether the last hot reading at or before each reading,
+    and before it, was a missing one (1) or not (0): a stretch that ends in one closes on the reading after it.
+
+    A holiday straight after a missing hot reading (or after such holidays) is part of the dropout. Whether the
+    reading before a batch was one is in the state: its last reading was then the last hot one, and missing.
+    """
+    gone = hot & missing
+    if holiday.any():
+        before = ((st_gone == 1) & (st_last_hot == st_readings - 1)).astype(np.int64)
+        gone_before = _segment_forward_fill(np.where(holiday, _NONE, gone.astype(np.int64)), seg_start, before)
+        gone |= holiday & (gone_before == 1)
+        hot = hot | gone
+    if not (gone.any() or st_gone.any()):  # no dropout in sight: the usual quiet everywhere
+        none = np.zeros(len(hot), dtype=np.int64)
+        return hot, none, none
+    last_gone = _segment_forward_fill(np.where(hot, gone.astype(np.int64), _NONE), seg_start, st_gone)
+    first_of_seg = np.zeros(len(hot), dtype=bool)
+    first_of_seg[seg_start] = True
+    prev_gone = np.where(first_of_seg, st_gone[seg], np.r_[0, last_gone[:-1]])
+    return hot, last_gone, prev_gone
 
 
 def _segment_running_any(x: np.ndarray, seg_start: np.ndarray) -> np.ndarray:
