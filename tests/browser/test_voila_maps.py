@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
@@ -32,9 +34,26 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     started = time.monotonic()
     page.goto(f"{voila_url}/voila/render/maps.ipynb", timeout=120_000)
-    page.wait_for_selector(".leaflet-container", timeout=120_000)
+    try:
+        page.wait_for_selector(".leaflet-container", timeout=120_000)
+    except PlaywrightTimeout:
+        # Once in about 30 clean-clone runs the preheated page came with no map in 120 s (CI, 40625b7) and we could
+        # not reproduce it: keep what the page and Voila showed, and reload as a reader would. A page that is broken
+        # every time still fails below.
+        page.screenshot(path=str(artifacts / "voila-maps-stuck.png"))
+        (artifacts / "voila-maps-stuck.html").write_text(page.content())
+        log = (artifacts / "voila.log").read_text().splitlines()[-20:]
+        warnings.warn(
+            f"the preheated maps page showed no map within 120 s and was reloaded; console {console[-10:]}; "
+            f"Voila log {log}; see artifacts/voila-maps-stuck.png",
+            stacklevel=1,
+        )
+        page.reload(timeout=120_000)
+        page.wait_for_selector(".leaflet-container", timeout=180_000)
     page.wait_for_function(
         f"() => document.querySelector('.leaflet-container').querySelectorAll('path').length > {MIN_OUTLINE_PATHS}",
         timeout=60_000,
