@@ -60,6 +60,7 @@ calibrated ``-log10 P``) is the same ranking, unbounded.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,7 +143,7 @@ def calibrate(
     """Calibrated ``-log10 P`` for each reading and statistic, and the updated per-series state.
 
     ``surprise`` is (readings, statistics); each statistic is calibrated on
-    its own, all in one pass. The state per series is ``totals`` (a row of
+    its own (the counts of all of them in one pass). The state per series is ``totals`` (a row of
     an int64 array (series, statistics * COUNTS): per statistic readings,
     exceedances of ``u``, summed capped excess, summed squared excess, in
     fixed integer units, moves off a flat window, and a run flag) over readings older than the last
@@ -164,44 +165,56 @@ def calibrate(
     for j, column in enumerate(columns):
         inputs[:, j] = column
     seen, totals, pending = _lagged_counts(inputs.reshape(k_stats * COUNTS, n), seg, totals, pending, cs.lag)
-    seen = seen.reshape(k_stats, COUNTS, n)
     n0 = cs.prior_readings
     prior_over = n0 * math.exp(-cs.level)
     m0 = cs.prior_excess
-    p_over = (seen[:, 1] + prior_over) / (seen[:, 0] + n0)
-    k = seen[:, 1] + prior_over
-    mean = (seen[:, 2] / _Q + prior_over * m0) / k
-    var = np.maximum((seen[:, 3] / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
-    # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, max_shape].
-    ratio = mean * mean / var
-    shape = np.clip(0.5 * (1.0 - ratio), 0.0, cs.max_shape)
-    scale = mean * (1.0 - shape)  # a GPD's mean excess is scale / (1 - shape)
-    t = np.maximum(s - cs.level, 0.0) / scale
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_tail = np.where(shape > 1e-6, -np.log1p(shape * t) / np.maximum(shape, 1e-6), -t)
-    ln_p_over = np.log(p_over)
-    a = k + cs.scale_prior
-    log_tail = -a * np.log1p(-log_tail / a)  # predictive: the scale's uncertainty averaged over
-    ln_p = np.where(s > cs.level, ln_p_over + log_tail, ln_p_over * s / cs.level)
-    # A move with no scale is at least as likely as the series' past share of them (none before: the tail decides).
-    at = np.nonzero(degenerate)
-    if at[0].size:
-        with np.errstate(divide="ignore"):
-            ln_share = np.log(seen[:, 4][at] / (seen[:, 0][at] + n0))
-        ln_p[at] = np.logaddexp(ln_p[at], ln_share)
+    ln_p = np.empty((k_stats, n))
+    # Every reading needs its series' rate of exceedances; only the readings above u need the tail fit, so the
+    # excess sums are gathered and the tail worked out for those alone (about a tenth of them: u is -ln 0.1).
+    for j in range(k_stats):
+        row = j * COUNTS
+        readings, exceedances = seen(slice(row, row + 2), slice(None))
+        p_over = (exceedances + prior_over) / (readings + n0)
+        ln_p_over = np.log(p_over)
+        ln_p[j] = ln_p_over * s[j] / cs.level
+        at = np.flatnonzero(s[j] > cs.level)
+        if not at.size:
+            continue
+        excess, squared, flat_moves = seen(slice(row + 2, row + 5), at)
+        k = exceedances[at] + prior_over
+        mean = (excess / _Q + prior_over * m0) / k
+        var = np.maximum((squared / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
+        # Generalised Pareto tail by the method of moments (shape 0 = exponential), shape kept in [0, max_shape].
+        ratio = mean * mean / var
+        shape = np.clip(0.5 * (1.0 - ratio), 0.0, cs.max_shape)
+        scale = mean * (1.0 - shape)  # a GPD's mean excess is scale / (1 - shape)
+        t = (s[j, at] - cs.level) / scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_tail = np.where(shape > 1e-6, -np.log1p(shape * t) / np.maximum(shape, 1e-6), -t)
+        a = k + cs.scale_prior
+        log_tail = -a * np.log1p(-log_tail / a)  # predictive: the scale's uncertainty averaged over
+        ln_p[j, at] = ln_p_over[at] + log_tail
+        # A move with no scale is at least as likely as the series' past share of them (none before: the tail
+        # decides).
+        moved = np.flatnonzero(degenerate[j, at])
+        if moved.size:
+            with np.errstate(divide="ignore"):
+                ln_share = np.log(flat_moves[moved] / (readings[at[moved]] + n0))
+            ln_p[j, at[moved]] = np.logaddexp(ln_p[j, at[moved]], ln_share)
     return np.where(known, -ln_p / _LN10, np.nan).T, totals, pending
 
 
 def _lagged_counts(
     inputs: np.ndarray, seg: np.ndarray, totals: np.ndarray, pending: np.ndarray, lag: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[Callable[[slice, slice | np.ndarray], np.ndarray], np.ndarray, np.ndarray]:
     """Per reading, the sums of ``inputs`` over its series' readings at least ``lag`` before it.
 
     ``inputs`` (width, readings) holds ``COUNTS`` rows per statistic (see :func:`calibrate`); it is declustered in
-    place, and the sums come back in the same shape. ``pending`` (series, lag, width) holds each series' last
-    ``lag`` inputs, zero rows in front while it has fewer; ``totals`` (series, width) the sums of everything
-    older. Each series is laid out as [its pending readings, its new readings] in one flat array, so one
-    cumulative sum (along contiguous memory) serves all series.
+    place. The sums come back as a function ``seen(which, readings)``: the sums of those input rows for those
+    readings, gathered only where asked for (most rows are needed only at the tenth of readings above ``u``).
+    ``pending`` (series, lag, width) holds each series' last ``lag`` inputs, zero rows in front while it has
+    fewer; ``totals`` (series, width) the sums of everything older. Each series is laid out as [its pending
+    readings, its new readings] in one flat array, so one cumulative sum (along contiguous memory) serves all series.
     """
     n_series, width = totals.shape
     counts = np.bincount(seg, minlength=n_series)
@@ -226,7 +239,11 @@ def _lagged_counts(
     # New reading at block position lag + w: readings at least `lag` before it are block rows [0, w + 1).
     # Each series' older totals less the sum before its block: one small table, spread to its readings once.
     offset = totals.T - np.take(cum, starts, axis=1)
-    seen = np.take(cum, starts[seg] + within + 1, axis=1) + np.take(offset, seg, axis=1)
+    at_reading = starts[seg] + within + 1
+
+    def seen(which: slice, readings: slice | np.ndarray) -> np.ndarray:
+        return np.take(cum[which], at_reading[readings], axis=1) + np.take(offset[which], seg[readings], axis=1)
+
     ends = starts + lag + counts
     new_totals = totals + (np.take(cum, ends - lag, axis=1) - np.take(cum, starts, axis=1)).T
     new_pending = np.take(rows, (ends[:, None] - lag + np.arange(lag)).ravel(), axis=1)

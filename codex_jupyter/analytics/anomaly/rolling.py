@@ -85,8 +85,10 @@ def window_sums(z: np.ndarray, window: int) -> np.ndarray:
     levels = [z]
     span = 1
     while 2 * span <= window:
-        pair = levels[-1].copy()
-        pair[span:] += levels[-1][:-span]
+        last = levels[-1]
+        pair = np.empty_like(last)
+        pair[:span] = last[:span]
+        np.add(last[span:], last[:-span], out=pair[span:])
         levels.append(pair)
         span *= 2
     total = np.zeros_like(z)
