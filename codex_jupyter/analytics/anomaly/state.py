@@ -60,7 +60,7 @@ class MetricState:
     # the last `lag` readings' contributions.
     calib: np.ndarray
     calib_pending: np.ndarray
-    missing: np.ndarray  # readings, missing, current run of missing readings
+    missing: np.ndarray  # readings, missing, current run of missing readings, missing after another missing
 
     @classmethod
     def empty(cls, depth: int, lag: int) -> MetricState:
@@ -74,7 +74,7 @@ class MetricState:
             repeats=np.empty((0, 3), dtype=np.int64),
             calib=np.empty((0, _STATS * COUNTS), dtype=np.int64),
             calib_pending=np.empty((0, lag, _STATS * COUNTS), dtype=np.int32),
-            missing=np.empty((0, 3), dtype=np.int64),
+            missing=np.empty((0, 4), dtype=np.int64),
         )
 
     def grow(self, rows: int, depth: int) -> None:

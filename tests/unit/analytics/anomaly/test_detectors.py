@@ -294,6 +294,24 @@ def test_a_burst_of_missing_readings_is_one_alert_unless_turned_off() -> None:
     assert not off.is_anomaly.iloc[120:124].any()
 
 
+def test_a_feed_that_misses_readings_in_long_gaps_is_not_flagged_for_each_gap() -> None:
+    """A feed that misses 1 reading in 9, in gaps of 8: judged as independent misses every gap alerted (83 of
+    them). Its gaps' usual length now counts: after the first ones only a day-long outage alerts, and its reason
+    says how the feed usually misses."""
+    values = daily_cycle(24 * 250)
+    starts = np.arange(30, len(values) - 60, 72)
+    for at in starts:
+        values[at : at + 8] = np.nan
+    outage = starts[-10]
+    values[outage : outage + 24] = np.nan
+    out = detect_anomalies(hourly(values), time="ts", value="value")
+    onsets = np.flatnonzero(out.is_anomaly)
+    assert 1 <= len(onsets[onsets < len(values) // 2]) <= 15  # its first gaps, while it is learning them
+    late = onsets[onsets >= len(values) // 2]
+    assert len(late) == 1 and outage + 8 <= late[0] < outage + 24
+    assert re.fullmatch(r"\d+ missing readings in a row \(usually 1 in 9, in gaps of 8\)", out.reason.iloc[late[0]])
+
+
 def test_a_dropout_ends_when_readings_return_and_a_spike_after_it_is_its_own_alert() -> None:
     """A sensor back from a dropout that spikes 4 readings later: the spike was part of the dropout's episode (it
     closed 12 quiet readings after the last missing one), so it went unreported (9 of the 36 faults the simulated
@@ -424,7 +442,8 @@ def test_streaming_in_any_batches_equals_the_batch_path() -> None:
 def test_runs_counts_and_capped_series_stream_as_they_batch() -> None:
     """Splits down to single rows give the same output on the series that exercise runs and flat windows: a count
     that bursts after quiet stretches, a reading that sits at its cap, stuck runs on a daily cycle, gaps, a short
-    outage (the series is not young after it) and one longer than the history a stream keeps (it is)."""
+    outage (the series is not young after it), one longer than the history a stream keeps (it is), and a feed
+    that misses readings in gaps of several."""
     rng = np.random.default_rng(8)
     n = 900
     sparse = np.zeros(n)
@@ -437,7 +456,10 @@ def test_runs_counts_and_capped_series_stream_as_they_batch() -> None:
     outage = daily_cycle(n, seed=9)
     outage[300:330] = outage[500:700] = np.nan
     outage[[356, 704, 760]] += 12
-    series = (("sparse", sparse), ("capped", capped), ("stuck", stuck), ("outage", outage))
+    gappy = daily_cycle(n, seed=10)  # misses in gaps of 3 to 9: their counts go on across splits
+    for at in range(20, n - 10, 45):
+        gappy[at : at + int(rng.integers(3, 10))] = np.nan
+    series = (("sparse", sparse), ("capped", capped), ("stuck", stuck), ("outage", outage), ("gappy", gappy))
     frames = [hourly(v, device=name) for name, v in series]
     data = pd.concat(frames).sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
     data.loc[rng.choice(len(data), 40, replace=False), "value"] = np.nan
