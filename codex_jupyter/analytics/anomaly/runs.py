@@ -24,7 +24,7 @@ _NS_PER_S = 1_000_000_000
 _STAY_PRIOR = 200.0
 #: Missed readings' worth of belief that a series misses readings independently, before its own gaps' lengths count
 #: (see :func:`missing`). Chosen on the tuning half of the sub-daily series and the simulated fleet (seed 7) of
-#: benchmarks/anomaly.py: 200 cut the half's false alarms from 2.45 to 1.73 per 10,000 readings but missed 6 % of
+#: benchmarks/anomaly.py: 200 cut the half's false alarms from 2.51 to 1.73 per 10,000 readings but missed 6 % of
 #: the fleet's later dropouts (a device's earlier dropouts taught it that its gaps go on); 500 and 1,000 gave 1.85
 #: and missed 1.9 % and 1.2 %; 2,000 gives 1.91 and misses none of them there (one on each of seeds 11 and 23).
 _GAP_STAY_PRIOR = 2000.0
@@ -197,8 +197,10 @@ def missing(
     missed readings, never below ``q``. So a series that often has gaps is not flagged for them, a burst in one
     that never has is flagged within a few readings, and a feed whose gaps usually last hours is not flagged for
     every such gap. Why the length: the hourly pressure readings at the New York airports miss one reading in 9,
-    mostly in gaps of several hours; judged as independent misses (``q ** r``) their gaps of 5 to 8 hours raised
-    22 of the 78 alerts on the sub-daily series of benchmarks/anomaly.py, and 7 now.
+    in gaps of about 2 hours on average and up to 9 to 11; judged as independent misses (``q ** r``) their longer
+    gaps raised 22 of the 78 alerts on the sub-daily series of benchmarks/anomaly.py, and 7 now. The price: a
+    series' own long outages teach it too, so after a 1,000-minute outage a minute feed's later 30-minute dropouts
+    alert on their 16th or 17th missing reading instead of their 6th to 8th.
     A holiday (:data:`.rolling.HOLIDAY`) is neither a missing reading nor a reading: it neither counts nor breaks a
     run, so a feed that stops before Christmas is reported as it would be on other days.
     """
@@ -245,9 +247,9 @@ def missing(
         if not judged[i]:
             return ""
         usually = f"usually 1 in {1 / rate[i]:,.0f}"
-        gaps = missed_before[i] - went_on_before[i]  # the gaps before this one, and their mean length
-        if gaps and missed_before[i] / gaps >= 1.5:
-            usually += f", in gaps of {missed_before[i] / gaps:.2g}"
+        gaps = missed_before[i] - went_on_before[i]  # the gaps before this one
+        if gaps and (mean := missed_before[i] / gaps) >= 1.5:
+            usually += f", in gaps averaging {mean:,.0f}" if mean >= 10 else f", in gaps averaging {mean:.2g}"
         return f"{run[i]} missing readings in a row ({usually})"
 
     return out, reason

@@ -309,7 +309,30 @@ def test_a_feed_that_misses_readings_in_long_gaps_is_not_flagged_for_each_gap() 
     assert 1 <= len(onsets[onsets < len(values) // 2]) <= 15  # its first gaps, while it is learning them
     late = onsets[onsets >= len(values) // 2]
     assert len(late) == 1 and outage + 8 <= late[0] < outage + 24
-    assert re.fullmatch(r"\d+ missing readings in a row \(usually 1 in 9, in gaps of 8\)", out.reason.iloc[late[0]])
+    assert re.fullmatch(
+        r"\d+ missing readings in a row \(usually 1 in 9, in gaps averaging 8\)", out.reason.iloc[late[0]]
+    )
+
+
+def test_a_device_that_drops_out_for_hours_still_alerts_on_each_dropout_a_little_later() -> None:
+    """A minute feed offline for 150 minutes four times: every outage alerts, later ones after more missing
+    readings (its own outages taught it that its gaps go on), and the reason writes the usual gap as a reader
+    does ("150", not "1.5e+02")."""
+    values = daily_cycle(6000, noise=0.3)
+    for at in (1000, 2500, 4000, 5500):
+        values[at : at + 150] = np.nan
+    frame = pd.DataFrame({"ts": pd.date_range("2025-01-01", periods=len(values), freq="min"), "value": values})
+    out = detect_anomalies(frame, time="ts", value="value")
+    onsets = np.flatnonzero(out.is_anomaly)
+    assert [at for at in (1000, 2500, 4000, 5500) if any(at <= i < at + 150 for i in onsets)] == [
+        1000,
+        2500,
+        4000,
+        5500,
+    ]
+    delays = [int(onsets[(onsets >= at) & (onsets < at + 150)][0] - at) for at in (1000, 2500, 4000, 5500)]
+    assert delays[0] < delays[-1] < 30
+    assert out.reason.iloc[onsets[-1]].endswith("in gaps averaging 150)")
 
 
 def test_a_dropout_ends_when_readings_return_and_a_spike_after_it_is_its_own_alert() -> None:
