@@ -27,6 +27,7 @@ READER_TABLE_STYLE = (
     "padding:4px 10px}.codex-reader-table td{padding:4px 10px;border-bottom:1px solid #eef1f7}"
     ".codex-reader-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}"
+    ".codex-table-wrap .codex-reader-table td.long{min-width:16em}"
     ".codex-table-wrap{overflow-x:auto;max-width:100%}.codex-table-caption{color:#5a6478;font-size:12px;"
     "margin-top:4px}</style>"
 )
@@ -64,7 +65,9 @@ def _heading(name: object) -> str:
 
 
 def _cell(text: str, number: bool) -> str:
-    """One cell; only long text (``long``) may wrap, so "dev-0013" or a time never breaks across lines.
+    """One cell; only long text (``long``) may wrap, so "dev-0013" or a time never breaks across lines, and it keeps
+    16em of width: squeezed to fit a phone, an alert's reason or a customer's comment wrapped a word or two to a
+    line and the anomaly and feedback reviews' rows stood 230 to 320 px tall (the table scrolls sideways instead).
 
     The rule is scoped to :func:`reader_html`'s tables (inside ``codex-table-wrap``, which scrolls sideways): other
     tables sharing the class, such as the drill-down's, mark no long cells and must still wrap on a phone.

@@ -72,6 +72,11 @@ def _assert_reads_as_a_dashboard(page: object, width: int) -> None:
     # 0 px box, their SVG present but invisible.
     heights = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.offsetHeight)")
     assert not heights or min(heights) >= 100, f"charts drawn {heights} px high"
+    # A long cell keeps a readable width (the table scrolls sideways): squeezed onto a phone, an alert's reason or
+    # a customer's comment wrapped a word or two to a line, and the anomaly and feedback reviews' rows stood 230 to
+    # 320 px tall (now at most 121).
+    rows = page.evaluate("() => [...document.querySelectorAll('.codex-table-wrap tr')].map(r => r.offsetHeight)")
+    assert max(rows, default=0) <= 140, f"a reader table's row is {max(rows)} px tall on a {width}px screen"
 
 
 @pytest.mark.parametrize("name", sorted(DONE))
