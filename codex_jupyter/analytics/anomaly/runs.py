@@ -176,8 +176,14 @@ def _p_stay(
     ]
     repeats_before, again_before, judged_before = before
     rate = repeats_before / (judged_before + window)
-    p_stay = (again_before + _STAY_PRIOR * rate) / (repeats_before + _STAY_PRIOR)
-    return _rate(p_stay, window)
+    return _rate(_learnt_stay(again_before, repeats_before, rate, _STAY_PRIOR), window)
+
+
+def _learnt_stay(went_on: np.ndarray, events: np.ndarray, rate: np.ndarray, prior: float) -> np.ndarray:
+    """How often a series' repeats (or missed readings) were followed by another: its own ``went_on`` of ``events``,
+    from a prior of independent ones (a share ``rate`` of them go on) worth ``prior`` events. Runs of repeats and
+    runs of missing readings are judged on it alike."""
+    return (went_on + prior * rate) / (events + prior)
 
 
 def _rate(p: np.ndarray, window: int) -> np.ndarray:
@@ -236,9 +242,9 @@ def missing(
     # The share of missed readings, and how often a miss went on, before this run began (the run itself is what
     # is being judged).
     before = np.maximum(run - 1, 0)
-    rate = (misses - before + 0.5) / (readings - before + 1.0)
-    went_on_before, missed_before = continued - np.maximum(run - 2, 0), misses - before
-    stay = np.fmax((went_on_before + _GAP_STAY_PRIOR * rate) / (missed_before + _GAP_STAY_PRIOR), rate)
+    missed_before, went_on_before = misses - before, continued - np.maximum(run - 2, 0)
+    rate = (missed_before + 0.5) / (readings - before + 1.0)
+    stay = np.fmax(_learnt_stay(went_on_before, missed_before, rate, _GAP_STAY_PRIOR), rate)
     level = -np.log10(rate) - np.maximum(run - 1, 0) * np.log10(stay)
     out = np.where(judged, level, log10_p)
     _count_missing(state, rows, seg, judged, open_run, counted, went_on)
