@@ -14,6 +14,7 @@ column names, the data's source, and no developer hints.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -28,9 +29,15 @@ READER_TABLE_STYLE = (
     ".codex-reader-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}"
     ".codex-table-wrap .codex-reader-table td.long{min-width:16em}"
-    ".codex-table-wrap{overflow-x:auto;max-width:100%}.codex-table-caption{color:#5a6478;font-size:12px;"
-    "margin-top:4px}</style>"
+    ".codex-table-wrap{overflow-x:auto;max-width:100%;container-type:inline-size}"
+    ".codex-table-caption{color:#5a6478;font-size:12px;margin-top:4px}</style>"
 )
+_FONT_PX = 13  # the reader tables' font size (above)
+_CELL_EM, _HEADING_EM = 0.62, 0.68  # a character's width, rather too wide than too narrow (digits are 0.64em)
+_LONG_CHARS = 30  # text longer than this may wrap (see _cell)
+_LONG_EM = 24  # a long cell's width in a table: at its least (16em) it read a word or two a line
+_PADDING_PX = 20
+_STEP_PX = 40
 
 
 def _format_column(column: pd.Series) -> tuple[list[str], bool]:
@@ -64,7 +71,7 @@ def _heading(name: object) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _cell(text: str, number: bool) -> str:
+def _cell(text: str, number: bool, label: str) -> str:
     """One cell; only long text (``long``) may wrap, so "dev-0013" or a time never breaks across lines, and it keeps
     16em of width: squeezed to fit a phone, an alert's reason or a customer's comment wrapped a word or two to a
     line and the anomaly and feedback reviews' rows stood 230 to 320 px tall (the table scrolls sideways instead).
@@ -72,8 +79,41 @@ def _cell(text: str, number: bool) -> str:
     The rule is scoped to :func:`reader_html`'s tables (inside ``codex-table-wrap``, which scrolls sideways): other
     tables sharing the class, such as the drill-down's, mark no long cells and must still wrap on a phone.
     """
-    kind = " class='num'" if number else " class='long'" if len(text) > 30 else ""
-    return f"<td{kind}>{escape(text)}</td>"
+    kind = " class='num'" if number else " class='long'" if len(text) > _LONG_CHARS else ""
+    return f"<td{kind} data-label='{escape(label)}'>{escape(text)}</td>"
+
+
+def _narrowest(headings: list[str], columns: list[tuple[list[str], bool]]) -> int:
+    """The narrowest box (px, up to a multiple of 40) that shows the table as a table; in a narrower one (a phone, a
+    dashboard's half-width column) each row is a card of lines, each headed by its column (see :func:`_cards_below`).
+
+    Why: scrolling sideways, the anomaly review's alerts showed a phone's reader their time, device and episode, and
+    the reader had to find that the reason (the point of the table) lay off to the right. Estimated from the text,
+    since a stylesheet cannot see whether a table overflows its box: a short table stays a table wherever it fits.
+    """
+    need = 0.0
+    for heading, (cells, number) in zip(headings, columns, strict=True):
+        longest = max((len(c) for c in cells), default=0)
+        text = _LONG_EM if not number and longest > _LONG_CHARS else longest * _CELL_EM
+        need += max(text, len(heading) * _HEADING_EM) * _FONT_PX + _PADDING_PX
+    return _STEP_PX * math.ceil(need / _STEP_PX)
+
+
+def _cards_below(width: int) -> str:
+    """The CSS that turns tables marked ``codex-cards-<width>`` into a card per row in a box narrower than ``width``.
+
+    One rule per width a table needs, sent with that table (a container query cannot read the width from the
+    table). The headings stay in the page for screen readers; each cell shows its column's name before its text.
+    """
+    c = f".codex-cards-{width}"
+    return (
+        f"<style>@container (max-width:{width - 1}px){{{c} thead{{position:absolute;width:1px;height:1px;"
+        f"overflow:hidden;clip-path:inset(50%)}}{c},{c} tbody,{c} tr{{display:block}}"
+        f"{c} tr{{padding:6px 0;border-bottom:1px solid #dde3f0}}.codex-table-wrap .codex-reader-table{c} td{{"
+        f"display:block;border:0;padding:1px 4px;white-space:normal;min-width:0;text-align:left}}"
+        f"{c} td:empty{{display:none}}{c} td::before{{content:attr(data-label);color:#5a6478;font-weight:600;"
+        f"margin-right:.6em}}}}</style>"
+    )
 
 
 def _as_percent(frame: pd.DataFrame, percent: Sequence[str]) -> pd.DataFrame:
@@ -90,15 +130,19 @@ def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", perc
     """
     shown = _as_percent(frame.head(max(max_rows, 0)), percent)
     columns = [_format_column(shown[c]) for c in shown.columns]
-    head = "".join(f"<th>{escape(_heading(c))}</th>" for c in shown.columns)
+    headings = [_heading(c) for c in shown.columns]
+    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
     rows = "".join(
-        "<tr>" + "".join(_cell(cells[i], num) for cells, num in columns) + "</tr>" for i in range(len(shown))
+        "<tr>" + "".join(_cell(cells[i], num, h) for (cells, num), h in zip(columns, headings, strict=True)) + "</tr>"
+        for i in range(len(shown))
     )
+    width = _narrowest(headings, columns)
     if len(frame) > len(shown):
         caption = " · ".join(p for p in (f"{len(shown):,} of {len(frame):,} rows", caption) if p)
     note = f"<div class='codex-table-caption'>{escape(caption)}</div>" if caption else ""
     return (
-        f"{READER_TABLE_STYLE}<div class='codex-table-wrap'><table class='codex-reader-table'>"
+        f"{READER_TABLE_STYLE}{_cards_below(width)}<div class='codex-table-wrap'>"
+        f"<table class='codex-reader-table codex-cards-{width}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>{note}"
     )
 

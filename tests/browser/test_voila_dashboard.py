@@ -72,11 +72,33 @@ def _assert_reads_as_a_dashboard(page: object, width: int) -> None:
     # 0 px box, their SVG present but invisible.
     heights = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.offsetHeight)")
     assert not heights or min(heights) >= 100, f"charts drawn {heights} px high"
-    # A long cell keeps a readable width (the table scrolls sideways): squeezed onto a phone, an alert's reason or
-    # a customer's comment wrapped a word or two to a line, and the anomaly and feedback reviews' rows stood 230 to
-    # 320 px tall (now at most 121).
-    rows = page.evaluate("() => [...document.querySelectorAll('.codex-table-wrap tr')].map(r => r.offsetHeight)")
-    assert max(rows, default=0) <= 140, f"a reader table's row is {max(rows)} px tall on a {width}px screen"
+    # A long cell keeps a readable width: squeezed onto a phone, an alert's reason or a customer's comment wrapped a
+    # word or two to a line, and the anomaly and feedback reviews' rows stood 230 to 320 px tall.
+    tables = page.evaluate(
+        """() => [...document.querySelectorAll('.codex-table-wrap')].map(w => ({
+            needs: +w.querySelector('table').className.match(/codex-cards-(\\d+)/)[1],
+            overflow: w.scrollWidth - w.clientWidth,
+            width: w.clientWidth,
+            rows: [...w.querySelectorAll('tbody tr')].map(r => ({
+                height: r.offsetHeight,
+                card: getComputedStyle(r).display === 'block',
+                labelled: [...r.querySelectorAll('td')].every(
+                    td => getComputedStyle(td, '::before').content === JSON.stringify(td.dataset.label)),
+            })),
+        }))"""
+    )
+    assert all(t["width"] >= 100 for t in tables), f"a reader table drawn too narrow to read: {tables}"
+    for table in tables:
+        # Nothing lies off to the right: scrolling sideways on a phone, a reader saw an alert's time, device and
+        # episode, and had to find that its reason was there. A table narrower than it needs is a card per row.
+        assert table["overflow"] <= 1, f"a reader table scrolls {table['overflow']} px sideways on a {width}px screen"
+        cards = [r["card"] for r in table["rows"]]
+        assert cards == [table["width"] < table["needs"]] * len(cards), table
+        if any(cards):
+            assert all(r["labelled"] for r in table["rows"]), f"a card's lines do not name their columns: {table}"
+        else:
+            tallest = max((r["height"] for r in table["rows"]), default=0)
+            assert tallest <= 140, f"a reader table's row is {tallest} px tall on a {width}px screen"
 
 
 @pytest.mark.parametrize("name", sorted(DONE))

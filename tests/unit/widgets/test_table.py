@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from codex_jupyter.widgets.table import QueryFrame, ReaderTable, reader_html, reader_text
@@ -53,8 +55,28 @@ def test_query_frame_in_reader_mode_drops_timings_and_developer_hints() -> None:
 def test_shares_show_as_percentages_and_long_text_may_wrap() -> None:
     frame = pd.DataFrame({"fault": ["spike"], "recall": [0.97], "reason": ["31.5 MADs above the usual 24.74 for now"]})
     html = reader_html(frame, percent=["recall"])
-    assert ">97%<" in html and "<td class='long'>31.5 MADs" in html
+    assert ">97%<" in html and "<td class='long' data-label='Reason'>31.5 MADs" in html
     # Short cells stay on one line (in reader tables only: the drill-down's table shares the class, not the rule).
     assert ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}" in html
-    assert "<td>spike</td>" in html
+    assert "<td data-label='Fault'>spike</td>" in html
     assert "97%" in repr(ReaderTable(frame, percent=["recall"]))
+
+
+def test_a_table_too_wide_for_its_box_is_a_card_per_row_there_and_a_short_one_stays_a_table() -> None:
+    alerts = pd.DataFrame(
+        {
+            "time": pd.to_datetime(["2025-12-29 09:00"]),
+            "device": ["dev-0013"],
+            "episode": ["ended 17:00:00 (8 h 00 min)"],
+            "reason": ["temperature, vibration, humidity: 3 missing readings in a row (usually 1 in 461)"],
+        }
+    )
+    wide, short = reader_html(alerts), reader_html(pd.DataFrame({"fault": ["spike"], "recall": ["97%"]}))
+    marked = re.compile(r"class='codex-reader-table codex-cards-(\d+)'")
+    wide_at, short_at = (int(marked.search(html)[1]) for html in (wide, short))
+    # A phone's box (about 360 px) shows the alerts as cards, a desktop's (1,200) as a table; the short table fits
+    # a phone as it is.
+    assert 360 < wide_at < 1200 and short_at < 360
+    assert f"@container (max-width:{wide_at - 1}px){{.codex-cards-{wide_at} thead" in wide
+    assert f".codex-cards-{wide_at} td::before{{content:attr(data-label)" in wide  # each line names its column
+    assert "<td data-label='Device'>dev-0013</td>" in wide
