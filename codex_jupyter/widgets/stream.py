@@ -21,7 +21,9 @@ import plotly.graph_objects as go
 
 from codex_jupyter.analytics.anomaly.reasons import reason_metrics
 from codex_jupyter.widgets.episode_text import episode_status
+from codex_jupyter.widgets.table import reader_html
 
+_SURPRISE = "Surprise: -log10 of the chance that its series reads this unusual (7 is one in ten million)"
 _STATE_COLOURS = {"running": "#2ca02c", "reconnecting": "#ff7f0e", "stopped": "#7f7f7f", "starting": "#1f77b4"}
 
 
@@ -196,23 +198,28 @@ class LiveTailView(widgets.VBox):
         self.chart.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
     def _alerts_html(self, alerts: pd.DataFrame) -> str:
+        """The unacknowledged alerts, newest first, as a reader table (a card per alert on a phone).
+
+        Why a reader table: the alerts were a bare table of their own, which a phone squeezed into columns a word
+        wide, each alert 100 to 200 px tall with its time broken over three lines; the reader tables of the rest of
+        the page read as a card per alert there (see :mod:`.table`).
+        """
         if alerts.empty:
             return "<i>no alerts yet</i>"
         shown = alerts[[k not in self._acknowledged for k in _alert_keys(alerts)]].head(self.alert_rows)
         self._shown = list(zip(shown.device.astype(str), shown.ts.astype(str), strict=True))
         if shown.empty:
             return "<i>all alerts acknowledged</i>"
-        rows = "".join(
-            f"<tr><td>{escape(_when(r.ts))}</td><td>{escape(str(r.device))}</td>"
-            f"<td>{r.surprise:.1f}</td><td>{escape(episode_status(r.episode_start, r.episode_end))}</td>"
-            f"<td>{escape(str(r.reason))}</td></tr>"
-            for r in shown.itertuples()
+        rows = pd.DataFrame(
+            {
+                "onset": [_when(ts) for ts in shown.ts],
+                "device": shown.device.astype(str).to_numpy(),
+                "surprise": [f"{v:.1f}" for v in shown.surprise],
+                "episode": [episode_status(s, e) for s, e in zip(shown.episode_start, shown.episode_end, strict=True)],
+                "reason": shown.reason.astype(str).to_numpy(),
+            }
         )
-        return (
-            "<table class='codex-alerts' style='font-size:12px'><tr><th>onset</th><th>device</th>"
-            "<th title='-log10 of the chance that this series would be this unusual: higher is rarer'>surprise</th>"
-            f"<th>episode</th><th>reason</th></tr>{rows}</table>"
-        )
+        return f"<div class='codex-alerts'>{reader_html(rows, len(rows), _SURPRISE)}</div>"
 
     def _acknowledge(self, _: Any) -> None:
         self._acknowledged.update(getattr(self, "_shown", []))

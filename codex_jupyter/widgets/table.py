@@ -15,6 +15,7 @@ column names, the data's source, and no developer hints.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from html import escape
 
@@ -23,21 +24,20 @@ import pandas as pd
 
 #: The reader tables' CSS, sent with each table (a Voila page has no stylesheet of ours for outputs).
 READER_TABLE_STYLE = (
-    "<style>.codex-reader-table{border-collapse:collapse;font-size:13px;max-width:100%}"
+    "<style>.codex-reader-table{border-collapse:collapse;font-size:13px;line-height:1.45;max-width:100%}"
     ".codex-reader-table th{text-align:left;color:#5a6478;font-weight:600;border-bottom:2px solid #dde3f0;"
     "padding:4px 10px}.codex-reader-table td{padding:4px 10px;border-bottom:1px solid #eef1f7}"
     ".codex-reader-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}"
     ".codex-table-wrap .codex-reader-table td.long{min-width:16em}"
-    ".codex-table-wrap{overflow-x:auto;max-width:100%;container-type:inline-size}"
+    ".codex-table-wrap{overflow-x:auto;max-width:100%}"
     ".codex-table-caption{color:#5a6478;font-size:12px;margin-top:4px}</style>"
 )
 _FONT_PX = 13  # the reader tables' font size (above)
-_CELL_EM, _HEADING_EM = 0.62, 0.68  # a character's width, rather too wide than too narrow (digits are 0.64em)
+_PADDING_PX = 20  # a cell's left and right padding (above)
+_PAGE_PX = 32  # the page's margins beside a table on a phone (Voila's: 24 px), with room to spare
 _LONG_CHARS = 30  # text longer than this may wrap (see _cell)
 _LONG_EM = 24  # a long cell's width in a table: at its least (16em) it read a word or two a line
-_PADDING_PX = 20
-_STEP_PX = 40
 
 
 def _format_column(column: pd.Series) -> tuple[list[str], bool]:
@@ -72,9 +72,10 @@ def _heading(name: object) -> str:
 
 
 def _cell(text: str, number: bool, label: str) -> str:
-    """One cell; only long text (``long``) may wrap, so "dev-0013" or a time never breaks across lines, and it keeps
-    16em of width: squeezed to fit a phone, an alert's reason or a customer's comment wrapped a word or two to a
-    line and the anomaly and feedback reviews' rows stood 230 to 320 px tall (the table scrolls sideways instead).
+    """One cell, its column's name in ``data-label`` (a card's line shows it); only long text (``long``) may wrap,
+    so "dev-0013" or a time never breaks across lines, and it keeps 16em of width: squeezed, an alert's reason or a
+    customer's comment wrapped a word or two to a line and the anomaly and feedback reviews' rows stood 230 to 320 px
+    tall on a phone.
 
     The rule is scoped to :func:`reader_html`'s tables (inside ``codex-table-wrap``, which scrolls sideways): other
     tables sharing the class, such as the drill-down's, mark no long cells and must still wrap on a phone.
@@ -83,36 +84,57 @@ def _cell(text: str, number: bool, label: str) -> str:
     return f"<td{kind} data-label='{escape(label)}'>{escape(text)}</td>"
 
 
-def _narrowest(headings: list[str], columns: list[tuple[list[str], bool]]) -> int:
-    """The narrowest box (px, up to a multiple of 40) that shows the table as a table; in a narrower one (a phone, a
-    dashboard's half-width column) each row is a card of lines, each headed by its column (see :func:`_cards_below`).
+def _em(text: str) -> float:
+    """The width of ``text`` in em at the tables' font, rather too wide than too narrow (the page's font is not
+    known here; DejaVu Sans, among the widest, is what it was measured on): 0.64 for most characters (digits are
+    0.636), 0.78 for capitals, 1 for the widest letters (M, W) and for Chinese, Japanese and Korean, 1.3 for emoji."""
+    width = 0.0
+    for ch in text:
+        if ch in "MWmw@%":
+            width += 1.0
+        elif ch.isupper():
+            width += 0.78
+        elif unicodedata.east_asian_width(ch) in "WF":
+            width += 1.3 if ord(ch) >= 0x1F000 else 1.0
+        else:
+            width += 0.64
+    return width
 
-    Why: scrolling sideways, the anomaly review's alerts showed a phone's reader their time, device and episode, and
-    the reader had to find that the reason (the point of the table) lay off to the right. Estimated from the text,
-    since a stylesheet cannot see whether a table overflows its box: a short table stays a table wherever it fits.
+
+def _cards_up_to(headings: list[str], columns: list[tuple[list[str], bool]]) -> int:
+    """The widest screen (px, a multiple of 8 less one) on which the table shows a card per row, each cell a line
+    headed by its column (see :func:`_cards_style`): the screens too narrow for it as a table.
+
+    Why: scrolling sideways on a phone, the anomaly review's alerts showed their time, device and episode, and a
+    reader had to find that the reason (the point of the table) lay off to the right. The width a table needs is
+    estimated from its text, since a stylesheet cannot see whether a table overflows; a short table stays a table
+    wherever it fits. It is judged against the screen, not the table's box: a container query can, but its
+    containment left a table 0 px wide in any box sized by its content (an ``HBox``, an inline block).
     """
-    need = 0.0
+    need = _PAGE_PX
     for heading, (cells, number) in zip(headings, columns, strict=True):
-        longest = max((len(c) for c in cells), default=0)
-        text = _LONG_EM if not number and longest > _LONG_CHARS else longest * _CELL_EM
-        need += max(text, len(heading) * _HEADING_EM) * _FONT_PX + _PADDING_PX
-    return _STEP_PX * math.ceil(need / _STEP_PX)
+        if not number and any(len(c) > _LONG_CHARS for c in cells):  # wraps, down to its longest word
+            text = max(_LONG_EM, *(_em(word) for c in cells for word in c.split()))
+        else:
+            text = max((_em(c) for c in cells), default=0.0)
+        need += max(text, 1.1 * _em(heading)) * _FONT_PX + _PADDING_PX  # headings are bold
+    return 8 * math.ceil(need / 8) - 1
 
 
-def _cards_below(width: int) -> str:
-    """The CSS that turns tables marked ``codex-cards-<width>`` into a card per row in a box narrower than ``width``.
+def _cards_style(screen: int) -> str:
+    """The CSS that shows tables marked ``codex-cards-<screen>`` as a card per row on screens up to ``screen`` px.
 
-    One rule per width a table needs, sent with that table (a container query cannot read the width from the
-    table). The headings stay in the page for screen readers; each cell shows its column's name before its text.
+    One rule per width, sent with its tables (a stylesheet cannot read the width from the table). The selectors
+    outrank the reader tables' own rules, which every later table sends again.
     """
-    c = f".codex-cards-{width}"
+    t = f"table.codex-cards-{screen}"
+    cell = f".codex-table-wrap table.codex-reader-table.codex-cards-{screen} td"
     return (
-        f"<style>@container (max-width:{width - 1}px){{{c} thead{{position:absolute;width:1px;height:1px;"
-        f"overflow:hidden;clip-path:inset(50%)}}{c},{c} tbody,{c} tr{{display:block}}"
-        f"{c} tr{{padding:6px 0;border-bottom:1px solid #dde3f0}}.codex-table-wrap .codex-reader-table{c} td{{"
-        f"display:block;border:0;padding:1px 4px;white-space:normal;min-width:0;text-align:left}}"
-        f"{c} td:empty{{display:none}}{c} td::before{{content:attr(data-label);color:#5a6478;font-weight:600;"
-        f"margin-right:.6em}}}}</style>"
+        f"<style>@media (max-width:{screen}px){{{t} thead{{position:absolute;width:1px;height:1px;overflow:hidden;"
+        f"clip-path:inset(50%)}}{t},{t} tbody,{t} tr{{display:block}}{t} tr{{padding:6px 0;"
+        f"border-bottom:1px solid #dde3f0}}{cell}{{display:block;border:0;padding:1px 4px;white-space:normal;"
+        f"min-width:0;text-align:left;overflow-wrap:anywhere}}{cell}:empty{{display:none}}{t} td::before{{"
+        f"content:attr(data-label);color:#5a6478;font-weight:600;margin-right:.6em}}}}</style>"
     )
 
 
@@ -136,13 +158,13 @@ def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", perc
         "<tr>" + "".join(_cell(cells[i], num, h) for (cells, num), h in zip(columns, headings, strict=True)) + "</tr>"
         for i in range(len(shown))
     )
-    width = _narrowest(headings, columns)
+    screen = _cards_up_to(headings, columns)
     if len(frame) > len(shown):
         caption = " · ".join(p for p in (f"{len(shown):,} of {len(frame):,} rows", caption) if p)
     note = f"<div class='codex-table-caption'>{escape(caption)}</div>" if caption else ""
     return (
-        f"{READER_TABLE_STYLE}{_cards_below(width)}<div class='codex-table-wrap'>"
-        f"<table class='codex-reader-table codex-cards-{width}'>"
+        f"{READER_TABLE_STYLE}{_cards_style(screen)}<div class='codex-table-wrap'>"
+        f"<table class='codex-reader-table codex-cards-{screen}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>{note}"
     )
 

@@ -76,7 +76,7 @@ def _assert_reads_as_a_dashboard(page: object, width: int) -> None:
     # word or two to a line, and the anomaly and feedback reviews' rows stood 230 to 320 px tall.
     tables = page.evaluate(
         """() => [...document.querySelectorAll('.codex-table-wrap')].map(w => ({
-            needs: +w.querySelector('table').className.match(/codex-cards-(\\d+)/)[1],
+            cards_up_to: +w.querySelector('table').className.match(/codex-cards-(\\d+)/)[1],
             overflow: w.scrollWidth - w.clientWidth,
             width: w.clientWidth,
             rows: [...w.querySelectorAll('tbody tr')].map(r => ({
@@ -89,11 +89,13 @@ def _assert_reads_as_a_dashboard(page: object, width: int) -> None:
     )
     assert all(t["width"] >= 100 for t in tables), f"a reader table drawn too narrow to read: {tables}"
     for table in tables:
-        # Nothing lies off to the right: scrolling sideways on a phone, a reader saw an alert's time, device and
-        # episode, and had to find that its reason was there. A table narrower than it needs is a card per row.
-        assert table["overflow"] <= 1, f"a reader table scrolls {table['overflow']} px sideways on a {width}px screen"
+        # A table too wide for the screen is a card per row, each line headed by its column, and nothing lies off to
+        # the right: scrolling sideways on a phone, a reader saw an alert's time, device and episode, and had to find
+        # that its reason was there. (On a desktop a wide table in a half-width column may still scroll.)
         cards = [r["card"] for r in table["rows"]]
-        assert cards == [table["width"] < table["needs"]] * len(cards), table
+        assert cards == [width <= table["cards_up_to"]] * len(cards), table
+        if any(cards) or width <= 400:
+            assert table["overflow"] <= 1, f"a reader table scrolls {table['overflow']} px sideways: {table}"
         if any(cards):
             assert all(r["labelled"] for r in table["rows"]), f"a card's lines do not name their columns: {table}"
         else:

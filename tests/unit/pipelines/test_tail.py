@@ -193,7 +193,7 @@ def test_alerts_are_episodes_that_close_when_the_device_is_back_to_normal() -> N
     # may show another's: it must still close once the device reports again.
     old = alerts[alerts.reason.str.contains("missing readings") & (alerts.ts < seen.ts.max() - pd.Timedelta("3h"))]
     assert len(old) > 0 and old.episode_end.notna().all(), old
-    assert "<th>episode</th>" in view.alerts.value and "ended" in view.alerts.value
+    assert "<th>Episode</th>" in view.alerts.value and "ended" in view.alerts.value
 
 
 def test_every_alert_closes_once_its_device_is_back() -> None:

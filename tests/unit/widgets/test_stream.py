@@ -13,7 +13,7 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
     view = LiveTailView(handle, alert_rows=50)
     view.redraw(force=True)
     table = view.alerts.value
-    assert "<th>episode</th>" in table and ("ended " in table or "open" in table)
+    assert "<th>Episode</th>" in table and ("ended " in table or "open" in table)
     assert " days " not in table and "+00:00" not in table  # no raw Timedelta or ISO offsets for the reader
     alerts = handle.anomalies()
     metrics = list(view.metric.options)

@@ -73,10 +73,20 @@ def test_a_table_too_wide_for_its_box_is_a_card_per_row_there_and_a_short_one_st
     )
     wide, short = reader_html(alerts), reader_html(pd.DataFrame({"fault": ["spike"], "recall": ["97%"]}))
     marked = re.compile(r"class='codex-reader-table codex-cards-(\d+)'")
-    wide_at, short_at = (int(marked.search(html)[1]) for html in (wide, short))
-    # A phone's box (about 360 px) shows the alerts as cards, a desktop's (1,200) as a table; the short table fits
-    # a phone as it is.
-    assert 360 < wide_at < 1200 and short_at < 360
-    assert f"@container (max-width:{wide_at - 1}px){{.codex-cards-{wide_at} thead" in wide
-    assert f".codex-cards-{wide_at} td::before{{content:attr(data-label)" in wide  # each line names its column
+    wide_up_to, short_up_to = (int(marked.search(html)[1]) for html in (wide, short))
+    # A phone (390 px) shows the alerts as cards, a laptop (1,280) as a table; the short table fits a phone as it is.
+    assert 390 < wide_up_to < 1280 and short_up_to < 390
+    assert f"@media (max-width:{wide_up_to}px){{table.codex-cards-{wide_up_to} thead" in wide
+    assert f"table.codex-cards-{wide_up_to} td::before{{content:attr(data-label)" in wide  # each line names its column
     assert "<td data-label='Device'>dev-0013</td>" in wide
+
+
+def test_the_width_a_table_needs_counts_capitals_wide_characters_and_words_that_cannot_wrap() -> None:
+    def up_to(values: list[str]) -> int:
+        html = reader_html(pd.DataFrame({"id": values}))
+        return int(re.search(r"class='codex-reader-table codex-cards-(\d+)'", html)[1])
+
+    assert up_to(["DEV-ABCDEFGHIJKLMNOPQRSTU"]) > up_to(["dev-abcdefghijklmnopqrstu"])  # 25 characters each
+    assert up_to(["東京都千代田区丸の内一丁目"]) > up_to(["tokyo chiyoda"])
+    url = "https://example.com/a/very/long/path/that/cannot/wrap/anywhere/at/all"
+    assert up_to([url]) > up_to(["a long reason in words that wrap " * 3])
