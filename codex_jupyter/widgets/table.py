@@ -27,7 +27,11 @@ READER_TABLE_STYLE = (
     "<style>.codex-reader-table{border-collapse:collapse;font-size:13px;line-height:1.45;max-width:100%}"
     ".codex-reader-table th{text-align:left;color:#5a6478;font-weight:600;border-bottom:2px solid #dde3f0;"
     "padding:4px 10px}.codex-reader-table td{padding:4px 10px;border-bottom:1px solid #eef1f7}"
-    ".codex-reader-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    # Text reads from the left, numbers from the right, whatever the page's own table rules (JupyterLab's, which
+    # Voila uses for outputs, right-align every cell and heading).
+    ".codex-table-wrap table.codex-reader-table :is(th,td){text-align:left}"
+    ".codex-table-wrap table.codex-reader-table td.num,.codex-reader-table td.num{text-align:right;"
+    "font-variant-numeric:tabular-nums}"
     ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}"
     ".codex-table-wrap .codex-reader-table td.long{min-width:16em}"
     ".codex-table-wrap{overflow-x:auto;max-width:100%}"
@@ -128,7 +132,7 @@ def _cards_style(screen: int) -> str:
     outrank the reader tables' own rules, which every later table sends again.
     """
     t = f"table.codex-cards-{screen}"
-    cell = f".codex-table-wrap table.codex-reader-table.codex-cards-{screen} td"
+    cell = f".codex-table-wrap table.codex-reader-table.codex-cards-{screen} tr td"
     return (
         f"<style>@media (max-width:{screen}px){{{t} thead{{position:absolute;width:1px;height:1px;overflow:hidden;"
         f"clip-path:inset(50%)}}{t},{t} tbody,{t} tr{{display:block}}{t} tr{{padding:6px 0;"
@@ -151,7 +155,9 @@ def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", perc
     ``percent`` names columns holding shares between 0 and 1, shown as percentages.
     """
     shown = _as_percent(frame.head(max(max_rows, 0)), percent)
-    columns = [_format_column(shown[c]) for c in shown.columns]
+    formatted = [_format_column(shown[c]) for c in shown.columns]
+    # Percentages are text by now, but read as numbers: aligned to the right.
+    columns = [(cells, number or c in percent) for c, (cells, number) in zip(shown.columns, formatted, strict=True)]
     headings = [_heading(c) for c in shown.columns]
     head = "".join(f"<th>{escape(h)}</th>" for h in headings)
     rows = "".join(

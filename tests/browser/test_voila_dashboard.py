@@ -84,6 +84,9 @@ def _assert_reads_as_a_dashboard(page: object, width: int) -> None:
                 card: getComputedStyle(r).display === 'block',
                 labelled: [...r.querySelectorAll('td')].every(
                     td => getComputedStyle(td, '::before').content === JSON.stringify(td.dataset.label)),
+                // text from the left, numbers (in a table) from the right: JupyterLab's rules right-align all
+                aligned: [...r.querySelectorAll('td')].every(td => getComputedStyle(td).textAlign === (
+                    td.classList.contains('num') && getComputedStyle(r).display !== 'block' ? 'right' : 'left')),
             })),
         }))"""
     )
@@ -93,6 +96,7 @@ def _assert_reads_as_a_dashboard(page: object, width: int) -> None:
         # the right: scrolling sideways on a phone, a reader saw an alert's time, device and episode, and had to find
         # that its reason was there. (On a desktop a wide table in a half-width column may still scroll.)
         cards = [r["card"] for r in table["rows"]]
+        assert all(r["aligned"] for r in table["rows"]), f"a reader table's text is not aligned to its side: {table}"
         assert cards == [width <= table["cards_up_to"]] * len(cards), table
         if any(cards) or width <= 400:
             assert table["overflow"] <= 1, f"a reader table scrolls {table['overflow']} px sideways: {table}"

@@ -55,7 +55,8 @@ def test_query_frame_in_reader_mode_drops_timings_and_developer_hints() -> None:
 def test_shares_show_as_percentages_and_long_text_may_wrap() -> None:
     frame = pd.DataFrame({"fault": ["spike"], "recall": [0.97], "reason": ["31.5 MADs above the usual 24.74 for now"]})
     html = reader_html(frame, percent=["recall"])
-    assert ">97%<" in html and "<td class='long' data-label='Reason'>31.5 MADs" in html
+    assert "<td class='num' data-label='Recall'>97%</td>" in html  # a share reads as a number, from the right
+    assert "<td class='long' data-label='Reason'>31.5 MADs" in html
     # Short cells stay on one line (in reader tables only: the drill-down's table shares the class, not the rule).
     assert ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}" in html
     assert "<td data-label='Fault'>spike</td>" in html
