@@ -201,8 +201,8 @@ class LiveTailView(widgets.VBox):
         """The unacknowledged alerts, newest first, as a reader table (a card per alert on a phone).
 
         Why a reader table: the alerts were a bare table of their own, which a phone squeezed into columns a word
-        wide, each alert 100 to 200 px tall with its time broken over three lines; the reader tables of the rest of
-        the page read as a card per alert there (see :mod:`.table`).
+        wide, each alert 100 to 200 px tall with its time broken over three lines; a reader table shows a card per
+        row on a phone (see :mod:`.table`). The surprise is text to keep one decimal, so it reads from the left.
         """
         if alerts.empty:
             return "<i>no alerts yet</i>"

@@ -27,11 +27,10 @@ READER_TABLE_STYLE = (
     "<style>.codex-reader-table{border-collapse:collapse;font-size:13px;line-height:1.45;max-width:100%}"
     ".codex-reader-table th{text-align:left;color:#5a6478;font-weight:600;border-bottom:2px solid #dde3f0;"
     "padding:4px 10px}.codex-reader-table td{padding:4px 10px;border-bottom:1px solid #eef1f7}"
-    # Text reads from the left, numbers from the right, whatever the page's own table rules (JupyterLab's, which
-    # Voila uses for outputs, right-align every cell and heading).
+    # In reader_html's tables text reads from the left and numbers from the right, whatever the page's own table
+    # rules (JupyterLab's, which Voila uses for outputs, right-align every cell and heading).
     ".codex-table-wrap table.codex-reader-table :is(th,td){text-align:left}"
-    ".codex-table-wrap table.codex-reader-table td.num,.codex-reader-table td.num{text-align:right;"
-    "font-variant-numeric:tabular-nums}"
+    ".codex-table-wrap table.codex-reader-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}"
     ".codex-table-wrap .codex-reader-table td.long{min-width:16em}"
     ".codex-table-wrap{overflow-x:auto;max-width:100%}"
@@ -91,7 +90,8 @@ def _cell(text: str, number: bool, label: str) -> str:
 def _em(text: str) -> float:
     """The width of ``text`` in em at the tables' font, rather too wide than too narrow (the page's font is not
     known here; DejaVu Sans, among the widest, is what it was measured on): 0.64 for most characters (digits are
-    0.636), 0.78 for capitals, 1 for the widest letters (M, W) and for Chinese, Japanese and Korean, 1.3 for emoji."""
+    0.636), 0.78 for capitals, 1 for the widest (M, W, m, w, @, %) and for Chinese, Japanese and Korean, 1.3 for
+    emoji."""
     width = 0.0
     for ch in text:
         if ch in "MWmw@%":

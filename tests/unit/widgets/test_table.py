@@ -63,7 +63,7 @@ def test_shares_show_as_percentages_and_long_text_may_wrap() -> None:
     assert "97%" in repr(ReaderTable(frame, percent=["recall"]))
 
 
-def test_a_table_too_wide_for_its_box_is_a_card_per_row_there_and_a_short_one_stays_a_table() -> None:
+def test_a_table_too_wide_for_a_phone_is_a_card_per_row_there_and_a_short_one_stays_a_table() -> None:
     alerts = pd.DataFrame(
         {
             "time": pd.to_datetime(["2025-12-29 09:00"]),
