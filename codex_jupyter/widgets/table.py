@@ -43,8 +43,11 @@ _LONG_CHARS = 30  # text longer than this may wrap (see _cell)
 _LONG_EM = 24  # a long cell's width in a table: at its least (16em) it read a word or two a line
 
 
-def _format_column(column: pd.Series) -> tuple[list[str], bool]:
-    """The column's cells as reader text, and whether they are numbers (right-aligned)."""
+def _format_column(column: pd.Series, share: bool = False) -> tuple[list[str], bool]:
+    """The column's cells as reader text, and whether they are numbers (right-aligned); a ``share`` (0..1) as a
+    whole percentage: 0.97 -> "97%"."""
+    if share:
+        return ["" if pd.isna(v) else f"{v:.0%}" for v in column], True
     if pd.api.types.is_bool_dtype(column):
         return ["yes" if v else "no" for v in column], False
     if pd.api.types.is_integer_dtype(column):
@@ -142,22 +145,13 @@ def _cards_style(screen: int) -> str:
     )
 
 
-def _as_percent(frame: pd.DataFrame, percent: Sequence[str]) -> pd.DataFrame:
-    """Shares (0..1) in ``percent`` columns as whole percentages: 0.97 -> "97%"."""
-    if not percent:
-        return frame
-    return frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else f"{v:.0%}") for c in percent})
-
-
 def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
     """``frame`` as a reader's HTML table: no index, formatted numbers, escaped text, an optional caption.
 
     ``percent`` names columns holding shares between 0 and 1, shown as percentages.
     """
-    shown = _as_percent(frame.head(max(max_rows, 0)), percent)
-    formatted = [_format_column(shown[c]) for c in shown.columns]
-    # Percentages are text by now, but read as numbers: aligned to the right.
-    columns = [(cells, number or c in percent) for c, (cells, number) in zip(shown.columns, formatted, strict=True)]
+    shown = frame.head(max(max_rows, 0))
+    columns = [_format_column(shown[c], c in percent) for c in shown.columns]
     headings = [_heading(c) for c in shown.columns]
     head = "".join(f"<th>{escape(h)}</th>" for h in headings)
     rows = "".join(
@@ -177,8 +171,8 @@ def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", perc
 
 def reader_text(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
     """The plain-text twin of :func:`reader_html` (no index, formatted numbers)."""
-    shown = _as_percent(frame.head(max(max_rows, 0)), percent)
-    table = pd.DataFrame({_heading(c): _format_column(shown[c])[0] for c in shown.columns})
+    shown = frame.head(max(max_rows, 0))
+    table = pd.DataFrame({_heading(c): _format_column(shown[c], c in percent)[0] for c in shown.columns})
     lines = [table.to_string(index=False)] if len(shown.columns) else []
     if len(frame) > len(shown):
         lines.append(f"{len(shown):,} of {len(frame):,} rows")
