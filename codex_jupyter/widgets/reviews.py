@@ -85,7 +85,7 @@ def fault_review(
 
     def recall(rows: pd.DataFrame, value: str) -> ReaderTable:
         caught = episode_recall(rows, series="device_id", label="fault_type", time="ts").reset_index(names="fault")
-        return ReaderTable(caught, percent=["recall"], caption="The demo data labels the faults it injects")
+        return ReaderTable(caught, formats={"recall": "{:.0%}"}, caption="The demo data labels the faults it injects")
 
     def trend(rows: pd.DataFrame, value: str) -> Any:
         who = "devices" if value == ALL else f"{value} devices"

@@ -202,8 +202,7 @@ class LiveTailView(widgets.VBox):
 
         Why a reader table: the alerts were a bare table of their own, which a phone squeezed into columns a word
         wide, each alert 100 to 200 px tall with its time broken over three lines; a reader table shows a card per
-        row on a phone (see :mod:`.table`). The surprise is text to keep one decimal, so it reads from the left.
-        """
+        row on a phone (see :mod:`.table`)."""
         if alerts.empty:
             return "<i>no alerts yet</i>"
         shown = alerts[[k not in self._acknowledged for k in _alert_keys(alerts)]].head(self.alert_rows)
@@ -214,12 +213,13 @@ class LiveTailView(widgets.VBox):
             {
                 "onset": [_when(ts) for ts in shown.ts],
                 "device": shown.device.astype(str).to_numpy(),
-                "surprise": [f"{v:.1f}" for v in shown.surprise],
+                "surprise": shown.surprise.astype(float).to_numpy(),
                 "episode": [episode_status(s, e) for s, e in zip(shown.episode_start, shown.episode_end, strict=True)],
                 "reason": shown.reason.astype(str).to_numpy(),
             }
         )
-        return f"<div class='codex-alerts'>{reader_html(rows, len(rows), _SURPRISE)}</div>"
+        table = reader_html(rows, len(rows), _SURPRISE, formats={"surprise": "{:.1f}"})
+        return f"<div class='codex-alerts'>{table}</div>"
 
     def _acknowledge(self, _: Any) -> None:
         self._acknowledged.update(getattr(self, "_shown", []))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping
 from html import escape
 
 import numpy as np
@@ -43,11 +43,17 @@ _LONG_CHARS = 30  # text longer than this may wrap (see _cell)
 _LONG_EM = 24  # a long cell's width in a table: at its least (16em) it read a word or two a line
 
 
-def _format_column(column: pd.Series, share: bool = False) -> tuple[list[str], bool]:
-    """The column's cells as reader text, and whether they are numbers (right-aligned); a ``share`` (0..1) as a
-    whole percentage: 0.97 -> "97%"."""
-    if share:
-        return ["" if pd.isna(v) else f"{v:.0%}" for v in column], True
+def _format_column(column: pd.Series, pattern: str | None = None) -> tuple[list[str], bool]:
+    """The column's cells as reader text, and whether they are numbers (right-aligned); ``pattern`` (a format
+    string such as ``"{:.0%}"``) formats a numeric column its own way, a missing value staying blank."""
+    if pattern is not None:
+        try:
+            return ["" if pd.isna(v) else pattern.format(v) for v in column], True
+        except (ValueError, TypeError, IndexError, KeyError) as error:
+            raise ValueError(
+                f"format {pattern!r} does not fit column {column.name!r} ({error}); "
+                "give a numeric column a format such as '{:.1f}' or '{:.0%}'"
+            ) from None
     if pd.api.types.is_bool_dtype(column):
         return ["yes" if v else "no" for v in column], False
     if pd.api.types.is_integer_dtype(column):
@@ -145,13 +151,16 @@ def _cards_style(screen: int) -> str:
     )
 
 
-def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
+def reader_html(
+    frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
+) -> str:
     """``frame`` as a reader's HTML table: no index, formatted numbers, escaped text, an optional caption.
 
-    ``percent`` names columns holding shares between 0 and 1, shown as percentages.
+    ``formats`` maps numeric columns to format strings, as pandas' ``Styler.format`` takes them: ``{"recall":
+    "{:.0%}"}`` shows a share as a percentage, ``{"surprise": "{:.1f}"}`` keeps one decimal (floats show two).
     """
     shown = frame.head(max(max_rows, 0))
-    columns = [_format_column(shown[c], c in percent) for c in shown.columns]
+    columns = [_format_column(shown[c], (formats or {}).get(c)) for c in shown.columns]
     headings = [_heading(c) for c in shown.columns]
     head = "".join(f"<th>{escape(h)}</th>" for h in headings)
     rows = "".join(
@@ -169,10 +178,12 @@ def reader_html(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", perc
     )
 
 
-def reader_text(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> str:
+def reader_text(
+    frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
+) -> str:
     """The plain-text twin of :func:`reader_html` (no index, formatted numbers)."""
     shown = frame.head(max(max_rows, 0))
-    table = pd.DataFrame({_heading(c): _format_column(shown[c], c in percent)[0] for c in shown.columns})
+    table = pd.DataFrame({_heading(c): _format_column(shown[c], (formats or {}).get(c))[0] for c in shown.columns})
     lines = [table.to_string(index=False)] if len(shown.columns) else []
     if len(frame) > len(shown):
         lines.append(f"{len(shown):,} of {len(frame):,} rows")
@@ -184,14 +195,16 @@ def reader_text(frame: pd.DataFrame, max_rows: int = 20, caption: str = "", perc
 class ReaderTable:
     """A frame displayed for a dashboard's reader (see :func:`reader_html`); the data stays in ``.frame``."""
 
-    def __init__(self, frame: pd.DataFrame, max_rows: int = 20, caption: str = "", percent: Sequence[str] = ()) -> None:
-        self.frame, self.max_rows, self.caption, self.percent = frame, max_rows, caption, tuple(percent)
+    def __init__(
+        self, frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
+    ) -> None:
+        self.frame, self.max_rows, self.caption, self.formats = frame, max_rows, caption, dict(formats or {})
 
     def __repr__(self) -> str:
-        return reader_text(self.frame, self.max_rows, self.caption, self.percent)
+        return reader_text(self.frame, self.max_rows, self.caption, self.formats)
 
     def _repr_html_(self) -> str:
-        return reader_html(self.frame, self.max_rows, self.caption, self.percent)
+        return reader_html(self.frame, self.max_rows, self.caption, self.formats)
 
 
 class QueryFrame(pd.DataFrame):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from codex_jupyter.analytics.anomaly import reason_metrics
 from codex_jupyter.pipelines.tail import tail
 from codex_jupyter.widgets.stream import LiveTailView
@@ -15,6 +17,8 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
     table = view.alerts.value
     assert "<th>Episode</th>" in table and ("ended " in table or "open" in table)
     assert " days " not in table and "+00:00" not in table  # no raw Timedelta or ISO offsets for the reader
+    # the surprise reads as a number (from the right), to one decimal
+    assert re.search(r"<td class='num' data-label='Surprise'>\d+\.\d</td>", table)
     alerts = handle.anomalies()
     metrics = list(view.metric.options)
     for metric in metrics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 
 from codex_jupyter.widgets.table import QueryFrame, ReaderTable, reader_html, reader_text
 
@@ -52,15 +53,29 @@ def test_query_frame_in_reader_mode_drops_timings_and_developer_hints() -> None:
     assert "<th></th>" not in reader._repr_html_() and reader_text(rows).splitlines()[0].split() == ["City", "Spend"]
 
 
-def test_shares_show_as_percentages_and_long_text_may_wrap() -> None:
-    frame = pd.DataFrame({"fault": ["spike"], "recall": [0.97], "reason": ["31.5 MADs above the usual 24.74 for now"]})
-    html = reader_html(frame, percent=["recall"])
+def test_formatted_columns_read_as_numbers_and_long_text_may_wrap() -> None:
+    frame = pd.DataFrame(
+        {
+            "fault": ["spike", "drift"],
+            "recall": [0.97, None],
+            "surprise": [7.25, float("inf")],
+            "reason": ["31.5 MADs above the usual 24.74 for now", ""],
+        }
+    )
+    html = reader_html(frame, formats={"recall": "{:.0%}", "surprise": "{:.1f}"})
     assert "<td class='num' data-label='Recall'>97%</td>" in html  # a share reads as a number, from the right
+    assert "<td class='num' data-label='Recall'></td>" in html  # missing stays blank, not "nan%"
+    assert "<td class='num' data-label='Surprise'>7.2</td>" in html and ">inf</td>" in html
     assert "<td class='long' data-label='Reason'>31.5 MADs" in html
     # Short cells stay on one line (in reader tables only: the drill-down's table shares the class, not the rule).
     assert ".codex-table-wrap .codex-reader-table td:not(.long){white-space:nowrap}" in html
     assert "<td data-label='Fault'>spike</td>" in html
-    assert "97%" in repr(ReaderTable(frame, percent=["recall"]))
+    assert "97%" in repr(ReaderTable(frame, formats={"recall": "{:.0%}"}))
+
+
+def test_a_format_that_does_not_fit_its_column_names_both() -> None:
+    with pytest.raises(ValueError, match=r"format '\{:\.1f\}' does not fit column 'fault'.*numeric column"):
+        reader_html(pd.DataFrame({"fault": ["spike"]}), formats={"fault": "{:.1f}"})
 
 
 def test_a_table_too_wide_for_a_phone_is_a_card_per_row_there_and_a_short_one_stays_a_table() -> None:
