@@ -3,19 +3,19 @@
 Display only: it draws the frames it is given -- the output of
 :func:`codex_jupyter.analytics.text.analyze_text` (with a time column and a
 group column such as ``branch_id``) -- as one plotly figure of three panels
-and an HTML table of topics with two example texts each.
+and a reader table of topics with two example texts each.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from html import escape
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from codex_jupyter.errors import require_columns
+from codex_jupyter.widgets.table import reader_html
 
 _POSITIVE, _NEGATIVE, _LINE = "#2e8b57", "#c0392b", "#1f5fbf"
 
@@ -59,10 +59,17 @@ def text_figure(df: pd.DataFrame, time: str, by: str, label: str = "PRODUCT") ->
 
 
 def topics_table(topics: dict[int, dict]) -> str:
-    """HTML: each topic's name, terms and two example texts (from ``analyze_text(...).attrs["topics"]``)."""
-    rows = "".join(
-        f"<tr><td><b>{escape(t['name'])}</b></td><td>{escape(', '.join(t['terms'][:6]))}</td>"
-        f"<td>{'<br>'.join(escape(x) for x in t['examples'])}</td></tr>"
-        for t in topics.values()
+    """HTML: each topic's name, terms and example texts (from ``analyze_text(...).attrs["topics"]``).
+
+    A reader table (see :func:`.table.reader_html`), so its text reads from the left and a phone shows a card per
+    topic: as a bare table, Voila's page rules right-aligned it and a phone squeezed the examples into a column
+    three words wide. Each example is quoted, so two of them in one cell read as two.
+    """
+    frame = pd.DataFrame(
+        {
+            "topic": [t["name"] for t in topics.values()],
+            "terms": [", ".join(t["terms"][:6]) for t in topics.values()],
+            "examples": [" ".join(f"“{x}”" for x in t["examples"]) for t in topics.values()],
+        }
     )
-    return f"<table class='codex-topics'><tr><th>topic</th><th>terms</th><th>examples</th></tr>{rows}</table>"
+    return reader_html(frame, max_rows=len(frame))

@@ -38,6 +38,13 @@ def test_entities_by_group_and_topics_table_escape_html() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+def test_topics_read_as_a_reader_table_with_each_example_quoted() -> None:
+    examples = ["The staff at Valencia were wonderful and fixed my card issue in minutes.", "Quick and friendly."]
+    html = topics_table({0: {"name": "fixed / issue", "terms": ["fixed", "issue", "staff"], "examples": examples}})
+    assert "codex-reader-table" in html and "<th>Topic</th>" in html  # text from the left, cards on a phone
+    assert "data-label='Examples'>“The staff at Valencia" in html and "minutes.” “Quick" in html
+
+
 def test_missing_columns_are_named() -> None:
     with pytest.raises(ColumnNotFound, match="topic_name"):
         text_figure(analysed().drop(columns="topic_name"), "ts", "branch_id")
