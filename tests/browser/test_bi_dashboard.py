@@ -127,9 +127,14 @@ def test_configured_links_tableau_and_the_branch_table_both_ways_and_shows_looke
     page.wait_for_function("() => window.applied.some(([f, v]) => f === 'Country' && v[0] === 'GB')")
     gb = codex_jupyter.connect().query("SELECT branch_id, city FROM branches WHERE country = 'GB'").df()
     page.wait_for_function(f"() => document.querySelectorAll('.codex-drill-table tbody tr').length === {len(gb)}")
-    # the branch chart follows too (a numpy array in a chart update once left it showing the first country)
+    # the branch chart follows too (a numpy array in a chart update once left it showing the first country): its
+    # plotted data, not its tick labels, which plotly thins out when they crowd; a starved CI runner once took over
+    # 30 s to draw them
     page.wait_for_function(
-        f"() => [...document.querySelectorAll('.xtick text')].some(t => t.textContent === '{gb.city[0]}')"
+        "cities => [...document.querySelectorAll('.js-plotly-plot')].some(g => (g.layout?.title?.text ?? '')"
+        ".endsWith(' in GB') && cities.every(c => Array.from(g.data?.[0]?.x ?? []).includes(c)))",
+        arg=gb.city.tolist(),
+        timeout=90_000,
     )
     page.locator(".widget-dropdown select").nth(1).select_option(label=f"{gb.city[1]} ({gb.branch_id[1]})")
     page.wait_for_function(f"() => window.applied.some(([f, v]) => f === 'Branch ID' && v[0] === '{gb.branch_id[1]}')")
