@@ -95,30 +95,33 @@ class FleetModel:
 
         The numbers do not depend on how the instants are split into calls: only the random draws and fault
         bookkeeping run per instant (each instant's draws come from its own generator), and the arithmetic runs
-        element by element over the block, so a block of one instant rounds as a block of many.
+        element by element over the block, so a block of one instant rounds as a block of many. The daily cycles
+        depend on the time alone, and the drift is a running sum in instant order, so both are worked out for the
+        whole block at once (per instant they cost half the simulator's time).
         """
         k, n = len(ts_ms), len(self._base_temp)
-        drift, noise = np.empty((k, n)), np.empty((3, k, n))
+        ts = np.asarray(ts_ms, dtype=np.int64)
+        hour = (ts // 3_600_000) % 24 + ((ts // 60_000) % 60) / 60
+        temp_cycle = (2.5 * np.sin(2 * np.pi * (hour - 9) / 24))[:, None]
+        vib_level = (0.4 + np.where((hour >= 8) & (hour <= 20), 0.25, 0.0))[:, None]
+        hum_cycle = (45 + 5 * np.sin(2 * np.pi * (hour - 15) / 24))[:, None]
+        # Each instant draws its drift step and three noises in that order: one standard normal draw of 4n, scaled
+        # (normal(0, s) is s times the standard normal, draw for draw).
+        draws = np.empty((k, 4, n))
         fault = np.empty((k, n), dtype=np.int8)
         offset, stuck = np.empty((k, n)), np.empty((k, n))
-        temp_cycle, vib_level, hum_cycle = np.empty((k, 1)), np.empty((k, 1)), np.empty((k, 1))
-        for j, ts in enumerate(ts_ms.tolist()):
+        for j in range(k):
             rng = np.random.default_rng([self.seed, 1, self.steps])
-            hour = (ts // 3_600_000) % 24 + ((ts // 60_000) % 60) / 60
-            self._drift += rng.normal(0, 0.01, n)
-            drift[j] = self._drift
-            temp_cycle[j] = 2.5 * np.sin(2 * np.pi * (hour - 9) / 24)
-            noise[0, j] = rng.normal(0, 0.3, n)
-            noise[1, j] = rng.normal(0, 0.05, n)
-            vib_level[j] = 0.4 + (0.25 if 8 <= hour <= 20 else 0.0)
-            hum_cycle[j] = 45 + 5 * np.sin(2 * np.pi * (hour - 15) / 24)
-            noise[2, j] = rng.normal(0, 1.0, n)
+            draws[j] = rng.standard_normal(4 * n).reshape(4, n)
             if self.steps >= self.quiet_steps:
-                self._start_faults(rng, hum_cycle[j] + noise[2, j])
+                self._start_faults(rng, hum_cycle[j] + draws[j, 3])
             fault[j], offset[j], stuck[j] = self._fault, self._offset, self._stuck_value
             self._fault_left = np.maximum(self._fault_left - 1, 0)
             self._fault[self._fault_left == 0] = 0
             self.steps += 1
+        drift = np.cumsum(np.concatenate([self._drift[None, :], 0.01 * draws[:, 0]]), axis=0)[1:]
+        self._drift = drift[-1].copy() if k else self._drift
+        noise = (0.3 * draws[:, 1], 0.05 * draws[:, 2], draws[:, 3])
         temp = self._base_temp + temp_cycle + drift + noise[0]
         vib = np.abs(vib_level + noise[1])
         hum = hum_cycle + noise[2]
