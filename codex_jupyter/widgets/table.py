@@ -22,6 +22,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from codex_jupyter.errors import require_columns
+
 #: The reader tables' CSS, sent with each table (a Voila page has no stylesheet of ours for outputs).
 READER_TABLE_STYLE = (
     "<style>.codex-reader-table{border-collapse:collapse;font-size:13px;line-height:1.45;max-width:100%}"
@@ -159,6 +161,7 @@ def reader_html(
     ``formats`` maps numeric columns to format strings, as pandas' ``Styler.format`` takes them: ``{"recall":
     "{:.0%}"}`` shows a share as a percentage, ``{"surprise": "{:.1f}"}`` keeps one decimal (floats show two).
     """
+    require_columns(frame.columns, formats or {}, "the table (a column named in formats=)")
     shown = frame.head(max(max_rows, 0))
     columns = [_format_column(shown[c], (formats or {}).get(c)) for c in shown.columns]
     headings = [_heading(c) for c in shown.columns]
@@ -182,6 +185,7 @@ def reader_text(
     frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
 ) -> str:
     """The plain-text twin of :func:`reader_html` (no index, formatted numbers)."""
+    require_columns(frame.columns, formats or {}, "the table (a column named in formats=)")
     shown = frame.head(max(max_rows, 0))
     table = pd.DataFrame({_heading(c): _format_column(shown[c], (formats or {}).get(c))[0] for c in shown.columns})
     lines = [table.to_string(index=False)] if len(shown.columns) else []
