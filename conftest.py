@@ -13,6 +13,7 @@ machine.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +40,28 @@ SECRET = "s3cr3t-pa55word"
 # Test modules read it from here: "from conftest import ..." is ambiguous once a test folder has its own conftest.
 os.environ["CODEX_JUPYTER_TEST_SECRET"] = SECRET
 (Path(__file__).resolve().parent / "artifacts").mkdir(exist_ok=True)
+
+
+def _keep_scratch(exitstatus: int) -> bool:
+    return exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) or bool(
+        os.environ.get("CODEX_JUPYTER_KEEP_SCRATCH")
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove this run's scratch directory when it passed; after a failure keep it (the tests' ``tmp_path``
+    folders, the brokers' data) and say where it is (``CODEX_JUPYTER_KEEP_SCRATCH=1`` keeps it always).
+
+    Why: pytest prunes its old temporary folders only within one TMPDIR, and each run's is new, so nothing was ever
+    removed: a full run left about 2 GB in /tmp, and a few hundred runs filled 25 GB.
+    """
+    if not _keep_scratch(exitstatus):
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
+    if _keep_scratch(exitstatus):
+        terminalreporter.write_sep("-", f"test scratch kept in {_SCRATCH} (remove it when done)")
 
 
 @pytest.fixture(autouse=True)

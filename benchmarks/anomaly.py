@@ -43,11 +43,13 @@ path, so without it the installed ``codex_jupyter`` is measured, not this tree.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import functools
 import hashlib
 import io
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -57,7 +59,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-os.environ.setdefault("CODEX_JUPYTER_CACHE_DIR", tempfile.mkdtemp(prefix="codex-bench-cache-"))
+if "CODEX_JUPYTER_CACHE_DIR" not in os.environ:  # this run's demo cache, removed when it ends
+    os.environ["CODEX_JUPYTER_CACHE_DIR"] = _CACHE = tempfile.mkdtemp(prefix="codex-bench-cache-")
+    atexit.register(shutil.rmtree, _CACHE, True)
 
 from codex_jupyter import StreamingDetector, connect, detect_anomalies, location_fraud
 from codex_jupyter.analytics.anomaly import threshold_for

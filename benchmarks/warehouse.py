@@ -17,7 +17,9 @@ run on the same machine, since absolute times vary between machines.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,10 +27,16 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
-os.environ.setdefault("CODEX_JUPYTER_CACHE_DIR", tempfile.mkdtemp(prefix="codex-bench-cache-"))
-os.environ.setdefault("SNOWFLAKE_HOME", tempfile.mkdtemp(prefix="codex-bench-sfhome-"))
-os.environ["TMPDIR"] = tempfile.mkdtemp(prefix="codex-bench-tmp-")
+# This run's cache, Snowflake home and temporary files, removed when it ends (each run used to leave its folders).
+_SCRATCH = Path(tempfile.mkdtemp(prefix="codex-bench-"))
+atexit.register(shutil.rmtree, _SCRATCH, True)
+for _sub in ("cache", "snowflake", "tmp"):
+    (_SCRATCH / _sub).mkdir()
+os.environ.setdefault("CODEX_JUPYTER_CACHE_DIR", str(_SCRATCH / "cache"))
+os.environ.setdefault("SNOWFLAKE_HOME", str(_SCRATCH / "snowflake"))
+os.environ["TMPDIR"] = str(_SCRATCH / "tmp")
 tempfile.tempdir = None
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 
