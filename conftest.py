@@ -43,11 +43,12 @@ os.environ["CODEX_JUPYTER_TEST_SECRET"] = SECRET
 
 
 def _keep_scratch(exitstatus: int) -> bool:
-    return exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) or bool(
-        os.environ.get("CODEX_JUPYTER_KEEP_SCRATCH")
-    )
+    return exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) or os.environ.get(
+        "CODEX_JUPYTER_KEEP_SCRATCH", ""
+    ).lower() in ("1", "true", "yes")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own end-of-session work in that folder
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Remove this run's scratch directory when it passed; after a failure keep it (the tests' ``tmp_path``
     folders, the brokers' data) and say where it is (``CODEX_JUPYTER_KEEP_SCRATCH=1`` keeps it always).

@@ -15,6 +15,7 @@ column names, the data's source, and no developer hints.
 from __future__ import annotations
 
 import math
+import string
 import unicodedata
 from collections.abc import Mapping
 from html import escape
@@ -22,7 +23,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from codex_jupyter.errors import require_columns
+from codex_jupyter.errors import InputError, require_columns
 
 #: The reader tables' CSS, sent with each table (a Voila page has no stylesheet of ours for outputs).
 READER_TABLE_STYLE = (
@@ -69,6 +70,23 @@ def _format_column(column: pd.Series, pattern: str | None = None) -> tuple[list[
         dates_only = bool((times.dropna() == times.dropna().dt.normalize()).all())
         return ["" if pd.isna(v) else v.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M") for v in times], False
     return [_format_value(v) for v in column], False
+
+
+def _check_formats(frame: pd.DataFrame, formats: Mapping[str, str] | None) -> None:
+    """Refuse ``formats`` that would fail or print nonsense only when the table is drawn: not a mapping (a list, as
+    ``percent=`` took), a value that is no ``str.format`` pattern (``"%.1f"`` printed itself in every cell), or a
+    column the frame does not have (a typo was ignored)."""
+    if formats is None:
+        return
+    if not isinstance(formats, Mapping):
+        raise InputError(f"formats maps columns to format strings, e.g. {{'recall': '{{:.0%}}'}}; got {formats!r}")
+    for column, pattern in formats.items():
+        if not isinstance(pattern, str) or not any(f is not None for _, f, _, _ in string.Formatter().parse(pattern)):
+            raise InputError(
+                f"formats[{column!r}] is {pattern!r}, not a format string with a field; "
+                "use e.g. '{:.1f}' or '{:.0%}'"
+            )
+    require_columns(frame.columns, formats, "the table (a column named in formats=)")
 
 
 def _format_value(value: object) -> str:
@@ -161,7 +179,7 @@ def reader_html(
     ``formats`` maps numeric columns to format strings, as pandas' ``Styler.format`` takes them: ``{"recall":
     "{:.0%}"}`` shows a share as a percentage, ``{"surprise": "{:.1f}"}`` keeps one decimal (floats show two).
     """
-    require_columns(frame.columns, formats or {}, "the table (a column named in formats=)")
+    _check_formats(frame, formats)
     shown = frame.head(max(max_rows, 0))
     columns = [_format_column(shown[c], (formats or {}).get(c)) for c in shown.columns]
     headings = [_heading(c) for c in shown.columns]
@@ -185,7 +203,7 @@ def reader_text(
     frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
 ) -> str:
     """The plain-text twin of :func:`reader_html` (no index, formatted numbers)."""
-    require_columns(frame.columns, formats or {}, "the table (a column named in formats=)")
+    _check_formats(frame, formats)
     shown = frame.head(max(max_rows, 0))
     table = pd.DataFrame({_heading(c): _format_column(shown[c], (formats or {}).get(c))[0] for c in shown.columns})
     lines = [table.to_string(index=False)] if len(shown.columns) else []
@@ -202,6 +220,7 @@ class ReaderTable:
     def __init__(
         self, frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
     ) -> None:
+        _check_formats(frame, formats)  # here, not when drawn: IPython shows a display's error as a traceback
         self.frame, self.max_rows, self.caption, self.formats = frame, max_rows, caption, dict(formats or {})
 
     def __repr__(self) -> str:

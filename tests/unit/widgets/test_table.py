@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from codex_jupyter.errors import ColumnNotFound
+from codex_jupyter.errors import ColumnNotFound, InputError
 from codex_jupyter.widgets.table import QueryFrame, ReaderTable, reader_html, reader_text
 
 
@@ -78,7 +78,11 @@ def test_a_format_that_does_not_fit_its_column_names_both() -> None:
     with pytest.raises(ValueError, match=r"format '\{:\.1f\}' does not fit column 'fault'.*numeric column"):
         reader_html(pd.DataFrame({"fault": ["spike"]}), formats={"fault": "{:.1f}"})
     with pytest.raises(ColumnNotFound, match=r"no column 'recal' in the table \(a column named in formats=\).*recall"):
-        ReaderTable(pd.DataFrame({"recall": [0.5]}), formats={"recal": "{:.0%}"})._repr_html_()
+        ReaderTable(pd.DataFrame({"recall": [0.5]}), formats={"recal": "{:.0%}"})
+    with pytest.raises(InputError, match=r"formats\['recall'\] is '%.1f', not a format string"):
+        reader_html(pd.DataFrame({"recall": [0.5]}), formats={"recall": "%.1f"})
+    with pytest.raises(InputError, match=r"formats maps columns to format strings"):
+        ReaderTable(pd.DataFrame({"recall": [0.5]}), formats=["recall"])  # type: ignore[arg-type]
 
 
 def test_a_table_too_wide_for_a_phone_is_a_card_per_row_there_and_a_short_one_stays_a_table() -> None:
