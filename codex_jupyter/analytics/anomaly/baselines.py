@@ -145,15 +145,20 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     if s.method == "auto":
         previous = rl.lag(x, 1)
         candidates.append(_baseline("previous", x - previous, previous, s, lay))
-    # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for.
-    now, before = _pick(candidates, pos, s), _pick(candidates, pos - 1, s)
+    # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for. A series'
+    # new readings are contiguous, so the one before a new reading is the previous new one, chosen for already,
+    # except before each series' first new reading (the last of its history).
+    first = np.flatnonzero(pos == lay.seg_first_new[lay.seg_of_new])
+    at_first = pos[first] - 1
+    now = _pick(candidates, pos, s)
+    before = _previous(now, first, _pick(candidates, at_first, s))
     out = {
         attr: _chosen([getattr(c, attr) for c in candidates], pos, now)
         for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale", "share", "flat", "level_flat")
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
     earlier = {
-        attr: _chosen([getattr(c, attr) for c in candidates], pos - 1, before)
+        attr: _previous(out[attr], first, _chosen([getattr(c, attr) for c in candidates], at_first, before[first]))
         for attr in ("point_z", "scale", "share", "flat")
     }
     stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
@@ -205,6 +210,15 @@ def _rare_surprise(z: np.ndarray, share: np.ndarray) -> np.ndarray:
     of readings do) and that it changes by this much (``z``, against the usual size of its changes).
     """
     return np.where(np.nan_to_num(z) != 0.0, -np.log(share), 0.0)
+
+
+def _previous(values: np.ndarray, first: np.ndarray, at_first: np.ndarray) -> np.ndarray:
+    """``values`` one new reading later (each reading gets its predecessor's), with ``at_first`` at the positions
+    ``first`` (each series' first new reading, whose predecessor is not among them)."""
+    out = np.empty_like(values)
+    out[1:] = values[:-1]
+    out[first] = at_first
+    return out
 
 
 def _chosen(arrays: list[np.ndarray], at: np.ndarray, which: np.ndarray) -> np.ndarray:
