@@ -8,6 +8,7 @@ best a little earlier (see :func:`components`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import bottleneck as bn
@@ -152,13 +153,14 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     at_first = pos[first] - 1
     now = _pick(candidates, pos, s)
     before = _previous(now, first, _pick(candidates, at_first, s))
+    chosen, chosen_before = _chooser(pos, now, len(candidates)), _chooser(at_first, before[first], len(candidates))
     out = {
-        attr: _chosen([getattr(c, attr) for c in candidates], pos, now)
+        attr: chosen([getattr(c, attr) for c in candidates])
         for attr in ("point_z", "usual", "level_z", "level_now", "level_before", "scale", "share", "flat", "level_flat")
     }
     out["kind"] = np.asarray([c.name for c in candidates], dtype=object)[now]
     earlier = {
-        attr: _previous(out[attr], first, _chosen([getattr(c, attr) for c in candidates], at_first, before[first]))
+        attr: _previous(out[attr], first, chosen_before([getattr(c, attr) for c in candidates]))
         for attr in ("point_z", "scale", "share", "flat")
     }
     stepwise = np.asarray([c.name in _STEP_BASELINES for c in candidates])
@@ -221,13 +223,18 @@ def _previous(values: np.ndarray, first: np.ndarray, at_first: np.ndarray) -> np
     return out
 
 
-def _chosen(arrays: list[np.ndarray], at: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """``arrays[which[i]][at[i]]`` for every ``i``."""
-    out = arrays[0][at]
-    for j, array in enumerate(arrays[1:], start=1):
-        mine = which == j
-        out[mine] = array[at[mine]]
-    return out
+def _chooser(at: np.ndarray, which: np.ndarray, count: int) -> Callable[[list[np.ndarray]], np.ndarray]:
+    """A function of ``count`` arrays giving ``arrays[which[i]][at[i]]`` for every ``i`` (which readings each array
+    serves is worked out once, for the many statistics taken from the same choice)."""
+    picks = [(i, at[i]) for i in (np.flatnonzero(which == j) for j in range(1, count))]
+
+    def chosen(arrays: list[np.ndarray]) -> np.ndarray:
+        out = arrays[0][at]
+        for (i, where), array in zip(picks, arrays[1:], strict=True):
+            out[i] = array[where]
+        return out
+
+    return chosen
 
 
 def _pick(candidates: list[_Baseline], at: np.ndarray, s: DetectorSettings) -> np.ndarray:
