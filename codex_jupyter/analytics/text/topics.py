@@ -94,7 +94,10 @@ def find_topics(
     hi = min(k_range[1], max(1, fit.shape[1] - 1), max(1, fit.shape[0] - 1))
     for k in range(min(k_range[0], hi), hi + 1):
         model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=300)
-        model.fit(fit)
+        # A fit that reproduces a small corpus all but exactly leaves scikit-learn's reconstruction error (unused
+        # here) a rounding error below zero, whose square root printed "invalid value encountered in sqrt".
+        with np.errstate(invalid="ignore"):
+            model.fit(fit)
         top = [np.argsort(-row)[:n_terms] for row in model.components_]
         score = npmi(top, binary)
         if on_fit is not None:

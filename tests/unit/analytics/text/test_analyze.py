@@ -104,6 +104,7 @@ def feedback() -> pd.DataFrame:
     )
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a notebook shows them: "invalid value encountered in sqrt"
 def test_topics_are_named_and_summarised() -> None:
     out = analyze_text(feedback(), "text", entities=False, keywords=False, topic_range=(2, 5))
     assert out.topic.notna().all() and out.topic_name.notna().all()
