@@ -53,7 +53,7 @@ def _format_column(column: pd.Series, pattern: str | None = None) -> tuple[list[
         try:
             return ["" if pd.isna(v) else pattern.format(v) for v in column], True
         except (ValueError, TypeError, IndexError, KeyError) as error:
-            raise ValueError(
+            raise InputError(
                 f"format {pattern!r} does not fit column {column.name!r} ({error}); "
                 "give a numeric column a format such as '{:.1f}' or '{:.0%}'"
             ) from None
@@ -171,6 +171,16 @@ def _cards_style(screen: int) -> str:
     )
 
 
+def _shown(
+    frame: pd.DataFrame, max_rows: int, formats: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, list[tuple[list[str], bool]]]:
+    """The rows a reader table shows and each column's cells as text (with whether they are numbers): what
+    :func:`reader_html` and :func:`reader_text` both lay out."""
+    _check_formats(frame, formats)
+    shown = frame.head(max(max_rows, 0))
+    return shown, [_format_column(shown[c], (formats or {}).get(c)) for c in shown.columns]
+
+
 def reader_html(
     frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
 ) -> str:
@@ -179,9 +189,7 @@ def reader_html(
     ``formats`` maps numeric columns to format strings, as pandas' ``Styler.format`` takes them: ``{"recall":
     "{:.0%}"}`` shows a share as a percentage, ``{"surprise": "{:.1f}"}`` keeps one decimal (floats show two).
     """
-    _check_formats(frame, formats)
-    shown = frame.head(max(max_rows, 0))
-    columns = [_format_column(shown[c], (formats or {}).get(c)) for c in shown.columns]
+    shown, columns = _shown(frame, max_rows, formats)
     headings = [_heading(c) for c in shown.columns]
     head = "".join(f"<th>{escape(h)}</th>" for h in headings)
     rows = "".join(
@@ -203,9 +211,8 @@ def reader_text(
     frame: pd.DataFrame, max_rows: int = 20, caption: str = "", formats: Mapping[str, str] | None = None
 ) -> str:
     """The plain-text twin of :func:`reader_html` (no index, formatted numbers)."""
-    _check_formats(frame, formats)
-    shown = frame.head(max(max_rows, 0))
-    table = pd.DataFrame({_heading(c): _format_column(shown[c], (formats or {}).get(c))[0] for c in shown.columns})
+    shown, columns = _shown(frame, max_rows, formats)
+    table = pd.DataFrame({_heading(c): cells for c, (cells, _) in zip(shown.columns, columns, strict=True)})
     lines = [table.to_string(index=False)] if len(shown.columns) else []
     if len(frame) > len(shown):
         lines.append(f"{len(shown):,} of {len(frame):,} rows")

@@ -75,7 +75,7 @@ def test_formatted_columns_read_as_numbers_and_long_text_may_wrap() -> None:
 
 
 def test_a_format_that_does_not_fit_its_column_names_both() -> None:
-    with pytest.raises(ValueError, match=r"format '\{:\.1f\}' does not fit column 'fault'.*numeric column"):
+    with pytest.raises(InputError, match=r"format '\{:\.1f\}' does not fit column 'fault'.*numeric column"):
         reader_html(pd.DataFrame({"fault": ["spike"]}), formats={"fault": "{:.1f}"})
     with pytest.raises(ColumnNotFound, match=r"no column 'recal' in the table \(a column named in formats=\).*recall"):
         ReaderTable(pd.DataFrame({"recall": [0.5]}), formats={"recal": "{:.0%}"})
