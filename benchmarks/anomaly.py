@@ -718,11 +718,11 @@ def fraud_quality() -> pd.DataFrame:
 
 
 US_DAILY = ("modeldata/Chicago/", "mosaicData/Births")  # daily US series: L ridership by station, births
-#: Days before its row's date that a series' readings were taken: modeldata's Chicago stations are each station's
-#: ridership two weeks earlier (the data set's predictors are lagged; ``Clark_Lake[i] == ridership[i - 14]`` for
-#: every row), and only ``ridership`` (Clark/Lake's) is of the row's own date. Dated by the row, the stations' holidays
-#: fell 14 days late: "holidays" skipped ordinary days, and Memorial Day alerted two weeks after it.
-LAGGED_DAYS = {"modeldata/Chicago/ridership": 0, "modeldata/Chicago/": 14}
+#: modeldata's Chicago stations are each station's ridership this many days before their row's date (the data set's
+#: predictors are lagged; ``Clark_Lake[i] == ridership[i - 14]`` for every row); only ``ridership`` (Clark/Lake's) is
+#: of the row's own date. Dated by the row, the stations' holidays fell 14 days late: "holidays" skipped ordinary days,
+#: and Memorial Day alerted two weeks after it.
+CHICAGO_STATION_LAG_DAYS = 14
 
 
 def us_daily(series: dict[str, tuple[np.ndarray, int | None]]) -> dict[str, np.ndarray]:
@@ -735,8 +735,8 @@ def us_daily(series: dict[str, tuple[np.ndarray, int | None]]) -> dict[str, np.n
             if table not in tables:
                 tables[table] = pd.to_datetime(_rdataset(*table.split("/"))["date"]).to_numpy()
             if len(tables[table]) == len(series[name][0]):
-                lag = next((days for prefix, days in LAGGED_DAYS.items() if name.startswith(prefix)), 0)
-                dates[name] = tables[table] - np.timedelta64(lag, "D")
+                station = table == "modeldata/Chicago" and not name.endswith("/ridership")
+                dates[name] = tables[table] - np.timedelta64(CHICAGO_STATION_LAG_DAYS if station else 0, "D")
     return dates
 
 
