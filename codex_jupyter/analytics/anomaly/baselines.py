@@ -149,7 +149,7 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     # Only the new readings and the ones just before them (for the jump-and-back test) are chosen for. A series'
     # new readings are contiguous, so the one before a new reading is the previous new one, chosen for already,
     # except before each series' first new reading (the last of its history).
-    first = np.flatnonzero(pos == lay.seg_first_new[lay.seg_of_new])
+    first = np.flatnonzero(lay.first_new)
     at_first = pos[first] - 1
     now = _pick(candidates, pos, s)
     before = _previous(now, first, _pick(candidates, at_first, s))

@@ -31,6 +31,8 @@ class Layout:
     new_pos: np.ndarray  # flat positions of the new points, in series order
     seg_first_new: np.ndarray  # flat position of each series' first new point
     seg_of_new: np.ndarray  # for each new point, index of its series in this batch
+    first_new: np.ndarray  # for each new point, whether it is its series' first new one (bool)
+    last_new: np.ndarray  # and whether it is its series' last
     starts: np.ndarray  # flat position where each series' block begins
     counts: np.ndarray  # new points per series
     _recent: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
@@ -166,7 +168,7 @@ def build_layout(
     times = np.empty(size, dtype=np.int64)
     times[hist_at] = hist_times.ravel()
     times[new_pos] = new_times
-    return Layout(values, times, new_pos, starts + depth, seg, starts, counts)
+    return Layout(values, times, new_pos, starts + depth, seg, within == 0, within == counts[seg] - 1, starts, counts)
 
 
 def last_rows(lay: Layout, depth: int) -> np.ndarray:

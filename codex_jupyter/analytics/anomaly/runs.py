@@ -65,12 +65,11 @@ def stuck(
     rate = rl.lag(rl.move_mean(eq_all, window, min_count=max(3, window // 4)), 1)
     eq = seen[pos] == prev[pos]
     seg = lay.seg_of_new
-    seg_first = pos == lay.seg_first_new[seg]
-    block_start = ~eq | seg_first
+    block_start = ~eq | lay.first_new
     first_of_block = np.flatnonzero(block_start)[np.cumsum(block_start) - 1]
     offset = np.arange(len(pos)) - first_of_block
     # A run that began before this batch continues from the stored state.
-    carried = seg_first[first_of_block] & eq[first_of_block]
+    carried = lay.first_new[first_of_block] & eq[first_of_block]
     # Its repeats so far that the cycle did not expect (as_usual: what the series reads at this point of its cycle).
     unexpected = eq & (True if as_usual is None else ~as_usual)
     so_far = np.cumsum(unexpected)
@@ -105,7 +104,7 @@ def stuck(
             np.where(np.isnan(rate[pos]), np.nan, 0.0),
         )
     # Carry the run into the next batch.
-    last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
+    last = np.flatnonzero(lay.last_new)
     state.run_len[rows[seg[last]]] = run[last]
     state.run_start[rows[seg[last]]] = start_time[last]
     state.run_p_repeat[rows[seg[last]]] = p[last]
@@ -217,7 +216,7 @@ def missing(
     carried = state.missing[rows]
     if not missing.any() and not carried[:, 2].any():
         none = np.zeros(len(missing), dtype=np.int64)
-        _count_missing(state, rows, lay.seg_of_new, missing, none, present, none)
+        _count_missing(state, rows, lay, missing, none, present, none)
         return log10_p, None
     seg = lay.seg_of_new
     # A series has not begun before its first reading: missing readings in front of it (a table whose column
@@ -229,7 +228,7 @@ def missing(
     readings = exclusive_cumsum(counted.astype(np.int64), seg, carried[:, 0])
     misses = exclusive_cumsum(judged.astype(np.int64), seg, carried[:, 1])
     # Missing readings in the run that is open at each reading (carried across batches; holidays skipped).
-    first = np.r_[True, seg[1:] != seg[:-1]]
+    first = lay.first_new
     breaks = present | first
     last_break = np.maximum.accumulate(np.where(breaks, np.arange(len(missing)), 0))
     so_far = np.cumsum(judged)
@@ -247,7 +246,7 @@ def missing(
     stay = np.fmax(_learnt_stay(went_on_before, missed_before, rate, _GAP_STAY_PRIOR), rate)
     level = -np.log10(rate) - np.maximum(run - 1, 0) * np.log10(stay)
     out = np.where(judged, level, log10_p)
-    _count_missing(state, rows, seg, judged, open_run, counted, went_on)
+    _count_missing(state, rows, lay, judged, open_run, counted, went_on)
 
     def reason(i: int) -> str:  # a missing reading is judged on its run alone
         if not judged[i]:
@@ -264,7 +263,7 @@ def missing(
 def _count_missing(
     state: MetricState,
     rows: np.ndarray,
-    seg: np.ndarray,
+    lay: rl.Layout,
     missing: np.ndarray,
     run: np.ndarray,
     counted: np.ndarray,
@@ -272,10 +271,11 @@ def _count_missing(
 ) -> None:
     """Add a batch's readings (only those after the series began, holidays not), missed readings and missed readings
     after another to each series' counts, and keep the run still open at its last reading."""
+    seg = lay.seg_of_new
     counts = np.bincount(seg, weights=counted, minlength=len(rows)).astype(np.int64)
     misses = np.bincount(seg, weights=missing, minlength=len(rows)).astype(np.int64)
     again = np.bincount(seg, weights=went_on, minlength=len(rows)).astype(np.int64)
-    last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]
+    last = np.flatnonzero(lay.last_new)
     state.missing[rows] += np.stack([counts, misses, np.zeros(len(rows), dtype=np.int64), again], axis=1)
     state.missing[rows, 2] = run[last]
 
