@@ -244,12 +244,20 @@ class StreamingDetector:
         skip = None if off is None or not off.any() else off[order]
         holiday = np.zeros(n, dtype=bool) if skip is None else skip
         for metric in self.values:
-            values = _numeric(batch[metric], metric)[order]
+            raw = _numeric(batch[metric], metric)[order]
+            # An infinite reading (a sensor's overflow, "Infinity" in a JSON feed) is a gross error: it alerts, and is
+            # kept out of every statistic as a holiday is. In a rolling window it made the spread infinite, so the
+            # series could not alert for the next 48 readings (a 20-sigma spike among them went unreported).
+            infinite = np.isinf(raw)
+            values = np.where(infinite, rl.HOLIDAY, raw) if infinite.any() else raw
             if skip is not None:
                 values[skip] = rl.HOLIDAY
             level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
-            levels.append(np.nan_to_num(level, nan=-np.inf))
-            missing.append(np.isnan(values) & ~holiday)
+            if infinite.any():
+                level = np.where(infinite & ~holiday, np.inf, level)
+                explain = _infinite_explained(explain, raw, infinite)
+            levels.append(np.nan_to_num(level, nan=-np.inf, posinf=np.inf))
+            missing.append(np.isnan(values) & ~holiday & ~infinite)
             explainers.append(explain)
         # The score is the most surprising metric's (the first one on a tie).
         stacked = np.stack(levels)
@@ -450,6 +458,15 @@ class StreamingDetector:
         state.values[rows] = lay.values[keep]
         self._times[rows] = lay.times[keep]  # the same for every metric
         return log10_p, explain
+
+
+def _infinite_explained(explain: Callable[[int], str], raw: np.ndarray, infinite: np.ndarray) -> Callable[[int], str]:
+    """``explain``, but an infinite reading is worded as one (it was scored as a gross error, not by a statistic)."""
+
+    def why(i: int) -> str:
+        return f"an infinite reading ({raw[i]:+}), left out of the statistics" if infinite[i] else explain(i)
+
+    return why
 
 
 def _known(level: float) -> float:

@@ -351,6 +351,27 @@ def test_a_dropout_ends_when_readings_return_and_a_spike_after_it_is_its_own_ale
     assert out.episode_end.iloc[408] == out.ts.iloc[407]
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_an_infinite_reading_alerts_and_does_not_blind_the_series() -> None:
+    """A sensor's overflow (an inf, which Python's json reads from "Infinity") made its window's spread infinite:
+    the series scored 0 for the next 48 readings and a 20-sigma spike among them went unreported, with numpy
+    warnings printed in the notebook."""
+    values = daily_cycle(24 * 25, seed=5)
+    values[[380, 420]] = [np.inf, -np.inf]
+    values[440] += 15
+    frame = hourly(values)
+    out = detect_anomalies(frame, time="ts", value="value")
+    assert np.flatnonzero(out.is_anomaly).tolist() == [380, 420, 440]
+    assert out.reason.iloc[380] == "an infinite reading (+inf), left out of the statistics"
+    assert out.reason.iloc[420] == "an infinite reading (-inf), left out of the statistics"
+    assert out.surprise.iloc[380] == np.inf and out.anomaly_score.iloc[380] == 1.0
+    assert "above" in out.reason.iloc[440]
+    # Left out as a holiday is, so a stream read a few rows at a time scores it the same.
+    detector = StreamingDetector("value", time="ts")
+    streamed = pd.concat([detector.update(frame.iloc[i : i + 5]) for i in range(0, len(frame), 5)])
+    pd.testing.assert_frame_equal(streamed, out.drop(columns=["ts", "value"]))
+
+
 def test_every_metric_whose_episode_closes_is_listed_though_a_row_shows_one() -> None:
     """A vibration shift that ends while the device is down, then the device is back: both its episode and the
     dropout's close on the same row, which can show only one."""
