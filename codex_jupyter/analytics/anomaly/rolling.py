@@ -49,7 +49,8 @@ class Layout:
 
 #: A holiday's reading (``holidays=``) as stored in a series' history: a NaN with bits of its own. Every statistic
 #: sees a NaN, yet a later batch can still tell the holiday from a missing reading (a run of repeats or of missing
-#: readings goes on across it) without another array per series.
+#: readings goes on across it) without another array per series. An infinite reading is stored the same way: it is
+#: left out of every statistic, and is no missing reading either (see ``StreamingDetector._score``).
 _HOLIDAY_BITS = np.array([0x7FF8_0000_0000_0BAD], dtype=np.int64)
 HOLIDAY = float(_HOLIDAY_BITS.view(np.float64)[0])
 
