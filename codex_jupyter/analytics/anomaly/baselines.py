@@ -20,7 +20,7 @@ from codex_jupyter.analytics.anomaly.settings import DetectorSettings
 
 MAD_TO_SD = 1.4826
 _MEAN_AD_TO_SD = 1.2533
-#: A deviation at least this many times the mean of the others in its window is left out of the point statistic's
+#: A deviation more than this many times the mean of the others in its window is left out of the point statistic's
 #: scale (see :func:`.rolling.move_mean_and_typical`): a gross one, where the largest of 48 normal deviations is about
 #: 3 times the others' mean. On the tuning half of benchmarks/anomaly.py's real series 20 raised the alerts from 62 to
 #: 63 at the same event F1 (0.604); 5, 10 and 40 gave 64 (F1 0.605, 0.606, 0.604).
@@ -42,7 +42,8 @@ def _robust_scale(
 
     Where one gross reading makes one gross deviation (``one_per_reading``: the flat and seasonal baselines, not the
     ones that predict from the previous reading, where it makes two), the robust SD leaves out one gross deviation in
-    its window (``_GROSS``), so a sensor's single -999 does not blind the series' point statistic for a window.
+    its window (``_GROSS``), so a sensor's single -999 does not blind the series' point statistic for a window. (The
+    seasonal baseline makes two as well while only two cycles are known: their mean carries it a cycle on.)
 
     The share is of readings off the baseline, where most readings sit exactly on it (a price set once a year,
     a count that is mostly 0), else 1. Why: there the MAD is 0 and the mean absolute deviation counts the

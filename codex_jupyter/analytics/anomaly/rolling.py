@@ -107,15 +107,22 @@ def window_sums(z: np.ndarray, window: int) -> np.ndarray:
     return total
 
 
-def move_mean(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
-    """Rolling mean over the last ``window`` positions ending at each position (NaN ignored; NaN below ``min_count``).
+def _window_total_count(a: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sum (NaN ignored) and count of the values in the last ``window`` positions ending at each position.
 
     Split-independent: the counts are integer cumulative sums and the sums come from :func:`window_sums`.
     """
     valid = ~np.isnan(a)
     seen = np.concatenate([np.zeros(window, np.int64), np.cumsum(valid)])
-    count = seen[window:] - seen[:-window]
-    total = window_sums(np.where(valid, a, 0.0), window)
+    return window_sums(np.where(valid, a, 0.0), window), seen[window:] - seen[:-window]
+
+
+def move_mean(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
+    """Rolling mean over the last ``window`` positions ending at each position (NaN ignored; NaN below ``min_count``).
+
+    Split-independent (see :func:`_window_total_count`).
+    """
+    total, count = _window_total_count(a, window)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count >= max(1, min_count), total / count, np.nan)
 
@@ -123,20 +130,19 @@ def move_mean(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
 def move_mean_and_typical(
     a: np.ndarray, window: int, min_count: int, gross: float, lay: Layout, back: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`move_mean`, and the same mean without the window's largest value where that value is at least
-    ``gross`` times the mean of the others (``a`` is non-negative: absolute deviations), from ``back`` before each
-    series' first new point on (as :func:`move_median_recent`; the plain mean elsewhere).
+    """:func:`move_mean`, and the same mean without the window's largest value where that value is more than
+    ``gross`` times the mean of the others (``a`` is non-negative: absolute deviations).
 
-    Why: one gross reading (a sensor's -999 among readings of 10 +- 1) made the mean absolute deviation about 20
+    The second is that only from ``back`` before each series' first new point on (as :func:`move_median_recent`);
+    elsewhere it is the plain mean, so read it nowhere else: further back it would differ with the stream's split.
+
+    Why: one gross reading (a sensor's -999 among readings of 10 +- 1) made the mean absolute deviation over 20
     times too large for a whole window, so nothing in the next ``window`` readings could alert: a 10-sigma spike 20
     readings later scored P = 1e-0.15. Leaving out only that one value keeps the mean what it was for every window
     without such an outlier (the largest of 48 normal deviations is about 3 times the mean of the others).
-    Split-independent, as :func:`move_mean`: the maximum is exact.
+    Split-independent there, as :func:`move_mean`: the maximum is exact.
     """
-    valid = ~np.isnan(a)
-    seen = np.concatenate([np.zeros(window, np.int64), np.cumsum(valid)])
-    count = seen[window:] - seen[:-window]
-    total = window_sums(np.where(valid, a, 0.0), window)
+    total, count = _window_total_count(a, window)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count >= max(1, min_count), total / count, np.nan)
     at, offset = lay.recent(back + window - 1)
