@@ -22,14 +22,14 @@ MAD_TO_SD = 1.4826
 _MEAN_AD_TO_SD = 1.2533
 #: A deviation more than this many times the mean of the others in its window is left out of the point statistic's
 #: scale (see :func:`.rolling.move_mean_and_typical`): a gross one, where the largest of 48 normal deviations is about
-#: 3 times the others' mean. On the tuning half of benchmarks/anomaly.py's real series 20 raised the alerts from 62 to
-#: 63 at the same event F1 (0.604); 5, 10 and 40 gave 64 (F1 0.605, 0.606, 0.604).
+#: 3 times the others' mean. On the tuning half of benchmarks/anomaly.py's real series 20 kept the alerts at 62
+#: (event F1 0.604 -> 0.601); 40 gave 64 (0.604), 10 gave 65 (0.602) and 5 gave 72 (0.589).
 _GROSS = 20.0
 _STEP_BASELINES = ("previous", "seasonal_change")  # baselines that predict from the previous reading
 
 
 def _robust_scale(
-    x: np.ndarray, window: int, min_count: int, lay: rl.Layout, back: int, one_per_reading: bool
+    x: np.ndarray, window: int, min_count: int, lay: rl.Layout, back: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Baseline (median of the previous ``window``), robust SD, mean absolute deviation, share of changes, and
     whether the window sat entirely on its baseline (no spread at all: a move off it has no scale).
@@ -40,10 +40,9 @@ def _robust_scale(
     new ones on (what the z-scores and the level shift's lagged spread need: computed further back, a split stream
     read NaN where the whole batch did not); the baseline and mean absolute deviation for the whole layout.
 
-    Where one gross reading makes one gross deviation (``one_per_reading``: the flat and seasonal baselines, not the
-    ones that predict from the previous reading, where it makes two), the robust SD leaves out one gross deviation in
-    its window (``_GROSS``), so a sensor's single -999 does not blind the series' point statistic for a window. (The
-    seasonal baseline makes two as well while only two cycles are known: their mean carries it a cycle on.)
+    The robust SD leaves out up to two gross deviations in its window (``_GROSS``), so a sensor's single -999 does
+    not blind the series' point statistic for a window: it is one gross deviation from a recent median or a cycle,
+    and two (down and back) from the previous reading.
 
     The share is of readings off the baseline, where most readings sit exactly on it (a price set once a year,
     a count that is mostly 0), else 1. Why: there the MAD is 0 and the mean absolute deviation counts the
@@ -55,11 +54,8 @@ def _robust_scale(
     base = rl.lag(rl.move_median(x, window, min_count), 1)
     dev = np.abs(x - base)
     mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=back), 1) * MAD_TO_SD
-    if one_per_reading:
-        mean, typical = rl.move_mean_and_typical(dev, window, min_count, _GROSS, lay, back)
-        mean_ad, typical_ad = rl.lag(mean, 1) * _MEAN_AD_TO_SD, rl.lag(typical, 1) * _MEAN_AD_TO_SD
-    else:
-        mean_ad = typical_ad = rl.lag(rl.move_mean(dev, window, min_count=min_count), 1) * _MEAN_AD_TO_SD
+    mean, typical = rl.move_mean_and_typical(dev, window, min_count, _GROSS, lay, back)
+    mean_ad, typical_ad = rl.lag(mean, 1) * _MEAN_AD_TO_SD, rl.lag(typical, 1) * _MEAN_AD_TO_SD
     tiny = 1e-9 * np.maximum(np.abs(base), 1.0)
     share = np.ones(len(x))
     on_base = mad <= tiny  # at least half of the window sat on its baseline (NaN: not judged here)
@@ -123,9 +119,7 @@ class _Baseline:
 
 
 def _baseline(name: str, resid: np.ndarray, offset: np.ndarray, s: DetectorSettings, lay: rl.Layout) -> _Baseline:
-    base, scale, spread, share, flat = _robust_scale(
-        resid, s.window, s.min_history, lay, s.shift_window + 1, one_per_reading=name not in _STEP_BASELINES
-    )
+    base, scale, spread, share, flat = _robust_scale(resid, s.window, s.min_history, lay, back=s.shift_window + 1)
     # Level shifts are judged on the plain baseline only: shifts of the residual from a seasonal or
     # previous-reading baseline (changes of trend) raised five times more false alarms than true ones on the
     # tuning half of the real series, and the point statistic still sees a jump there.

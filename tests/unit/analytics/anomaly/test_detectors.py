@@ -392,6 +392,23 @@ def test_one_gross_reading_does_not_blind_the_series_for_a_window() -> None:
     pd.testing.assert_frame_equal(streamed, out.drop(columns=["value"]))
 
 
+def test_a_gross_reading_on_a_random_walk_does_not_blind_it() -> None:
+    """Judged step by step, one -999 is two gross steps (down and back): a 10-sigma spike 20 readings later scored
+    P = 1e-0.07. Both steps are left out of the spread, and it scores as it does without the -999."""
+    rng = np.random.default_rng(3)
+    walk = 100 + np.cumsum(rng.normal(0, 1, 400))
+    walk[250] += 10
+    clean = detect_anomalies(pd.DataFrame({"value": walk}), value="value")
+    walk[[230, 300, 320]] = [-999.0, 9999.0, -999.0]  # and two in one window
+    frame = pd.DataFrame({"value": walk})
+    out = detect_anomalies(frame, value="value")
+    assert np.flatnonzero(out.is_anomaly).tolist() == [230, 250, 300, 320]
+    assert out.surprise.iloc[250] > 0.9 * clean.surprise.iloc[250]
+    detector = StreamingDetector("value")
+    streamed = pd.concat([detector.update(frame.iloc[i : i + 3]) for i in range(0, len(frame), 3)])
+    pd.testing.assert_frame_equal(streamed, out.drop(columns=["value"]))
+
+
 def test_every_metric_whose_episode_closes_is_listed_though_a_row_shows_one() -> None:
     """A vibration shift that ends while the device is down, then the device is back: both its episode and the
     dropout's close on the same row, which can show only one."""
