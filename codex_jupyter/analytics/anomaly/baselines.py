@@ -53,8 +53,9 @@ def _robust_scale(
     """
     base = rl.lag(rl.move_median(x, window, min_count), 1)
     dev = np.abs(x - base)
-    mad = rl.lag(rl.move_median_recent(dev, window, min_count, lay, back=back), 1) * MAD_TO_SD
-    mean, typical = rl.move_mean_and_typical(dev, window, min_count, _GROSS, lay, back)
+    median = rl.move_median_recent(dev, window, min_count, lay, back=back)
+    mad = rl.lag(median, 1) * MAD_TO_SD
+    mean, typical = rl.move_mean_and_typical(dev, window, min_count, _GROSS, lay, back, median)
     mean_ad, typical_ad = rl.lag(mean, 1) * _MEAN_AD_TO_SD, rl.lag(typical, 1) * _MEAN_AD_TO_SD
     tiny = 1e-9 * np.maximum(np.abs(base), 1.0)
     share = np.ones(len(x))
@@ -67,7 +68,7 @@ def _robust_scale(
     # Else the larger of the two: integer-like series often have a MAD of one whole step, while the
     # mean absolute deviation still measures their spread; for normal noise the two agree.
     # A series that rarely moves is judged on the size of its moves, the gross ones included (they are its moves).
-    # Only the point statistic's scale leaves a gross deviation out: the spread that picks a baseline and scales a
+    # Only the point statistic's scale leaves gross deviations out: the spread that picks a baseline and scales a
     # level shift does not (left out there too, a visibility's foggy spells were level shifts twice more on the
     # evaluation half of the sub-daily series).
     scale = np.where(share < 1.0, mean_ad / share, np.fmax(mad, typical_ad))
