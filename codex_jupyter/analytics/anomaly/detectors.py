@@ -249,11 +249,12 @@ class StreamingDetector:
             # kept out of every statistic as a holiday is. In a rolling window it made the spread infinite, so the
             # series could not alert for the next 48 readings (a 20-sigma spike among them went unreported).
             infinite = np.isinf(raw)
-            values = np.where(infinite, rl.HOLIDAY, raw) if infinite.any() else raw
+            any_infinite = bool(infinite.any())
+            values = np.where(infinite, rl.HOLIDAY, raw) if any_infinite else raw
             if skip is not None:
                 values[skip] = rl.HOLIDAY
             level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
-            if infinite.any():
+            if any_infinite:
                 level = np.where(infinite & ~holiday, np.inf, level)
                 explain = _infinite_explained(explain, raw, infinite)
             levels.append(np.nan_to_num(level, nan=-np.inf, posinf=np.inf))

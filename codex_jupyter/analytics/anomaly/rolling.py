@@ -120,14 +120,17 @@ def _window_total_count(a: np.ndarray, window: int) -> tuple[np.ndarray, np.ndar
     return window_sums(np.where(valid, a, 0.0), window), seen[window:] - seen[:-window]
 
 
+def _mean_of(total: np.ndarray, count: np.ndarray, min_count: int) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= max(1, min_count), total / count, np.nan)
+
+
 def move_mean(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
     """Rolling mean over the last ``window`` positions ending at each position (NaN ignored; NaN below ``min_count``).
 
     Split-independent (see :func:`_window_total_count`).
     """
-    total, count = _window_total_count(a, window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count >= max(1, min_count), total / count, np.nan)
+    return _mean_of(*_window_total_count(a, window), min_count)
 
 
 def move_mean_and_typical(
@@ -139,7 +142,8 @@ def move_mean_and_typical(
 
     The second is that only from ``back`` before each series' first new point on (as :func:`move_median_recent`);
     elsewhere it is the plain mean, so read it nowhere else: further back it would differ with the stream's split.
-    Nor where ``median`` (:func:`move_median_recent` of ``a``, the same ``back``) is 0: a window that mostly sat on
+    Nor where ``median`` (:func:`move_median_recent` of ``a``, the same ``back`` and ``min_count``: NaN where the
+    window is not the series' own or holds too few readings) is 0 or NaN: a window that mostly sat on
     its baseline is judged on the size of its moves (see ``baselines._robust_scale``), and in a count that is mostly 0
     nearly every window holds a value 20 times the others' mean: worked out there too, a count that is 0 in 95 % of
     200,000 readings took twice as long to score, with 100 MB more memory.
@@ -152,14 +156,13 @@ def move_mean_and_typical(
     the others). Split-independent there, as :func:`move_mean`: the maximum and the window's own values are exact.
     """
     total, count = _window_total_count(a, window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count >= max(1, min_count), total / count, np.nan)
-    at, offset = lay.recent(back + window - 1)
+    mean = _mean_of(total, count, min_count)
+    at, _ = lay.recent(back + window - 1)
     top = bn.move_max(a[at], window, min_count=1)
     t, c = total[at], count[at]
-    # top > gross * (t - top) / (c - 1), without a division at every position; NaN (no reading) compares False
-    judged = (offset >= window - 1) & (median[at] > 0) & (c >= max(3, min_count))
-    hit = np.flatnonzero(judged & (top * (c - 1 + gross) > gross * t))
+    # top > gross * (t - top) / (c - 1), without a division at every position. A known median means a whole window
+    # of the series' own with at least min_count (>= 3, see DetectorSettings) readings, so both divisions below hold.
+    hit = np.flatnonzero((median[at] > 0) & (top * (c - 1 + gross) > gross * t))
     if not hit.size:
         return mean, mean
     typical = mean.copy()
