@@ -676,9 +676,12 @@ def _times_ns(column: pd.Series, name: str) -> tuple[np.ndarray, Any]:
         try:
             ts = _parse_times(column, utc=bool(tz_aware == {True}))
         except (ValueError, TypeError) as exc:
+            # pandas' own message goes on with several lines of advice ("You might want to try: ..."): its first
+            # sentence names the value and its position, which is what the user needs.
+            said = str(exc).split(" You might want to try")[0].splitlines()[0].rstrip(" .")
             raise AnomalyInputError(
-                f"column {name!r} is not a time column ({kinds and next(iter(kinds)).__name__}): {exc}; "
-                "convert it with pd.to_datetime(col, utc=True)"
+                f"column {name!r} is not a time column ({kinds and next(iter(kinds)).__name__}): {said}; convert it "
+                "with pd.to_datetime(col, utc=True), and find the values it cannot read with errors='coerce' (NaT)"
             ) from None
     zone = getattr(column.dtype, "tz", None)
     if getattr(ts.dt, "tz", None) is not None:

@@ -670,6 +670,17 @@ def test_bad_input_gets_a_clear_message(frame: pd.DataFrame, kwargs: dict, messa
         detect_anomalies(frame, **kwargs)
 
 
+def test_a_time_that_cannot_be_read_is_named_in_one_line() -> None:
+    """pandas' message went on for five lines of advice after naming the value; the first sentence is what helps."""
+    times = pd.Series(pd.date_range("2025-01-01", periods=60, freq="h").astype(str))
+    times[7] = "yesterday"
+    with pytest.raises(InputError) as caught:
+        detect_anomalies(pd.DataFrame({"ts": times, "v": np.arange(60.0)}), time="ts", value="v")
+    message = str(caught.value)
+    assert '"yesterday"' in message and "position 7" in message and "errors='coerce'" in message
+    assert "\n" not in message and "You might want to try" not in message
+
+
 def test_awkward_but_valid_input_has_documented_behaviour() -> None:
     short = detect_anomalies(pd.Series([1.0, 2.0, 3.0], name="v"))
     assert short.anomaly_score.isna().all() and not short.is_anomaly.any()  # too short to judge
