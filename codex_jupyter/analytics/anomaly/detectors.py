@@ -66,8 +66,8 @@ _NS_PER_S = 1_000_000_000
 #: Readings a batch is scored in at a time (see :meth:`StreamingDetector.update`). Scoring holds a few dozen float
 #: arrays the size of its part: one pass over 3 million readings peaked at 2.5 GB, beyond a Binder's 2 GB.
 CHUNK_READINGS = 500_000
-_PART_DEPTHS = 20  # a part holds at least this many times each series' history (see _part_rows)
-_PROGRESS_PARTS = 4  # parts from which a batch shows a progress bar by default (about 2 million readings, 5 s)
+_PART_DEPTHS = 20  # a part holds at least this many times each series' history (see StreamingDetector.update)
+_PROGRESS_READINGS = 2_000_000  # a batch scored in parts shows a progress bar by default above this (about 5 s)
 
 
 _NO_READING_TIME = np.iinfo(np.int64).min  # the time stored in front of a series' first reading
@@ -209,48 +209,47 @@ class StreamingDetector:
 
         A batch refused for its input (a value that is not a number, a time that is not a time) changes nothing:
         send it again once mended. A big batch is scored a part at a time (about ``CHUNK_READINGS`` readings), which
-        gives the same scores, since a split never changes one, in bounded memory; ``progress`` shows a bar over
-        the parts (``None``: when there are several).
+        gives the same scores, since a split never changes one, in bounded memory; ``progress`` shows a bar while it
+        works (``None``: for a batch of over ``_PROGRESS_READINGS`` readings scored in parts). An update stopped
+        part way (an interrupted kernel) keeps the parts it scored: score the rest, not the whole batch again.
         """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
-        self._closed = []
-        times = None
+        # Everything is read and checked before any state changes: a batch refused for its second metric's values
+        # had already moved the first metric's windows on, so sending it again, mended, scored it differently.
+        times = zone = None
         if self.time:  # checks the times, holidays or not
             times, zone = _times_ns(batch[self.time], self.time)
+        numeric = np.stack([_numeric(batch[metric], metric) for metric in self.values])
+        if self.time:
             self._zone = self._check_zone(zone, len(batch))
+        self._closed = []
         if len(batch) == 0:
             return _empty_result(batch.index, self.time is not None, self._zone)
-        # Every metric is read before any state changes: a batch refused for its second metric's values had
-        # already moved the first metric's windows on, so sending it again, mended, scored it differently.
-        numeric = np.stack([_numeric(batch[metric], metric) for metric in self.values])
-        step = self._part_rows(batch)
-        if len(batch) <= step:
-            return self._update(batch, numeric, times)
-        parts = range(0, len(batch), step)
-        if progress or (progress is None and len(parts) >= _PROGRESS_PARTS):
-            from tqdm.auto import tqdm
-
-            parts = tqdm(parts, desc="scoring", unit="part")
-        return pd.concat(
-            [
-                self._update(
-                    batch.iloc[a : a + step], numeric[:, a : a + step], None if times is None else times[a : a + step]
-                )
-                for a in parts
-            ]
-        )
-
-    def _part_rows(self, batch: pd.DataFrame) -> int:
-        """Rows scored at a time: about ``CHUNK_READINGS`` readings, or more where many series share a batch.
-
-        Why the floor: every part re-reads each series' recent history (``_depth`` readings) for its rolling windows,
-        so a part holds at least 20 of those per series in the batch, and costs at most about 5 % more than one pass.
-        """
         rows = CHUNK_READINGS // len(self.values)
         if len(batch) <= rows:
-            return rows
-        series = batch[self.by].drop_duplicates().shape[0] if self.by else 1
-        return max(rows, _PART_DEPTHS * self._depth() * series)
+            return self._update(batch, numeric, times)
+        series = len(_series_codes(batch, self.by)[1])
+        bar = None
+        if progress or (progress is None and numeric.size > _PROGRESS_READINGS):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=numeric.size, desc="scoring", unit=" readings", unit_scale=True)
+        parts, at = [], 0
+        while at < len(batch):
+            # Every part re-reads each series' recent history (`_depth` readings, which grows once a cycle is found)
+            # for its rolling windows: a part holds at least _PART_DEPTHS of those per series, so that costs at
+            # most about 5 % more than one pass, and many short series in one batch are scored in one pass.
+            step = max(rows, _PART_DEPTHS * self._depth() * series)
+            stop = min(at + step, len(batch))
+            parts.append(
+                self._update(batch.iloc[at:stop], numeric[:, at:stop], None if times is None else times[at:stop])
+            )
+            if bar is not None:
+                bar.update(numeric[:, at:stop].size)
+            at = stop
+        if bar is not None:
+            bar.close()
+        return pd.concat(parts)
 
     def _update(self, batch: pd.DataFrame, numeric: np.ndarray, times: np.ndarray | None) -> pd.DataFrame:
         """Score a non-empty batch whose values are read (``numeric``: metrics x rows) and times checked."""
@@ -592,8 +591,8 @@ def detect_anomalies(
     usual (see :mod:`.holiday_calendar`).
 
     Big data is scored half a million readings at a time, with the same results, so memory stays bounded (one
-    pass over 3 million readings peaked at 2.5 GB); ``progress`` shows a bar while it works (``None``: from about
-    2 million readings on, ``False``: never).
+    pass over 3 million readings peaked at 2.5 GB); ``progress`` shows a bar while it works (``None``: over 2
+    million readings, ``False``: never; the streaming methods only).
     """
     frame = data.to_frame(name=data.name if data.name is not None else "value") if isinstance(data, pd.Series) else data
     if not isinstance(frame, pd.DataFrame):

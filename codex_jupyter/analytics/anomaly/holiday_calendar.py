@@ -16,7 +16,9 @@ day in London).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import sys
 import warnings
 from collections.abc import Container, Iterable, Mapping
 from typing import Any
@@ -111,7 +113,7 @@ class SeriesCalendars:
         warnings.warn(
             f"holidays= names none of the {len(self._of)} series seen so far ({self.mismatch()}), so every day of "
             "theirs is judged; its keys are values of by=",
-            stacklevel=5,  # the caller of StreamingDetector.update
+            stacklevel=_outside_the_package(),  # the user's line: update() or detect_anomalies()
         )
 
     def mismatch(self) -> str:
@@ -119,6 +121,22 @@ class SeriesCalendars:
         named = next(iter(self.calendars), "").replace(KEY_SEPARATOR, ", ")
         seen = next(iter(self._of), "").replace(KEY_SEPARATOR, ", ")
         return f"it names {named!r}, the data has {seen!r}"
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + os.sep
+
+
+def _outside_the_package() -> int:
+    """The ``stacklevel`` of the first caller outside codex_jupyter, for a warning raised by the caller of this.
+
+    Why not a fixed number: the warning is raised as deep as a batch's first part or a later one, through
+    ``detect_anomalies`` or not, and a fixed level pointed into the library (``warnings.warn``'s
+    ``skip_file_prefixes`` does this from Python 3.12 on).
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

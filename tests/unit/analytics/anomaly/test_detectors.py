@@ -704,14 +704,24 @@ def test_a_refused_batch_changes_nothing() -> None:
     sent again, mended, scored differently from a stream that never saw it."""
     rng = np.random.default_rng(0)
     good = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    good.loc[150, "a"] += 10  # an episode that closes in the first batch
     bad = good.astype(object)
     bad.loc[299, "b"] = "n/a"
     retried, clean = StreamingDetector(["a", "b"]), StreamingDetector(["a", "b"])
     retried.update(good.iloc[:200])
     clean.update(good.iloc[:200])
+    closed = retried.closed_episodes
+    assert len(closed) == 1
     with pytest.raises(AnomalyInputError, match="'n/a'"):
         retried.update(bad.iloc[200:])
+    pd.testing.assert_frame_equal(retried.closed_episodes, closed)  # still the last update's
     pd.testing.assert_frame_equal(retried.update(good.iloc[200:]), clean.update(good.iloc[200:]))
+    # Nor does a refused first batch bind a stream to its kind of timestamps.
+    timed = StreamingDetector("v", time="ts")
+    hours = pd.date_range("2025-01-01", periods=3, freq="h")
+    with pytest.raises(AnomalyInputError, match="'x'"):
+        timed.update(pd.DataFrame({"ts": hours.tz_localize("UTC"), "v": ["1", "x", "2"]}))
+    assert len(timed.update(pd.DataFrame({"ts": hours, "v": [1.0, 2.0, 3.0]}))) == 3
 
 
 def test_a_time_that_cannot_be_read_is_named_in_one_line() -> None:

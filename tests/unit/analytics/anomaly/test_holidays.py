@@ -232,8 +232,10 @@ def test_shop_numbers_match_an_id_column_that_turned_float() -> None:
 def test_a_stream_whose_mapping_names_none_of_its_series_warns_once() -> None:
     frame = shops_in_two_countries().sort_values("day", kind="stable")
     detector = StreamingDetector("sales", by="shop", time="day", holidays={"NYC": "US", "LDN": "GB"})
-    with pytest.warns(UserWarning, match="names none of the 2 series seen so far .it names 'NYC', the data has"):
+    said = "names none of the 2 series seen so far .it names 'NYC', the data has"
+    with pytest.warns(UserWarning, match=said) as caught:
         detector.update(frame.iloc[:10])
+    assert caught[0].filename == __file__  # the user's line, not the library's
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         detector.update(frame.iloc[10:20])
