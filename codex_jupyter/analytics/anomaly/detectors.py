@@ -620,14 +620,21 @@ def detect_anomalies(
         )
         if isinstance(detector.holidays, SeriesCalendars):
             _check_calendars_name_series(detector.holidays, frame, by_cols)
-        positions = np.arange(len(frame))
+        # The detector reads these columns alone: a wide frame's others are not copied to sort it by time.
+        read = list(dict.fromkeys([*values, *by_cols, *([time] if time is not None else [])]))
+        _require_columns(frame, read)
+        rows = frame[read].reset_index(drop=True)
+        positions = None
         if time is not None:
-            _require_columns(frame, [time])
-            positions = np.argsort(_times_ns(frame[time], time)[0], kind="stable")
-        raw = detector.update(frame.iloc[positions].reset_index(drop=True), progress=progress)
-        back = np.empty_like(positions)
-        back[positions] = np.arange(len(positions))  # raw's row for each of the frame's rows
-        scored = raw.take(back)
+            order = np.argsort(_times_ns(frame[time], time)[0], kind="stable")
+            if (np.diff(order) != 1).any():  # else the rows are in time order already
+                positions = order
+                rows = rows.iloc[positions].reset_index(drop=True)
+        scored = detector.update(rows, progress=progress)
+        if positions is not None:
+            back = np.empty_like(positions)
+            back[positions] = np.arange(len(positions))  # the scored row of each of the frame's rows
+            scored = scored.take(back)
     out = frame.copy()
     for column in scored.columns:
         out[column] = scored[column].array  # .array keeps a time zone
