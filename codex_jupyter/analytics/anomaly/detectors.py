@@ -41,6 +41,7 @@ left out (``holidays=``) in :mod:`.holiday_calendar`, the reading of time column
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -210,8 +211,8 @@ class StreamingDetector:
         A batch refused for its input (a value that is not a number, a time that is not a time) changes nothing:
         send it again once mended. A big batch is scored a part at a time (about ``CHUNK_READINGS`` readings), which
         gives the same scores, since a split never changes one, in bounded memory; ``progress`` shows a bar while it
-        works (``None``: for a batch of over ``_PROGRESS_READINGS`` readings scored in parts). An update stopped
-        part way (an interrupted kernel) keeps the parts it scored: score the rest, not the whole batch again.
+        works (``None``: for a batch of over ``_PROGRESS_READINGS`` readings scored in parts). An update scored in
+        parts and stopped part way (an interrupted kernel) changes nothing either.
         """
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         # Everything is read and checked before any state changes: a batch refused for its second metric's values
@@ -234,21 +235,30 @@ class StreamingDetector:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=numeric.size, desc="scoring", unit=" readings", unit_scale=True)
+        # A long update is the one a user stops (the bar invites it): stopped part way, it changes nothing, so the
+        # same batch can be sent again. The state is a few KB per series, copied once per big batch.
+        before = copy.deepcopy(self.__dict__)
         parts, at = [], 0
-        while at < len(batch):
-            # Every part re-reads each series' recent history (`_depth` readings, which grows once a cycle is found)
-            # for its rolling windows: a part holds at least _PART_DEPTHS of those per series, so that costs at
-            # most about 5 % more than one pass, and many short series in one batch are scored in one pass.
-            step = max(rows, _PART_DEPTHS * self._depth() * series)
-            stop = min(at + step, len(batch))
-            parts.append(
-                self._update(batch.iloc[at:stop], numeric[:, at:stop], None if times is None else times[at:stop])
-            )
+        try:
+            while at < len(batch):
+                # Every part re-reads each series' recent history (`_depth` readings, which grows once a cycle is
+                # found) for its rolling windows: a part holds at least _PART_DEPTHS of those per series, so that
+                # costs at most about 5 % more than one pass, and many short series in one batch are one pass.
+                step = max(rows, _PART_DEPTHS * self._depth() * series)
+                stop = min(at + step, len(batch))
+                parts.append(
+                    self._update(batch.iloc[at:stop], numeric[:, at:stop], None if times is None else times[at:stop])
+                )
+                if bar is not None:
+                    bar.update(numeric[:, at:stop].size)
+                at = stop
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        finally:
             if bar is not None:
-                bar.update(numeric[:, at:stop].size)
-            at = stop
-        if bar is not None:
-            bar.close()
+                bar.close()
         return pd.concat(parts)
 
     def _update(self, batch: pd.DataFrame, numeric: np.ndarray, times: np.ndarray | None) -> pd.DataFrame:

@@ -686,6 +686,19 @@ def test_big_data_is_scored_in_parts_with_the_same_results(monkeypatch: pytest.M
     monkeypatch.setattr(detectors, "CHUNK_READINGS", 2 * 300)  # parts of 300 rows (the cycle arrives in the first)
     monkeypatch.setattr(detectors, "_PART_DEPTHS", 0)
     parted = StreamingDetector(["value", "other"], by="device", time="ts")
+    # Stopped part way (an interrupted kernel), an update changes nothing: the same batch can be sent again.
+    score = StreamingDetector._score
+    parts = itertools.count()
+
+    def interrupted(*args: object) -> pd.DataFrame:
+        if next(parts) == 4:
+            raise KeyboardInterrupt
+        return score(*args)
+
+    monkeypatch.setattr(StreamingDetector, "_score", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        parted.update(frame)
+    monkeypatch.setattr(StreamingDetector, "_score", score)
     pd.testing.assert_frame_equal(parted.update(frame, progress=True), expected)
     assert parted.period == whole.period == 24
     ends = ["device", "episode_start", "episode_end"]
