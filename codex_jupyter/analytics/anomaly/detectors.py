@@ -217,9 +217,19 @@ class StreamingDetector:
         _require_columns(batch, [*self.values, *self.by, *([self.time] if self.time else [])])
         # Everything is read and checked before any state changes: a batch refused for its second metric's values
         # had already moved the first metric's windows on, so sending it again, mended, scored it differently.
-        times = zone = None
-        if self.time:  # checks the times, holidays or not
-            times, zone = _times_ns(batch[self.time], self.time)
+        read = _times_ns(batch[self.time], self.time) if self.time else (None, None)  # checks the times
+        return self._update_read(batch, read, progress)
+
+    def _update_read(
+        self, batch: pd.DataFrame, read: tuple[np.ndarray | None, Any], progress: bool | None
+    ) -> pd.DataFrame:
+        """:meth:`update` once the batch's times are read (``read``: :func:`_times_ns` of its time column).
+
+        Why apart: :func:`detect_anomalies` reads the times to sort the rows, and text times read again here took a
+        tenth of its time (0.6 of 5.4 s on a million readings). The time column itself stays in the batch: holidays
+        are days in its own local time, which the times read in UTC no longer hold.
+        """
+        times, zone = read
         numeric = np.stack([_numeric(batch[metric], metric) for metric in self.values])
         if self.time:
             self._zone = self._check_zone(zone, len(batch))
@@ -631,16 +641,19 @@ def detect_anomalies(
         if isinstance(detector.holidays, SeriesCalendars):
             _check_calendars_name_series(detector.holidays, frame, by_cols)
         # The detector reads these columns alone: a wide frame's others are not copied to sort it by time.
-        read = list(dict.fromkeys([*values, *by_cols, *([time] if time is not None else [])]))
-        _require_columns(frame, read)
-        rows = frame[read].reset_index(drop=True)
+        needed = list(dict.fromkeys([*values, *by_cols, *([time] if time is not None else [])]))
+        _require_columns(frame, needed)
+        rows = frame[needed].reset_index(drop=True)
         positions = None
+        read: tuple[np.ndarray | None, Any] = (None, None)
         if time is not None:
-            order = np.argsort(_times_ns(frame[time], time)[0], kind="stable")
+            times, zone = read = _times_ns(frame[time], time)
+            order = np.argsort(times, kind="stable")
             if (np.diff(order) != 1).any():  # else the rows are in time order already
                 positions = order
                 rows = rows.iloc[positions].reset_index(drop=True)
-        scored = detector.update(rows, progress=progress)
+                read = (times[positions], zone)
+        scored = detector._update_read(rows, read, progress)
         if positions is not None:
             back = np.empty_like(positions)
             back[positions] = np.arange(len(positions))  # the scored row of each of the frame's rows
