@@ -784,8 +784,10 @@ def _series_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.nd
     if not by:
         return np.zeros(len(frame), dtype=np.int64), np.zeros(1, dtype=object)
     if len(by) == 1:
-        codes, raw = pd.factorize(frame[by[0]], use_na_sentinel=False)
-        if all(type(v) is str for v in raw):  # else 2 and 2.0, or None and NaN, would be merged here
+        # A missing key is code -1 here, and sends the column the way of text below, where None and NaN stay apart
+        # (factorize's own way of keeping them, use_na_sentinel=False, checked every row for one first).
+        codes, raw = pd.factorize(frame[by[0]])
+        if all(type(v) is str for v in raw) and (len(codes) == 0 or codes.min() >= 0):  # else 2 and 2.0 would merge
             return codes, np.asarray(raw, dtype=object)
         keys = frame[by[0]].astype(str).to_numpy(dtype=object)
     else:

@@ -628,6 +628,22 @@ def test_memory_per_series_is_bounded() -> None:
     assert detector.series_count() == 3 and sizes[-1] == sizes[10] and sizes[-1] < 3 * 10_000
 
 
+@pytest.mark.parametrize("keys", [["a", "b", None, np.nan], ["a", 2, 2.0, "2.5"]])
+def test_series_keys_are_told_apart_as_text_and_a_missing_key_is_a_series_of_its_own(keys: list) -> None:
+    """A device 2 and a device 2.0 read as different text, so they are two series; rows without a device (None, or
+    NaN from a CSV) are scored as series of their own, neither dropped nor merged into another."""
+    rng = np.random.default_rng(4)
+    levels = 10.0 * np.arange(len(keys))
+    frame = pd.DataFrame({"device": pd.Series(keys * 60, dtype=object), "value": np.tile(levels, 60)})
+    frame["value"] += rng.normal(size=len(frame))
+    detector = StreamingDetector("value", by="device")
+    out = detector.update(frame)
+    assert detector.series_count() == len(keys)
+    scored = out.surprise.notna().to_numpy().reshape(60, len(keys))  # a row per round of the keys
+    assert scored[20:].all() and (scored.sum(axis=0) == scored.sum(axis=0)[0]).all()  # each key warms up on its own
+    assert not out.is_anomaly.any()  # merged, the levels 10 apart would have made the series alert
+
+
 def test_rows_keep_their_order_and_index_when_time_is_unsorted() -> None:
     data = hourly(daily_cycle(100)).sample(frac=1, random_state=1)
     data.index = [f"r{i}" for i in range(len(data))]
