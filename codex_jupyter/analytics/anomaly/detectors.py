@@ -499,6 +499,11 @@ class StreamingDetector:
         normal_log10 = np.fmax(point_log10, level_log10)
         stuck_log10 = stuck / math.log(10.0)
         log10_p = np.fmax(normal_log10, stuck_log10)
+        if s.method != "stuck":
+            # A reading no statistic of its value judged yet (a young series' baseline and spread are still being
+            # learnt) has no score, unless it is part of a run of repeats: the run statistic's 0 ("no run") showed a
+            # 50-sigma spike on a series' 17th reading as a surprise of 0, perfectly usual.
+            log10_p = np.where(np.isnan(normal_log10) & ~(stuck_log10 > 0), np.nan, log10_p)
         missing_reason = None
         if s.flag_missing:
             log10_p, missing_reason = runs.missing(lay, state, rows, log10_p)
@@ -598,8 +603,9 @@ def detect_anomalies(
     same data -- and ``iforest`` (IsolationForest over the value columns
     together, for multivariate rows). Documented behaviour on awkward input:
     runs of NaN readings are judged against how often the series misses
-    readings (``flag_missing=False`` turns that off); the first ``min_history`` readings of a series have no score
-    (NaN, never flagged); duplicated timestamps are kept in their row order;
+    readings (``flag_missing=False`` turns that off); the first ``2 * min_history`` readings of a series (24: its
+    baseline needs ``min_history`` readings, the spread around it as many again) have no score (NaN, never flagged),
+    but for runs of repeats, judged from ``min_history`` readings on; duplicated timestamps are kept in their row order;
     a constant series flags its first change; time-zone-aware timestamps are
     compared in UTC, and mixing aware and naive ones is an error.
 

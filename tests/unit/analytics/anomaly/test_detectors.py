@@ -628,6 +628,21 @@ def test_memory_per_series_is_bounded() -> None:
     assert detector.series_count() == 3 and sizes[-1] == sizes[10] and sizes[-1] < 3 * 10_000
 
 
+def test_a_reading_not_judged_yet_has_no_score_but_a_flatline_is_judged_early() -> None:
+    """A young series' baseline needs ``min_history`` readings and the spread around it as many again: until then a
+    reading has no score (NaN), not a surprise of 0 that calls a 50-sigma spike usual. Runs of repeats are judged
+    from ``min_history`` readings on."""
+    values = np.random.default_rng(0).normal(size=60)
+    values[16] += 50
+    out = detect_anomalies(pd.DataFrame({"value": values}), value="value")
+    assert out.surprise.iloc[:24].isna().all() and out.surprise.iloc[24:].notna().all()
+    stuck = values.copy()
+    stuck[14:40] = 3.0
+    out = detect_anomalies(pd.DataFrame({"value": stuck}), value="value")
+    alerts = np.flatnonzero(out.is_anomaly)
+    assert len(alerts) == 1 and alerts[0] < 24 and out.reason.iloc[alerts[0]].startswith("flatline at 3")
+
+
 @pytest.mark.parametrize("keys", [["a", "b", None, np.nan], ["a", 2, 2.0, "2.5"]])
 def test_series_keys_are_told_apart_as_text_and_a_missing_key_is_a_series_of_its_own(keys: list) -> None:
     """A device 2 and a device 2.0 read as different text, so they are two series; rows without a device (None, or
@@ -640,7 +655,7 @@ def test_series_keys_are_told_apart_as_text_and_a_missing_key_is_a_series_of_its
     out = detector.update(frame)
     assert detector.series_count() == len(keys)
     scored = out.surprise.notna().to_numpy().reshape(60, len(keys))  # a row per round of the keys
-    assert scored[20:].all() and (scored.sum(axis=0) == scored.sum(axis=0)[0]).all()  # each key warms up on its own
+    assert scored[30:].all() and (scored.sum(axis=0) == scored.sum(axis=0)[0]).all()  # each key warms up on its own
     assert not out.is_anomaly.any()  # merged, the levels 10 apart would have made the series alert
 
 
