@@ -605,7 +605,8 @@ def detect_anomalies(
     runs of NaN readings are judged against how often the series misses
     readings (``flag_missing=False`` turns that off); the first ``2 * min_history`` readings of a series (24: its
     baseline needs ``min_history`` readings, the spread around it as many again) have no score (NaN, never flagged),
-    but for runs of repeats, judged from ``min_history`` readings on; duplicated timestamps are kept in their row order;
+    but for runs of repeats, judged once a quarter of a ``window`` came before them (12 readings by default);
+    duplicated timestamps are kept in their row order;
     a constant series flags its first change; time-zone-aware timestamps are
     compared in UTC, and mixing aware and naive ones is an error.
 

@@ -631,7 +631,7 @@ def test_memory_per_series_is_bounded() -> None:
 def test_a_reading_not_judged_yet_has_no_score_but_a_flatline_is_judged_early() -> None:
     """A young series' baseline needs ``min_history`` readings and the spread around it as many again: until then a
     reading has no score (NaN), not a surprise of 0 that calls a 50-sigma spike usual. Runs of repeats are judged
-    from ``min_history`` readings on."""
+    once a quarter of a window (12 readings) came before them."""
     values = np.random.default_rng(0).normal(size=60)
     values[16] += 50
     out = detect_anomalies(pd.DataFrame({"value": values}), value="value")
