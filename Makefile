@@ -56,13 +56,14 @@ system-deps:
 demo: install
 	$(BIN)/codex-jupyter demo --port $(PORT)
 
-## test: lint, unit + integration + browser tests, nbval over notebooks/, and the benchmarks in quick mode
+## test: lint, unit + integration + browser tests (on two workers: each file's tests on one, so a worker starts
+## the brokers and servers its files need), nbval over notebooks/, and the benchmarks in quick mode
 test: install-test system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd $(LABEXT) && npm test --silent
 	./scripts/kafka-jars.sh >/dev/null
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile
 	$(BIN)/python -m pytest --nbval $(NBVAL_STRICT)
 	$(if $(NBVAL_LAX),$(BIN)/python -m pytest --nbval-lax $(NBVAL_LAX))
 	$(BIN)/python benchmarks/warehouse.py --quick

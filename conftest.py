@@ -21,7 +21,11 @@ from pathlib import Path
 
 import pytest
 
-_SCRATCH = Path(tempfile.mkdtemp(prefix="codex-jupyter-tests-"))
+# In the system's temporary folder, not in a parent run's TMPDIR (set below): a pytest run started from a test run
+# (pytest-xdist's workers inherit the environment) nested its scratch folder in the parent's, and Chromium's socket
+# path there passed the 108 characters a Unix socket's path may have.
+_TMP_ROOT = os.environ.setdefault("CODEX_JUPYTER_TESTS_TMP_ROOT", tempfile.gettempdir())
+_SCRATCH = Path(tempfile.mkdtemp(prefix="codex-jupyter-tests-", dir=_TMP_ROOT))
 _SNOWFLAKE_HOME = _SCRATCH / "snowflake"
 _SNOWFLAKE_HOME.mkdir()
 (_SNOWFLAKE_HOME / "connections.toml").write_text(

@@ -28,8 +28,10 @@ from codex_jupyter.cli import voila_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-VOILA_LOG = ARTIFACTS / "voila.log"
-LAB_LOG = ARTIFACTS / "jupyterlab.log"
+# One Voila and one JupyterLab per pytest-xdist worker (`make test` runs two), each logging to a file of its own.
+_WORKER = f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+VOILA_LOG = ARTIFACTS / f"voila{_WORKER}.log"
+LAB_LOG = ARTIFACTS / f"jupyterlab{_WORKER}.log"
 BUILT_LABEXTENSION = ROOT / "codex_jupyter" / "labextension"
 VOILA_TEMPLATE = ROOT / "share" / "jupyter" / "voila" / "templates" / "codex"
 
@@ -209,6 +211,12 @@ def artifacts() -> Path:
     """Where screenshots go (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def voila_log() -> Path:
+    """The log of the Voila server behind ``voila_url``."""
+    return VOILA_LOG
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ FIRST_STATUS = "document.querySelector('.codex-map-status').textContent"
 
 
 def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
-    voila_url: str, browser: object, artifacts: Path, served_preheated: object
+    voila_url: str, browser: object, artifacts: Path, served_preheated: object, voila_log: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
@@ -46,7 +46,7 @@ def test_maps_dashboard_draws_offline_basemap_layers_and_controls(
         # every time still fails below.
         page.screenshot(path=str(artifacts / "voila-maps-stuck.png"))
         (artifacts / "voila-maps-stuck.html").write_text(page.content())
-        log = (artifacts / "voila.log").read_text().splitlines()[-20:]
+        log = voila_log.read_text().splitlines()[-20:]
         warnings.warn(
             f"the preheated maps page showed no map within 120 s and was reloaded; console {console[-10:]}; "
             f"Voila log {log}; see artifacts/voila-maps-stuck.png",
