@@ -498,16 +498,29 @@ def _window(start: int, end: int) -> int:
     return min(end, start + 48) + 12
 
 
+def _case_alerts(flags: np.ndarray, c: Case) -> tuple[np.ndarray, np.ndarray]:
+    """A case's alerts in its scored span: the ones in its event's window, and the false alarms (all the others,
+    and the window's own after its first)."""
+    hits = np.flatnonzero(flags[c.first :]) + c.first
+    inside = hits[(hits >= c.start) & (hits < _window(c.start, c.end))]
+    return inside, hits[hits != inside[0]] if len(inside) else hits
+
+
+def _f1(caught: int, false: int, events: int) -> float:
+    """Event F1 from events caught, false alarms and events."""
+    precision, recall = caught / max(caught + false, 1), caught / max(events, 1)
+    return 2 * precision * recall / max(precision + recall, 1e-12)
+
+
 def _scores(groups: dict[tuple, dict[str, list]]) -> dict[tuple, dict]:
     rows = {}
     for key, e in groups.items():
         tp, fp, events = sum(e["caught"]), sum(e["false"]), len(e["caught"])
-        p, r = tp / max(tp + fp, 1), tp / max(events, 1)
         rows[key] = {
             "events": events,
-            "P": p,
-            "R": r,
-            "F1": 2 * p * r / max(p + r, 1e-12),
+            "P": tp / max(tp + fp, 1),
+            "R": tp / max(events, 1),
+            "F1": _f1(tp, fp, events),
             "median delay": float(np.median(e["delay"])) if e["delay"] else np.nan,
         }
     return rows
@@ -530,9 +543,8 @@ def injected_events(cases: dict, detectors: dict[str, Detector]) -> tuple[pd.Dat
     for det_name, detector in detectors.items():
         flags = run_by_period(detector, {k: (c.values, c.period) for k, c in cases.items()})
         for k, c in cases.items():
-            start, end, kind, part = c.start, c.end, c.kind, c.half
-            hits = np.flatnonzero(flags[k][c.first :]) + c.first
-            inside = hits[(hits >= start) & (hits < _window(start, end))]
+            start, kind, part = c.start, c.kind, c.half
+            inside, false = _case_alerts(flags[k], c)
             kind_of_series = "random-walk-like" if c.walk else "other"
             history = f"after {YOUNG}+ readings" if start >= YOUNG else f"in the first {YOUNG}"
             keys = [
@@ -547,7 +559,7 @@ def injected_events(cases: dict, detectors: dict[str, Detector]) -> tuple[pd.Dat
             for key, groups in keys:
                 entry = groups.setdefault(key, {"caught": [], "false": [], "delay": []})
                 entry["caught"].append(len(inside) > 0)
-                entry["false"].append(len(hits) - 1 if len(inside) else len(hits))
+                entry["false"].append(len(false))
                 if len(inside):
                     entry["delay"].append(int(inside[0] - start))
     order = {kind: i for i, kind in enumerate([*KINDS, "ALL"])}
@@ -665,14 +677,12 @@ def false_alarm_sources(series: dict, cases: dict) -> pd.DataFrame:
         for k, c in cases.items():
             if c.half != part:
                 continue
-            hits = np.flatnonzero(caught[k][c.first :]) + c.first
-            window = _window(c.start, c.end)
-            inside = hits[(hits >= c.start) & (hits < window)]
-            false = hits[hits != inside[0]] if len(inside) else hits
+            inside, false = _case_alerts(caught[k], c)
+            series_own = own[k.split("|")[0]][false]
             tp += len(inside) > 0
             fp += len(false)
-            mine += int(own[k.split("|")[0]][false].sum())
-            brought += int(((false >= c.start) & ~own[k.split("|")[0]][false]).sum())
+            mine += int(series_own.sum())
+            brought += int(((false >= c.start) & ~series_own).sum())
         events = sum(1 for c in cases.values() if c.half == part)
         rows[part] = {
             "events": events,
@@ -685,12 +695,6 @@ def false_alarm_sources(series: dict, cases: dict) -> pd.DataFrame:
             "F1 without the series' own": _f1(tp, fp - mine, events),
         }
     return pd.DataFrame(rows).T
-
-
-def _f1(caught: int, false: int, events: int) -> float:
-    """Event F1 from events caught, false alarms and events."""
-    precision, recall = caught / max(caught + false, 1), caught / max(events, 1)
-    return 2 * precision * recall / max(precision + recall, 1e-12)
 
 
 def _oracle_f1(costs: np.ndarray) -> float:
