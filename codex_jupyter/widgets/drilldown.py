@@ -56,28 +56,20 @@ class DrillDown(widgets.VBox):
         self.pick = widgets.Dropdown(options=list(self.totals.index), value=start or self.totals.index[0])
         self.pick.description = parent.replace("_", " ").capitalize()
         self.child = widgets.Dropdown(options=[(_ALL, "")], description=label.replace("_", " ").capitalize())
-        # Figures are built whole: plotly's FigureWidget drops changes made before it is first shown.
-        first = self.pick.value
-        self.parents_chart = self._bars(
-            go.Bar(x=list(self.totals.index), y=list(self.totals.values), marker_color=self._colours(first)),
-            f"{title} by {parent}",
-        )
-        self.children_chart = self._bars(go.Bar(**self._child_bars(first)), f"{title} in {first}")
+        self.charts = grid(*self._charts(self.pick.value), min_width="340px")
         self.note = widgets.HTML(_dom_classes=["codex-drill-note"])
         self.table = widgets.Output(_dom_classes=["codex-drill-table"], layout=widgets.Layout(overflow="auto"))
         super().__init__(
             [
                 widgets.HBox([self.pick, self.child], layout=widgets.Layout(flex_flow="row wrap")),
-                grid(self.parents_chart, self.children_chart, min_width="340px"),
+                self.charts,
                 self.note,
                 self.table,
             ]
         )
         self.pick.observe(lambda change: self._parent_changed(change["new"]), names="value")
         self.child.observe(lambda change: self._child_changed(change["new"]), names="value")
-        self.parents_chart.data[0].on_click(self._parent_clicked)
-        self.children_chart.data[0].on_click(self._child_clicked)
-        self._child_options(first)
+        self._child_options(self.pick.value)
         self._draw_table()
 
     # -- what others wire to --------------------------------------------------------------------------------------
@@ -110,6 +102,24 @@ class DrillDown(widgets.VBox):
 
     # -- inside ---------------------------------------------------------------------------------------------------
 
+    def _charts(self, parent: str) -> tuple[go.FigureWidget, go.FigureWidget]:
+        """New parent and child charts for ``parent``, clickable; they become ``parents_chart`` and ``children_chart``.
+
+        Why new ones, not changed ones: plotly sends a FigureWidget's changes as one-off messages, and a view that
+        misses one keeps drawing the old bars for good. In Voila a reader who picked a country while the page was
+        still drawing its charts got the GB table under a chart of US branches (CI caught it twice, and a chart
+        synced after each change still missed it). A new figure is drawn from its whole state, whenever its view
+        renders; it is a few kB of bars, and plotly drops changes made before a figure is first shown anyway.
+        """
+        self.parents_chart = self._bars(
+            go.Bar(x=list(self.totals.index), y=list(self.totals.values), marker_color=self._colours(parent)),
+            f"{self.title} by {self.parent_col}",
+        )
+        self.children_chart = self._bars(go.Bar(**self._child_bars(parent)), f"{self.title} in {parent}")
+        self.parents_chart.data[0].on_click(self._parent_clicked)
+        self.children_chart.data[0].on_click(self._child_clicked)
+        return self.parents_chart, self.children_chart
+
     @staticmethod
     def _bars(bars: go.Bar, title: str) -> go.FigureWidget:
         layout = go.Layout(
@@ -140,10 +150,10 @@ class DrillDown(widgets.VBox):
 
     def _parent_changed(self, parent: str) -> None:
         self._only = None
-        with self.children_chart.batch_update():
-            self.children_chart.data[0].update(self._child_bars(parent))
-            self.children_chart.layout.title.text = f"{self.title} in {parent}".strip()
-        self.parents_chart.data[0].marker.color = self._colours(parent)
+        drawn = self.charts.children
+        self.charts.children = self._charts(parent)
+        for chart in drawn:
+            chart.close()
         self._child_options(parent)
         self._draw_table()
         for handler in self._handlers["parent"]:

@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 import pytest
 from looker_stand_in import CLIENT_ID, LookerStandIn
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from secrets_sentinel import SecretsSentinel
 from tableau_stand_in import TableauStandIn
 
@@ -127,15 +128,21 @@ def test_configured_links_tableau_and_the_branch_table_both_ways_and_shows_looke
     page.wait_for_function("() => window.applied.some(([f, v]) => f === 'Country' && v[0] === 'GB')")
     gb = codex_jupyter.connect().query("SELECT branch_id, city FROM branches WHERE country = 'GB'").df()
     page.wait_for_function(f"() => document.querySelectorAll('.codex-drill-table tbody tr').length === {len(gb)}")
-    # the branch chart follows too (a numpy array in a chart update once left it showing the first country): its
-    # plotted data, not its tick labels, which plotly thins out when they crowd; a starved CI runner once took over
-    # 30 s to draw them
-    page.wait_for_function(
-        "cities => [...document.querySelectorAll('.js-plotly-plot')].some(g => (g.layout?.title?.text ?? '')"
-        ".endsWith(' in GB') && cities.every(c => Array.from(g.data?.[0]?.x ?? []).includes(c)))",
-        arg=gb.city.tolist(),
-        timeout=90_000,
-    )
+    # the branch chart follows too (a numpy array in a chart update once left it showing the first country, and a
+    # chart drawn after the pick once drew the first country's stale state): its plotted data, not its tick labels,
+    # which plotly thins out when they crowd
+    try:
+        page.wait_for_function(
+            "cities => [...document.querySelectorAll('.js-plotly-plot')].some(g => (g.layout?.title?.text ?? '')"
+            ".endsWith(' in GB') && cities.every(c => Array.from(g.data?.[0]?.x ?? []).includes(c)))",
+            arg=gb.city.tolist(),
+            timeout=90_000,
+        )
+    except PlaywrightTimeout:
+        shown = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].map(g => [g.layout?.title?.text, g.data?.[0]?.x])"
+        )
+        pytest.fail(f"the branch chart did not follow the pick of GB ({', '.join(gb.city)}); the charts show {shown}")
     page.locator(".widget-dropdown select").nth(1).select_option(label=f"{gb.city[1]} ({gb.branch_id[1]})")
     page.wait_for_function(f"() => window.applied.some(([f, v]) => f === 'Branch ID' && v[0] === '{gb.branch_id[1]}')")
 

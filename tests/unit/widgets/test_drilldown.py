@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from plotly.callbacks import Points
 
 import codex_jupyter
 from codex_jupyter.errors import InputError
@@ -37,6 +38,24 @@ def test_picking_a_parent_and_a_child_updates_charts_table_and_handlers() -> Non
     drill.child.value = "BR4"
     drill.pick.value = "US"  # a new parent unpicks the child
     assert heard == [("parent", "GB"), ("child", "BR4"), ("child", None), ("parent", "US")]
+
+
+def test_a_pick_shows_new_charts_that_are_drawn_whole_and_still_take_clicks() -> None:
+    # A view that renders after the pick, or misses a change message, draws the figure's whole state: the pick
+    # must be in it, and the replaced charts are closed so the page drops them.
+    drill = _drill()
+    first = drill.charts.children
+    drill.pick.value = "GB"
+    assert drill.charts.children == (drill.parents_chart, drill.children_chart)
+    assert all(chart.comm is None for chart in first)
+    children, parents = drill.children_chart.get_state(), drill.parents_chart.get_state()
+    assert list(children["_widget_data"][0]["x"]) == ["London", "Leeds", "Bath"]
+    assert children["_widget_layout"]["title"]["text"] == "Revenue in GB"
+    assert list(parents["_widget_data"][0]["marker"]["color"]) == ["#9db4e8", "#1d4ed8"]
+    drill.children_chart.data[0]._dispatch_on_click(Points(point_inds=[1], trace_name="", trace_index=0), None)
+    assert drill.child.value == "BR4"
+    drill.parents_chart.data[0]._dispatch_on_click(Points(point_inds=[0], trace_name="", trace_index=0), None)
+    assert drill.parent == "US" and drill.child.value == ""
 
 
 def test_show_only_filters_the_table_until_cleared() -> None:
