@@ -86,7 +86,7 @@ bench: install-test
 
 ## constraints: re-resolve the pins after changing pyproject.toml or constraints.in
 constraints: $(BIN)/uv
-	$(UV) pip compile pyproject.toml --extra test -c constraints.in --python-version 3.11 -o constraints.txt
+	$(UV) pip compile pyproject.toml --all-extras -c constraints.in --python-version 3.11 -o constraints.txt
 	$(BIN)/python scripts/binder_requirements.py
 
 ## binder-requirements: rewrite binder/requirements.txt from constraints.txt (a unit test fails when it is stale)

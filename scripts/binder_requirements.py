@@ -48,12 +48,26 @@ def parse_constraints(text: str) -> dict[str, tuple[str, set[str]]]:
         if match := _PIN.match(line):
             current = canonicalize_name(match.group(1))
             pins[current] = (line, set())
-        elif current and line.startswith("#   ") and not line.startswith("#   -"):
-            parent = line[4:].split(" (")[0].split("[")[0].strip()  # "codex-jupyter (pyproject.toml)", "moto[server]"
+        elif current and (parent := _parent(line)):
             pins[current][1].add(canonicalize_name(parent))
         elif not line.startswith("#"):
             current = None
     return pins
+
+
+def _parent(line: str) -> str | None:
+    """The package a ``# via`` comment line names, if any.
+
+    uv writes one parent on the ``via`` line itself (``# via ortools``) and several one per line under it
+    (``#   fugue``); ``-c constraints.in`` lines are constraints, not parents. Reading only the second form once
+    dropped 81 of the Binder pins when the file was compiled afresh.
+    """
+    for lead in ("# via ", "#   "):
+        if line.startswith(lead):
+            name = line[len(lead) :].strip()
+            if name and not name.startswith("-"):
+                return name.split(" (")[0].split("[")[0].strip()  # "codex-jupyter (pyproject.toml)", "moto[server]"
+    return None
 
 
 def roots(pyproject: dict, extras: tuple[str, ...]) -> set[str]:

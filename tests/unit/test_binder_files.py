@@ -50,6 +50,12 @@ def test_a_changed_constraint_changes_the_binder_pin(tmp_path: Path) -> None:
     assert "duckdb==0.0.1" in text.splitlines() and f"duckdb=={version}" not in text
 
 
+def test_one_parent_on_the_via_line_and_several_under_it_are_both_read() -> None:
+    # uv writes the first form for a package one other needs: reading only the second once dropped 81 Binder pins
+    text = "a==1\n    # via b\nc==2\n    # via\n    #   -c constraints.in\n    #   d[x]\n    #   e (pyproject.toml)\n"
+    assert _generator().parse_constraints(text) == {"a": ("a==1", {"b"}), "c": ("c==2", {"d", "e"})}
+
+
 def test_a_requirement_without_a_pin_is_named() -> None:
     module = _generator()
     with pytest.raises(SystemExit, match="no pin for left-pad"):
