@@ -185,6 +185,12 @@ def components(lay: rl.Layout, s: DetectorSettings, period: int | None) -> dict[
     out["rare"] = _rare_surprise(out["point_z"], out["share"])
     out["rare_before"] = _rare_surprise(earlier["point_z"], earlier["share"])
     out["known"] = _known(x, lay, s.window)
+    plain = candidates[0]  # the level before an alert, for a return to it (see .returns)
+    out["usual_flat"], out["spread_flat"], out["level_now_flat"] = (
+        plain.usual[pos],
+        plain.spread[pos],
+        plain.level_now[pos],
+    )
     # Readings that are what the series read at this point of its cycle on the last three cycles (a shop's count at
     # night): their repeats are no sign of a stuck sensor (see runs.stuck). Only the cycle's own value: a prediction
     # that also follows the recent readings (the flat median, or the cycle plus the median of recent residuals)

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 import codex_jupyter.analytics.anomaly.rolling as rl
-from codex_jupyter.analytics.anomaly import baselines, runs
+from codex_jupyter.analytics.anomaly import baselines, returns, runs
 from codex_jupyter.analytics.anomaly.baselines import MAD_TO_SD
 from codex_jupyter.analytics.anomaly.calibration import calibrate, log10_from_score, score_from_log10, warmup_surprise
 from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
@@ -301,7 +301,7 @@ class StreamingDetector:
         seg = codes[order]
         rows = self._rows_of(uniq)
         sorted_times = None if times is None else times[order]
-        levels, explainers, missing = [], [], []
+        levels, explainers, missing, back_inputs = [], [], [], []
         skip = None if off is None or not off.any() else off[order]
         holiday = np.zeros(n, dtype=bool) if skip is None else skip
         for metric, column in zip(self.values, numeric, strict=True):
@@ -314,24 +314,56 @@ class StreamingDetector:
             values = np.where(infinite, rl.HOLIDAY, raw) if any_infinite else raw
             if skip is not None:
                 values[skip] = rl.HOLIDAY
-            level, explain = self._score_metric(metric, rows, seg, values, sorted_times)
+            level, explain, given = self._score_metric(metric, rows, seg, values, sorted_times)
+            back_inputs.append(given)
             if any_infinite:
                 level = np.where(infinite & ~holiday, np.inf, level)
                 explain = _infinite_explained(explain, raw, infinite)
             levels.append(np.nan_to_num(level, nan=-np.inf, posinf=np.inf))
             missing.append(np.isnan(values) & ~holiday & ~infinite)
             explainers.append(explain)
+        # Each metric has its own episodes: a problem in one metric is not hidden by an episode still open in
+        # another (on the simulated fleet a third of the missed faults were).
+        s = self.settings
+        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+        number = self._episodes[0].columns[0, rows][seg] + np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+
+        def tracker(table: EpisodeTable, gone: np.ndarray) -> Callable[[np.ndarray, np.ndarray | None], Episodes]:
+            """Episodes of the readings of some series (all: None), from the state the batch found each time."""
+            saved = table.columns.copy()
+
+            def tracked(scores: np.ndarray, only: np.ndarray | None) -> Episodes:
+                if only is None:
+                    table.columns = saved.copy()
+                    return track(scores, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, holiday)
+                some = np.isin(seg, only)
+                table.columns[:, rows[only]] = saved[:, rows[only]]
+                renumbered = np.searchsorted(only, seg[some])
+                times = None if sorted_times is None else sorted_times[some]
+                return track(
+                    scores, times, renumbered, table, rows[only], self._alarm, s.clear, s.quiet, gone[some],
+                    holiday[some],
+                )  # fmt: skip
+
+            return tracked
+
+        eps = []
+        for m, (metric, given) in enumerate(zip(self.values, back_inputs, strict=True)):
+            tracked = tracker(self._episodes[m], missing[m])
+            if given is None:
+                eps.append(tracked(levels[m], None))
+                continue
+            state = self._metrics[metric]
+            carried = state.before_alert[rows]
+            levels[m], episodes = returns.settle(
+                levels[m], given, carried, number, seg, s.window, tracked, self._alarm, s.clear
+            )
+            state.before_alert[rows] = returns.carried_after(episodes.onset, given, number, seg, carried)
+            eps.append(episodes)
         # The score is the most surprising metric's (the first one on a tie).
         stacked = np.stack(levels)
         best = stacked[np.argmax(stacked, axis=0), np.arange(n)]
         best = np.where(np.isneginf(best), np.nan, best)  # calibrated -log10 P, in series order
-        # Each metric has its own episodes: a problem in one metric is not hidden by an episode still open in
-        # another (on the simulated fleet a third of the missed faults were).
-        s = self.settings
-        eps = [
-            track(level, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, holiday)
-            for level, table, gone in zip(levels, self._episodes, missing, strict=True)
-        ]
         self._closures(batch, order, eps, sorted_times is not None)
         ep, speaker = _combine(eps, stacked)
         # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
@@ -438,8 +470,9 @@ class StreamingDetector:
     # -- one metric, all series ------------------------------------------------------------------
     def _score_metric(
         self, metric: str, rows: np.ndarray, seg: np.ndarray, values: np.ndarray, times: np.ndarray | None
-    ) -> tuple[np.ndarray, Callable[[int], str]]:
-        """Calibrated -log10 P for one metric's readings, given sorted by series (``seg``), and their reasons.
+    ) -> tuple[np.ndarray, Callable[[int], str], returns.ReturnInputs | None]:
+        """Calibrated -log10 P for one metric's readings, given sorted by series (``seg``), their reasons, and what
+        judging a return to the level before an alert needs (:mod:`.returns`; None for the ``stuck`` method).
 
         The reason for reading ``i`` is worded only when asked for (at an episode's onset). Holidays
         (:data:`.rolling.HOLIDAY`, a NaN to every statistic) get no score.
@@ -524,7 +557,13 @@ class StreamingDetector:
         keep = rl.last_rows(lay, state.values.shape[1])
         state.values[rows] = lay.values[keep]
         self._times[rows] = lay.times[keep]  # the same for every metric
-        return log10_p, explain
+        given = None
+        if comp:
+            given = returns.ReturnInputs(
+                lay.values[pos], comp["usual_flat"], comp["spread_flat"], comp["level_now_flat"],
+                point_log10, level_log10, stuck_log10,
+            )  # fmt: skip
+        return log10_p, explain, given
 
 
 def _infinite_explained(explain: Callable[[int], str], raw: np.ndarray, infinite: np.ndarray) -> Callable[[int], str]:

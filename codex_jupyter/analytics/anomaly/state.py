@@ -26,6 +26,7 @@ _FRESH = {
     "calib": 0,
     "calib_pending": 0,
     "missing": 0,
+    "before_alert": np.nan,
 }
 
 
@@ -61,6 +62,7 @@ class MetricState:
     calib: np.ndarray
     calib_pending: np.ndarray
     missing: np.ndarray  # readings, missing, current run of missing readings, missing after another missing
+    before_alert: np.ndarray  # (series, 3): the level and spread before the last onset, and its reading number
 
     @classmethod
     def empty(cls, depth: int, lag: int) -> MetricState:
@@ -75,6 +77,7 @@ class MetricState:
             calib=np.empty((0, _STATS * COUNTS), dtype=np.int64),
             calib_pending=np.empty((0, lag, _STATS * COUNTS), dtype=np.int32),
             missing=np.empty((0, 4), dtype=np.int64),
+            before_alert=np.empty((0, 3)),
         )
 
     def grow(self, rows: int, depth: int) -> None:

@@ -99,6 +99,37 @@ def test_a_level_shift_raises_one_alert_at_its_onset_and_becomes_the_new_normal(
     assert not out.is_anomaly.iloc[onsets[0] + 1 :].any()
 
 
+def test_a_shift_that_ends_after_it_was_learnt_raises_no_second_alert() -> None:
+    """The fault's end is no new problem: back at the level it had before the alert, the series is judged against
+    that level too (the old detector alerted at the step back, as a level shift down)."""
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 0.5, 500)
+    values[250:340] += 2.5  # 90 readings: learnt as the new normal long before it ends
+    out = detect_anomalies(pd.Series(values, name="load"), method="auto")
+    onsets = out.index[out.is_anomaly].tolist()
+    assert len(onsets) == 1 and 250 <= onsets[0] <= 256
+    assert out.surprise.iloc[340:360].max() < 3  # the step back scores as what it is: the usual level
+
+
+def test_a_return_is_only_to_the_level_before_the_alert() -> None:
+    """A move to some other level after a learnt shift, or one long after it, is news as before."""
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 0.5, 800)
+    values[250:340] += 4
+    values[340:] -= 4  # from the shifted level to 6: past the level before, so not a return
+    out = detect_anomalies(pd.Series(values, name="load"), method="auto")
+    assert out.is_anomaly.iloc[250:256].any() and out.is_anomaly.iloc[340:350].any()
+    late = rng.normal(10, 0.5, 900)
+    late[250:700] += 4  # 450 readings: back after more than five windows, no longer recognised as a return
+    out = detect_anomalies(pd.Series(late, name="load"), method="auto")
+    assert out.is_anomaly.iloc[250:256].any() and out.surprise.iloc[700:712].max() > 5
+    soon = late.copy()
+    soon[340:700] -= 4  # the same step back after 90 readings is the fault's end
+    out = detect_anomalies(pd.Series(soon, name="load"), method="auto")
+    assert out.is_anomaly.iloc[250:256].any() and not out.is_anomaly.iloc[256:].any()
+    assert out.surprise.iloc[340:352].max() < 3
+
+
 def test_a_problem_in_one_metric_is_not_hidden_by_an_episode_open_in_another() -> None:
     temperature, humidity = daily_cycle(24 * 20, seed=1), daily_cycle(24 * 20, seed=2)
     temperature[300:] += 10  # a level shift: its episode stays open for a day or so...
@@ -552,6 +583,36 @@ def test_runs_counts_and_capped_series_stream_as_they_batch() -> None:
     streamed = pd.concat([detector.update(data.iloc[a:b]) for a, b in itertools.pairwise(cuts)])
     assert batch.is_anomaly.sum() > 0
     for column in ("anomaly_score", "surprise", "is_anomaly", "reason", "episode_id"):
+        np.testing.assert_array_equal(streamed[column].to_numpy(), batch[column].to_numpy())
+
+
+def test_returns_stream_as_they_batch() -> None:
+    """Whether a reading is a return depends on the onsets before it, found in the same batch or carried: split
+    anywhere (single rows too), devices whose shifts end get the same scores and alerts as in one batch."""
+    rng = np.random.default_rng(4)
+    frames, onsets, ends = [], [], []
+    for device in range(4):
+        values = rng.normal(10, 0.5, 1200)
+        for at in range(150 + 40 * device, 1100, 260):
+            length = int(rng.integers(60, 110))
+            values[at : at + length] += rng.choice([-3.0, 3.0])
+            onsets.append((f"d{device}", at))
+            ends.append((f"d{device}", at + length))
+        values[rng.integers(150, 1100, 3)] += 6
+        frames.append(hourly(values, device=f"d{device}"))
+    data = pd.concat(frames).sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
+    batch = detect_anomalies(data, time="ts", value="value", by="device")
+    reading = data.groupby("device").cumcount()
+    alerted = set(zip(data.device[batch.is_anomaly], reading[batch.is_anomaly], strict=True))
+    first = [(d, at) for d, at in onsets if at < 300]
+    assert all(any((d, at + k) in alerted for k in range(6)) for d, at in first)  # each device's first shift
+    assert not any((d, end + k) in alerted for d, end in ends for k in range(15))  # and no end of one (3 did)
+    detector = StreamingDetector("value", by="device", time="ts")
+    cuts = [0]
+    while cuts[-1] < len(data):
+        cuts.append(min(len(data), cuts[-1] + int(rng.choice([1, 1, 3, 50, 700]))))
+    streamed = pd.concat([detector.update(data.iloc[a:b]) for a, b in itertools.pairwise(cuts)])
+    for column in ("anomaly_score", "surprise", "is_anomaly", "reason", "episode_id", "episode_end"):
         np.testing.assert_array_equal(streamed[column].to_numpy(), batch[column].to_numpy())
 
 
