@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -79,12 +80,13 @@ def anomaly_chart(
                 col=1,
             )
         hits = frame[frame.is_anomaly]
+        y, symbol = alert_marks(frame[value], hits.index)
         fig.add_trace(
             go.Scattergl(
                 x=hits[time],
-                y=hits[value],
+                y=y,
                 mode="markers",
-                marker={"color": _FLAG, "size": 7},
+                marker={"color": _FLAG, "size": 7, "symbol": symbol, "line": {"color": _FLAG, "width": 2}},
                 name="alert",
                 text=hits.reason,
                 hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
@@ -102,6 +104,20 @@ def anomaly_chart(
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
     )
     return fig
+
+
+def alert_marks(values: pd.Series, hits: pd.Index, series: pd.Series | None = None) -> tuple[np.ndarray, list[str]]:
+    """Where to draw the alerts at ``hits`` (labels of ``values``, readings in time order, of one series or of the
+    ``series`` named per reading), and how.
+
+    At the reading; an alert on a missing reading (a dropout) at its series' last reading before it, as an open
+    circle. Why: drawn at its own value, NaN, a dropout's alert was nowhere on the chart, so a device ranked among
+    those with the most alerts could show none (the anomaly review's dev-0015 and dev-0061).
+    """
+    grouped = values.groupby(np.zeros(len(values)) if series is None else series.to_numpy(), sort=False)
+    filled = grouped.ffill().fillna(grouped.bfill())  # bfill: a dropout from a series' very first reading
+    missing = values.loc[hits].isna().to_numpy()
+    return filled.loc[hits].to_numpy(dtype=float), ["circle-open" if gone else "circle" for gone in missing]
 
 
 def _match(frame: pd.DataFrame, by: list[str], key: object) -> pd.Series:

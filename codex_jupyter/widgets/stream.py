@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from codex_jupyter.analytics.anomaly.reasons import reason_metrics
+from codex_jupyter.widgets.anomaly_chart import alert_marks
 from codex_jupyter.widgets.episode_text import episode_status
 from codex_jupyter.widgets.table import reader_html
 
@@ -168,14 +169,15 @@ class LiveTailView(widgets.VBox):
         if "is_anomaly" in frame:
             hits = frame[frame.is_anomaly & frame.device.isin(devices)]
             hits = hits[[metric in reason_metrics(why, self.metric.options) for why in hits.reason]]
+            y, symbol = alert_marks(frame[metric], hits.index, frame.device)
             traces.append(
                 go.Scatter(
                     x=hits.ts,
-                    y=hits[metric],
+                    y=y,
                     mode="markers",
                     name="anomaly",
                     text=hits.reason,
-                    marker={"color": "#d62728", "size": 8},
+                    marker={"color": "#d62728", "size": 8, "symbol": symbol, "line": {"color": "#d62728", "width": 2}},
                     hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
                 )
             )

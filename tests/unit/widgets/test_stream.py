@@ -21,6 +21,7 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
     assert re.search(r"<td class='num' data-label='Surprise'>\d+\.\d</td>", table)
     alerts = handle.anomalies()
     metrics = list(view.metric.options)
+    drawn_dropouts = 0
     for metric in metrics:
         view.metric.value = metric
         figure = view.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]
@@ -28,5 +29,11 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
         marked = next(t for t in figure["data"] if t.get("name") == "anomaly")
         shown = alerts[alerts.device.isin([t["name"] for t in figure["data"] if t.get("mode") == "lines"])]
         assert len(marked["text"]) == sum(metric in reason_metrics(why, metrics) for why in shown.reason)
+        # Every alert is somewhere on the chart: a dropout's at the value its device went quiet at, an open circle.
+        assert all(y is not None for y in marked["y"])
+        dropouts = [i for i, why in enumerate(marked["text"]) if "missing" in why]
+        assert all(marked["marker"]["symbol"][i] == "circle-open" for i in dropouts)
+        drawn_dropouts += len(dropouts)
+    assert drawn_dropouts
     # A dropout of every metric names them all, so each metric's chart marks it.
     assert any(len(reason_metrics(why, metrics)) == len(metrics) for why in alerts.reason)
