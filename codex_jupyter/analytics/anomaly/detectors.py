@@ -36,7 +36,8 @@ robust, self-normalising statistics with few knobs rather than fitted models):
 
 This module holds the entry points; the baselines and their statistics live in :mod:`.baselines`, runs of
 repeats and gaps in :mod:`.runs`, per-series state in :mod:`.state`, the knobs in :mod:`.settings`, the days
-left out (``holidays=``) in :mod:`.holiday_calendar`, the reading of time columns in :mod:`.times`.
+left out (``holidays=``) in :mod:`.holiday_calendar`, the reading of time columns in :mod:`.times`, and the
+step back to the level before an alert (the end of a learnt shift, no new alert) in :mod:`.returns`.
 """
 
 from __future__ import annotations

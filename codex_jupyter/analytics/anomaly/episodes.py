@@ -13,7 +13,8 @@ stretch's last hot reading: that closing reading carries ``episode_end``
 (the time of the last hot reading). A level shift that persists stops being
 hot once the rolling baseline has moved to it (about ``window / 2``
 readings), so the detector has learnt the new normal ``quiet`` readings
-later. A stretch whose last hot reading was a missing one closes on the
+later; when the shift ends, the step back is no new alert (:mod:`.returns`).
+A stretch whose last hot reading was a missing one closes on the
 next reading that is neither missing nor a holiday instead: the data has
 returned, and a fault after it is a new problem (9 of the 36 faults the
 simulated fleet missed started within ``quiet`` readings of another
