@@ -325,7 +325,34 @@ class StreamingDetector:
             explainers.append(explain)
         # Each metric has its own episodes: a problem in one metric is not hidden by an episode still open in
         # another (on the simulated fleet a third of the missed faults were).
+        eps = self._track(levels, back_inputs, missing, seg, rows, sorted_times, holiday)
+        # The score is the most surprising metric's (the first one on a tie).
+        stacked = np.stack(levels)
+        best = stacked[np.argmax(stacked, axis=0), np.arange(n)]
+        best = np.where(np.isneginf(best), np.nan, best)  # calibrated -log10 P, in series order
+        self._closures(batch, order, eps, sorted_times is not None)
+        ep, speaker = _combine(eps, stacked)
+        # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
+        # cost more than scoring it.
+        reason = np.full(n, "", dtype=object)
+        for i in np.flatnonzero(ep.onset):
+            reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
+        return self._result(batch.index, order, best, reason, ep)
+
+    def _track(
+        self,
+        levels: list[np.ndarray],
+        back_inputs: list[returns.ReturnInputs | None],
+        missing: list[np.ndarray],
+        seg: np.ndarray,
+        rows: np.ndarray,
+        times: np.ndarray | None,
+        holiday: np.ndarray,
+    ) -> list[Episodes]:
+        """Every metric's episodes, its scores (``levels``, changed in place) with returns to the level before an
+        alert judged (:mod:`.returns`), and the levels before its new onsets kept for later batches."""
         s = self.settings
+        n = len(seg)
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
         number = self._episodes[0].columns[0, rows][seg] + np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
 
@@ -336,13 +363,13 @@ class StreamingDetector:
             def tracked(scores: np.ndarray, only: np.ndarray | None) -> Episodes:
                 if only is None:
                     table.columns = saved.copy()
-                    return track(scores, sorted_times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, holiday)
+                    return track(scores, times, seg, table, rows, self._alarm, s.clear, s.quiet, gone, holiday)
                 some = np.isin(seg, only)
                 table.columns[:, rows[only]] = saved[:, rows[only]]
                 renumbered = np.searchsorted(only, seg[some])
-                times = None if sorted_times is None else sorted_times[some]
+                at = None if times is None else times[some]
                 return track(
-                    scores, times, renumbered, table, rows[only], self._alarm, s.clear, s.quiet, gone[some],
+                    scores, at, renumbered, table, rows[only], self._alarm, s.clear, s.quiet, gone[some],
                     holiday[some],
                 )  # fmt: skip
 
@@ -361,18 +388,7 @@ class StreamingDetector:
             )
             state.before_alert[rows] = returns.carried_after(episodes.onset, given, number, seg, carried)
             eps.append(episodes)
-        # The score is the most surprising metric's (the first one on a tie).
-        stacked = np.stack(levels)
-        best = stacked[np.argmax(stacked, axis=0), np.arange(n)]
-        best = np.where(np.isneginf(best), np.nan, best)  # calibrated -log10 P, in series order
-        self._closures(batch, order, eps, sorted_times is not None)
-        ep, speaker = _combine(eps, stacked)
-        # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
-        # cost more than scoring it.
-        reason = np.full(n, "", dtype=object)
-        for i in np.flatnonzero(ep.onset):
-            reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
-        return self._result(batch.index, order, best, reason, ep)
+        return eps
 
     def _check_zone(self, zone: Any, rows: int) -> Any:
         """This batch's time zone, refusing naive times after aware ones or the other way round: an episode that
