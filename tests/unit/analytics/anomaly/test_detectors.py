@@ -599,15 +599,17 @@ def test_returns_stream_as_they_batch() -> None:
             onsets.append((f"d{device}", at))
             ends.append((f"d{device}", at + length))
         values[rng.integers(150, 1100, 3)] += 6
-        frames.append(hourly(values, device=f"d{device}"))
+        other = np.random.default_rng(40 + device).normal(50, 2, 1200)  # a second metric, its own shifts
+        other[400 + 30 * device : 480 + 30 * device] += 15
+        frames.append(hourly(values, device=f"d{device}", other=other))
     data = pd.concat(frames).sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
-    batch = detect_anomalies(data, time="ts", value="value", by="device")
+    batch = detect_anomalies(data, time="ts", value=["value", "other"], by="device")
     reading = data.groupby("device").cumcount()
     alerted = set(zip(data.device[batch.is_anomaly], reading[batch.is_anomaly], strict=True))
     first = [(d, at) for d, at in onsets if at < 300]
     assert all(any((d, at + k) in alerted for k in range(6)) for d, at in first)  # each device's first shift
     assert not any((d, end + k) in alerted for d, end in ends for k in range(15))  # and no end of one (3 did)
-    detector = StreamingDetector("value", by="device", time="ts")
+    detector = StreamingDetector(["value", "other"], by="device", time="ts")
     cuts = [0]
     while cuts[-1] < len(data):
         cuts.append(min(len(data), cuts[-1] + int(rng.choice([1, 1, 3, 50, 700]))))
