@@ -169,7 +169,8 @@ class LiveTailView(widgets.VBox):
         if "is_anomaly" in frame:
             hits = frame[frame.is_anomaly & frame.device.isin(devices)]
             hits = hits[[metric in reason_metrics(why, self.metric.options) for why in hits.reason]]
-            y, symbol = alert_marks(frame[metric], hits.index, frame.device)
+            shown = frame[frame.device.isin(devices)]  # only the charted devices' readings are filled
+            y, symbol = alert_marks(shown[metric], hits.index, shown.device)
             traces.append(
                 go.Scatter(
                     x=hits.ts,

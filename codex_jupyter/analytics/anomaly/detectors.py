@@ -55,7 +55,7 @@ import codex_jupyter.analytics.anomaly.rolling as rl
 from codex_jupyter.analytics.anomaly import baselines, returns, runs
 from codex_jupyter.analytics.anomaly.baselines import MAD_TO_SD
 from codex_jupyter.analytics.anomaly.calibration import calibrate, log10_from_score, score_from_log10, warmup_surprise
-from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, track
+from codex_jupyter.analytics.anomaly.episodes import Episodes, EpisodeTable, reading_numbers, track
 from codex_jupyter.analytics.anomaly.holiday_calendar import SeriesCalendars, holiday_calendar
 from codex_jupyter.analytics.anomaly.methods import METHODS
 from codex_jupyter.analytics.anomaly.reasons import metrics_reason, reason_number
@@ -352,9 +352,7 @@ class StreamingDetector:
         """Every metric's episodes, its scores (``levels``, changed in place) with returns to the level before an
         alert judged (:mod:`.returns`), and the levels before its new onsets kept for later batches."""
         s = self.settings
-        n = len(seg)
-        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
-        number = self._episodes[0].columns[0, rows][seg] + np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        number = reading_numbers(self._episodes[0], rows, seg)  # before any table moves on
 
         def tracker(table: EpisodeTable, gone: np.ndarray) -> Callable[[np.ndarray, np.ndarray | None], Episodes]:
             """Episodes of the readings of some series (all: None), from the state the batch found each time."""

@@ -98,9 +98,8 @@ def track(
     alarm = level >= alarm_log10
     first_of_seg = np.r_[True, seg[1:] != seg[:-1]]
     seg_start = np.flatnonzero(first_of_seg)
-    within = np.arange(n) - np.repeat(seg_start, np.diff(np.r_[seg_start, n]))
     st_readings, st_last_hot, carried_hot_time, st_open, st_start, st_eps, st_gone = table.columns[:, rows]
-    number = st_readings[seg] + within  # reading number within its series
+    number = reading_numbers(table, rows, seg)
     times = number if times is None else times
     hot, last_gone, prev_gone = _dropouts(hot, missing, holiday, seg, seg_start, st_readings, st_last_hot, st_gone)
     quiet_now = np.where(last_gone == 1, 1, quiet)
@@ -144,6 +143,14 @@ def track(
         ]
     )
     return Episodes(onset, episode_id, start, hot_time, closes & (episode_id > 0))
+
+
+def reading_numbers(table: EpisodeTable, rows: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Each reading's number within its series (its readings before this batch, then its place in the batch), for
+    readings sorted by series (``seg``, contiguous) whose series are rows ``rows`` of ``table``."""
+    n = len(seg)
+    seg_start = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    return table.columns[0, rows][seg] + np.arange(n) - np.repeat(seg_start, np.diff(np.r_[seg_start, n]))
 
 
 def _dropouts(
