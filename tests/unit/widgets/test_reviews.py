@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 import codex_jupyter
+from codex_jupyter.analytics.anomaly.episodes import episode_recall
 from codex_jupyter.analytics.forecast import forecast
 from codex_jupyter.errors import InputError
-from codex_jupyter.widgets.reviews import ALL, fault_review, forecast_review
+from codex_jupyter.widgets.reviews import ALL, fault_review, forecast_review, recall_table
 
 
 def _inside(widget: object) -> object:
@@ -86,6 +87,24 @@ def test_fault_review_follows_the_device_kind_in_every_view() -> None:
     for metric in metrics:
         atm = fault_review(scored, metrics, metric, start="atm").views[3]
         assert sum(len(t["x"]) for t in _figure(atm)["data"] if t.get("name") == "alert") == 1
+
+
+def test_the_recall_table_says_which_faults_it_left_out() -> None:
+    """A fault under way at a device's first reading is not judged: the caption says so, so a reader who counts
+    the chart's faults is not left with two more than the table."""
+    scored = pd.DataFrame(
+        {
+            "device_id": ["a", "a", "a", "b", "b", "b"],
+            "fault_type": ["shift", None, "shift", "shift", None, None],
+            "is_anomaly": [False, False, True, False, False, False],
+        }
+    )
+    table = recall_table(episode_recall(scored, series="device_id"), "Faults caught")
+    html = table._repr_html_()
+    assert "Faults caught; 2 faults already under way at the first reading left out" in html
+    assert "under_way" not in html and "100%" in html
+    clean = recall_table(episode_recall(scored.iloc[1:3], series="device_id"), "Faults caught")
+    assert "left out" not in clean._repr_html_()
 
 
 def test_fault_review_says_which_metrics_it_can_chart() -> None:
