@@ -48,6 +48,7 @@ def anomaly_chart(
         vertical_spacing=min(0.06, 0.3 / max(len(groups), 1)),
         subplot_titles=[_label(k) for k, _ in groups],
     )
+    shown: set[str] = set()  # the alert markers named in the legend (the first row with each kind names it)
     for row, (_, frame) in enumerate(groups, start=1):
         frame = frame.sort_values(time, kind="stable")
         fig.add_trace(
@@ -80,22 +81,11 @@ def anomaly_chart(
                 col=1,
             )
         hits = frame[frame.is_anomaly]
-        y, symbol = alert_marks(frame[value], hits.index)
-        fig.add_trace(
-            go.Scattergl(
-                x=hits[time],
-                y=y,
-                mode="markers",
-                marker={"color": _FLAG, "size": 7, "symbol": symbol, "line": {"color": _FLAG, "width": 2}},
-                name="alert",
-                text=hits.reason,
-                hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
-                showlegend=row == 1,
-                legendgroup="anomaly",
-            ),
-            row=row,
-            col=1,
-        )
+        y, missing = alert_marks(frame[value], hits.index)
+        for trace in alert_traces(hits[time], y, missing, hits.reason, "alert", size=7, scatter=go.Scattergl):
+            trace.showlegend = trace.name not in shown
+            shown.add(trace.name)
+            fig.add_trace(trace, row=row, col=1)
     fig.update_layout(
         title=title or f"{value}: alerts",
         template="plotly_white",
@@ -106,18 +96,56 @@ def anomaly_chart(
     return fig
 
 
-def alert_marks(values: pd.Series, hits: pd.Index, series: pd.Series | None = None) -> tuple[np.ndarray, list[str]]:
+def alert_marks(values: pd.Series, hits: pd.Index, series: pd.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Where to draw the alerts at ``hits`` (labels of ``values``, readings in time order, of one series or of the
-    ``series`` named per reading), and how.
+    ``series`` named per reading), and which are on a missing reading.
 
-    At the reading; an alert on a missing reading (a dropout) at its series' last reading before it, as an open
-    circle. Why: drawn at its own value, NaN, a dropout's alert was nowhere on the chart, so a device ranked among
-    those with the most alerts could show none (the anomaly review's dev-0015 and dev-0061).
+    At the reading; an alert on a missing reading (a dropout) at its series' last reading before it. Why: drawn at
+    its own value, NaN, a dropout's alert was nowhere on the chart, so a device ranked among those with the most
+    alerts could show none (the anomaly review's dev-0015 and dev-0061).
     """
     grouped = values.groupby(np.zeros(len(values)) if series is None else series.to_numpy(), sort=False)
     filled = grouped.ffill().fillna(grouped.bfill())  # bfill: a dropout from a series' very first reading
-    missing = values.loc[hits].isna().to_numpy()
-    return filled.loc[hits].to_numpy(dtype=float), ["circle-open" if gone else "circle" for gone in missing]
+    return filled.loc[hits].to_numpy(dtype=float), values.loc[hits].isna().to_numpy()
+
+
+def alert_traces(
+    x: pd.Series,
+    y: np.ndarray,
+    missing: np.ndarray,
+    reasons: pd.Series,
+    name: str,
+    size: int,
+    scatter: type[go.Scatter] | type[go.Scattergl] = go.Scatter,
+) -> list[go.Scatter | go.Scattergl]:
+    """The alerts (positions from :func:`alert_marks`) as markers with their reason on hover: filled at their
+    reading, and the ones on missing readings as open circles, each kind its own legend entry (none without alerts).
+
+    Why two traces: in one, the legend showed a filled dot alone, and a reader could not tell what the open
+    circles on the charts were.
+    """
+    traces = []
+    for gone, label in ((False, name), (True, f"{name} on missing readings")):
+        at = missing == gone
+        if at.any():
+            traces.append(
+                scatter(
+                    x=x[at],
+                    y=y[at],
+                    mode="markers",
+                    marker={
+                        "color": _FLAG,
+                        "size": size,
+                        "symbol": "circle-open" if gone else "circle",
+                        "line": {"color": _FLAG, "width": 2},
+                    },
+                    name=label,
+                    text=reasons[at],
+                    hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
+                    legendgroup=label,
+                )
+            )
+    return traces
 
 
 def _match(frame: pd.DataFrame, by: list[str], key: object) -> pd.Series:

@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from codex_jupyter.analytics.anomaly.reasons import reason_metrics
-from codex_jupyter.widgets.anomaly_chart import alert_marks
+from codex_jupyter.widgets.anomaly_chart import alert_marks, alert_traces
 from codex_jupyter.widgets.episode_text import episode_status
 from codex_jupyter.widgets.table import reader_html
 
@@ -170,18 +170,8 @@ class LiveTailView(widgets.VBox):
             hits = frame[frame.is_anomaly & frame.device.isin(devices)]
             hits = hits[[metric in reason_metrics(why, self.metric.options) for why in hits.reason]]
             shown = frame[frame.device.isin(devices)]  # only the charted devices' readings are filled
-            y, symbol = alert_marks(shown[metric], hits.index, shown.device)
-            traces.append(
-                go.Scatter(
-                    x=hits.ts,
-                    y=y,
-                    mode="markers",
-                    name="anomaly",
-                    text=hits.reason,
-                    marker={"color": "#d62728", "size": 8, "symbol": symbol, "line": {"color": "#d62728", "width": 2}},
-                    hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
-                )
-            )
+            y, missing = alert_marks(shown[metric], hits.index, shown.device)
+            traces.extend(alert_traces(hits.ts, y, missing, hits.reason, "anomaly", size=8))
         figure = go.Figure(
             traces,
             layout={

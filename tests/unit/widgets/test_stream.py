@@ -26,14 +26,17 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
         view.metric.value = metric
         figure = view.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]
         assert figure["layout"]["title"]["text"] == f"{metric.capitalize()}: the 4 devices with the most alerts"
-        marked = next(t for t in figure["data"] if t.get("name") == "anomaly")
+        marked = {t["name"]: t for t in figure["data"] if t.get("mode") == "markers"}
+        assert set(marked) <= {"anomaly", "anomaly on missing readings"}
         shown = alerts[alerts.device.isin([t["name"] for t in figure["data"] if t.get("mode") == "lines"])]
-        assert len(marked["text"]) == sum(metric in reason_metrics(why, metrics) for why in shown.reason)
-        # Every alert is somewhere on the chart: a dropout's at the value its device went quiet at, an open circle.
-        assert all(y is not None for y in marked["y"])
-        dropouts = [i for i, why in enumerate(marked["text"]) if "missing" in why]
-        assert all(marked["marker"]["symbol"][i] == "circle-open" for i in dropouts)
-        drawn_dropouts += len(dropouts)
+        texts = [why for t in marked.values() for why in t["text"]]
+        assert len(texts) == sum(metric in reason_metrics(why, metrics) for why in shown.reason)
+        # Every alert is somewhere on the chart: a dropout's at the value its device went quiet at, an open circle
+        # named in the legend.
+        assert all(y is not None for t in marked.values() for y in t["y"])
+        dropouts = marked.get("anomaly on missing readings", {"text": [], "marker": {"symbol": "circle-open"}})
+        assert dropouts["marker"]["symbol"] == "circle-open" and all("missing" in why for why in dropouts["text"])
+        drawn_dropouts += len(dropouts["text"])
     assert drawn_dropouts
     # A dropout of every metric names them all, so each metric's chart marks it.
     assert any(len(reason_metrics(why, metrics)) == len(metrics) for why in alerts.reason)
