@@ -168,7 +168,8 @@ class TailHandle:
 
         Each row is the onset reading with its score and reason, plus
         ``episode_id``, ``episode_start`` and ``episode_end`` (NaT while the
-        episode is still open; filled in when the series is back to normal).
+        episode is still open; filled in when it closes) and ``episode_new_normal`` (True once it closed with the
+        series at a new level, learnt as its new normal; False while open or when the series came back).
         """
         with self._lock:
             return pd.DataFrame(list(self._alerts)[::-1])
@@ -322,12 +323,17 @@ class TailHandle:
         # open). Matched on the device and the episode's onset, not its id: when a dropout opened an episode in
         # every metric, the alert shows one metric's id.
         closed = self._detector.closed_episodes
-        for device, start, end in zip(
-            closed.device.tolist(), closed.episode_start.tolist(), closed.episode_end.tolist(), strict=True
+        for device, start, end, learnt in zip(
+            closed.device.tolist(),
+            closed.episode_start.tolist(),
+            closed.episode_end.tolist(),
+            closed.episode_new_normal.tolist(),
+            strict=True,
         ):
             alert = self._open.pop((device, start), None)
             if alert is not None:
                 alert["episode_end"] = end
+                alert["episode_new_normal"] = learnt
 
     def _compact(self) -> None:
         """Keep the last ``window`` rows per device (called under the lock)."""

@@ -10,12 +10,19 @@ from typing import Any
 import pandas as pd
 
 
-def episode_status(start: Any, end: Any) -> str:
-    """ "open", or when the series was last unusual and for how long (one alert stands for its whole episode)."""
+def episode_status(start: Any, end: Any, new_normal: Any = False) -> str:
+    """ "open", or when the series was last unusual and for how long (one alert stands for its whole episode).
+
+    An episode that closed with its series at a new level (``new_normal``: the detector learnt the shift, see
+    ``episode_new_normal`` of :func:`~codex_jupyter.detect_anomalies`) reads "new normal from ...": "ended" told an
+    operator that a vibration shift was over when it went on at its new level.
+    """
     if end is None or pd.isna(end):
         return "open"
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    return f"ended {_end_time(start, end)} ({duration_text(end - start)})"
+    learnt = new_normal is not None and not pd.isna(new_normal) and bool(new_normal)  # NaN: an alert frame's gap
+    said = "new normal from" if learnt else "ended"
+    return f"{said} {_end_time(start, end)} ({duration_text(end - start)})"
 
 
 def _end_time(start: pd.Timestamp, end: pd.Timestamp) -> str:

@@ -84,13 +84,15 @@ def fault_review(
         # An episode's end is on the reading where it closed, not on its alert: looked up by device and onset (an
         # alert that names several metrics shows one metric's episode id; where they close may show another's).
         closed = rows[rows.episode_end.notna()].sort_values("ts").drop_duplicates(["device_id", "episode_start"])
-        ends = closed.set_index(["device_id", "episode_start"]).episode_end
-        end = ends.reindex(pd.MultiIndex.from_frame(alerts[["device_id", "episode_start"]])).to_numpy()
+        ends = closed.set_index(["device_id", "episode_start"])
+        onsets = pd.MultiIndex.from_frame(alerts[["device_id", "episode_start"]])
+        end = ends.episode_end.reindex(onsets).to_numpy()
+        learnt = ends.episode_new_normal.reindex(onsets, fill_value=False).to_numpy()
         shown = pd.DataFrame(
             {
                 "time": alerts.ts.to_numpy(),
                 "device": alerts.device_id.to_numpy(),
-                "episode": [episode_status(s, e) for s, e in zip(alerts.episode_start, end, strict=True)],
+                "episode": [episode_status(s, e, n) for s, e, n in zip(alerts.episode_start, end, learnt, strict=True)],
                 "reason": alerts.reason.to_numpy(),
             }
         )

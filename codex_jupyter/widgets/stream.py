@@ -207,7 +207,15 @@ class LiveTailView(widgets.VBox):
                 "onset": [_when(ts) for ts in shown.ts],
                 "device": shown.device.astype(str).to_numpy(),
                 "surprise": shown.surprise.astype(float).to_numpy(),
-                "episode": [episode_status(s, e) for s, e in zip(shown.episode_start, shown.episode_end, strict=True)],
+                "episode": [
+                    episode_status(s, e, n)
+                    for s, e, n in zip(
+                        shown.episode_start,
+                        shown.episode_end,
+                        shown.get("episode_new_normal", pd.Series(False, index=shown.index)),
+                        strict=True,
+                    )
+                ],
                 "reason": shown.reason.astype(str).to_numpy(),
             }
         )
@@ -234,7 +242,7 @@ def _alert_keys(alerts: pd.DataFrame) -> list[tuple[str, str]]:
 
 _NOT_METRICS = {
     *("ts", "device", "lat", "lon", "latitude", "longitude", "anomaly_score", "surprise", "is_anomaly", "reason"),
-    *("episode_id", "episode_start", "episode_end"),
+    *("episode_id", "episode_start", "episode_end", "episode_new_normal"),
 }
 
 

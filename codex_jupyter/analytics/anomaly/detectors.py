@@ -325,19 +325,20 @@ class StreamingDetector:
             explainers.append(explain)
         # Each metric has its own episodes: a problem in one metric is not hidden by an episode still open in
         # another (on the simulated fleet a third of the missed faults were).
-        eps = self._track(levels, back_inputs, missing, seg, rows, sorted_times, holiday)
+        eps, normal = self._track(levels, back_inputs, missing, seg, rows, sorted_times, holiday)
         # The score is the most surprising metric's (the first one on a tie).
         stacked = np.stack(levels)
         best = stacked[np.argmax(stacked, axis=0), np.arange(n)]
         best = np.where(np.isneginf(best), np.nan, best)  # calibrated -log10 P, in series order
-        self._closures(batch, order, eps, sorted_times is not None)
+        self._closures(batch, order, eps, normal, sorted_times is not None)
         ep, speaker = _combine(eps, stacked)
+        new_normal = np.stack(normal)[speaker, np.arange(n)]
         # Reasons only where an episode opens: a long fault keeps scoring high, and wording every reading of it
         # cost more than scoring it.
         reason = np.full(n, "", dtype=object)
         for i in np.flatnonzero(ep.onset):
             reason[i] = self._row_reason(int(i), eps, explainers, int(speaker[i]))
-        return self._result(batch.index, order, best, reason, ep)
+        return self._result(batch.index, order, best, reason, ep, new_normal)
 
     def _track(
         self,
@@ -348,9 +349,10 @@ class StreamingDetector:
         rows: np.ndarray,
         times: np.ndarray | None,
         holiday: np.ndarray,
-    ) -> list[Episodes]:
+    ) -> tuple[list[Episodes], list[np.ndarray]]:
         """Every metric's episodes, its scores (``levels``, changed in place) with returns to the level before an
-        alert judged (:mod:`.returns`), and the levels before its new onsets kept for later batches."""
+        alert judged (:mod:`.returns`), and the levels before its new onsets kept for later batches; and per metric,
+        which closing readings end an episode at a new normal (:func:`.returns.new_normal`)."""
         s = self.settings
         number = reading_numbers(self._episodes[0], rows, seg)  # before any table moves on
 
@@ -373,20 +375,22 @@ class StreamingDetector:
 
             return tracked
 
-        eps = []
+        eps, normal = [], []
         for m, (metric, given) in enumerate(zip(self.values, back_inputs, strict=True)):
             tracked = tracker(self._episodes[m], missing[m])
             if given is None:
                 eps.append(tracked(levels[m], None))
+                normal.append(np.zeros(len(seg), dtype=bool))
                 continue
             state = self._metrics[metric]
             carried = state.before_alert[rows]
             levels[m], episodes = returns.settle(
                 levels[m], given, carried, number, seg, s.window, tracked, self._alarm, s.clear
             )
+            normal.append(returns.new_normal(episodes.closed, episodes.onset, given, number, seg, carried))
             state.before_alert[rows] = returns.carried_after(episodes.onset, given, number, seg, carried)
             eps.append(episodes)
-        return eps
+        return eps, normal
 
     def _check_zone(self, zone: Any, rows: int) -> Any:
         """This batch's time zone, refusing naive times after aware ones or the other way round: an episode that
@@ -401,9 +405,12 @@ class StreamingDetector:
             self._aware = zone is not None
         return zone
 
-    def _closures(self, batch: pd.DataFrame, order: np.ndarray, eps: list[Episodes], timed: bool) -> None:
+    def _closures(
+        self, batch: pd.DataFrame, order: np.ndarray, eps: list[Episodes], normal: list[np.ndarray], timed: bool
+    ) -> None:
         """Keep every metric's episodes that closed in this batch (see :attr:`closed_episodes`): their ``by``
-        values, starts and ends, as arrays (a frame is built only when asked for; most batches close none)."""
+        values, starts, ends and whether each ended at a new normal, as arrays (a frame is built only when asked
+        for; most batches close none)."""
         at = [np.flatnonzero(ep.closed) for ep in eps]
         if not any(len(i) for i in at):
             return
@@ -412,23 +419,30 @@ class StreamingDetector:
         start, end = (
             np.concatenate([getattr(ep, f)[i] for ep, i in zip(eps, at, strict=True)]) for f in ("start", "end")
         )
-        self._closed.append((keys, _as_time(start, timed, self._zone), _as_time(end, timed, self._zone)))
+        learnt = np.concatenate([m[i] for m, i in zip(normal, at, strict=True)])
+        self._closed.append((keys, _as_time(start, timed, self._zone), _as_time(end, timed, self._zone), learnt))
 
     @property
     def closed_episodes(self) -> pd.DataFrame:
-        """Every metric's episodes that closed in the last :meth:`update`: the ``by`` columns, ``episode_start`` and
-        ``episode_end``, in no particular order.
+        """Every metric's episodes that closed in the last :meth:`update`: the ``by`` columns, ``episode_start``,
+        ``episode_end`` and ``episode_new_normal`` (see :func:`detect_anomalies`), in no particular order.
 
         Why: a row shows one metric's episode, so when several metrics' episodes close on one row (a device back
         from a dropout) the rows name only one of them, and a live alert table never saw the others end.
         """
         parts = [
-            pd.DataFrame({**keys, "episode_start": start, "episode_end": end}) for keys, start, end in self._closed
+            pd.DataFrame({**keys, "episode_start": start, "episode_end": end, "episode_new_normal": learnt})
+            for keys, start, end, learnt in self._closed
         ]
         if not parts:
             none = _as_time(np.empty(0, dtype=np.int64), self.time is not None, self._zone)
             return pd.DataFrame(
-                {**{name: pd.Series(dtype=object) for name in self.by}, "episode_start": none, "episode_end": none}
+                {
+                    **{name: pd.Series(dtype=object) for name in self.by},
+                    "episode_start": none,
+                    "episode_end": none,
+                    "episode_new_normal": pd.Series(dtype=bool),
+                }
             )
         return pd.concat(parts, ignore_index=True)
 
@@ -461,7 +475,7 @@ class StreamingDetector:
         return rows
 
     def _result(
-        self, index: pd.Index, order: np.ndarray, level: np.ndarray, reason: np.ndarray, ep: Any
+        self, index: pd.Index, order: np.ndarray, level: np.ndarray, reason: np.ndarray, ep: Any, normal: np.ndarray
     ) -> pd.DataFrame:
         """Put the series-ordered results back in the batch's row order."""
         columns = {
@@ -471,6 +485,7 @@ class StreamingDetector:
             "episode_id": ep.episode_id,
             "episode_start": np.where(ep.episode_id > 0, ep.start, _NO_TIME),
             "episode_end": np.where(ep.closed, ep.end, _NO_TIME),
+            "episode_new_normal": ep.closed & normal,
             "reason": reason,
         }
         out = {}
@@ -643,8 +658,10 @@ def detect_anomalies(
     episodes; with several metrics each metric has its own episodes, and ``episode_id % len(value)`` is the
     position in ``value`` of the metric whose episode the row shows), ``episode_start``, ``episode_end`` (on the
     reading where the episode closed: find an alert's by its series and ``episode_start``, since episodes of
-    several metrics that opened together may close on a row showing another metric's id) and a short human
-    ``reason`` at each onset (with several metrics, every
+    several metrics that opened together may close on a row showing another metric's id), ``episode_new_normal``
+    (on that reading too: True when the episode closed with the series at a new level, which the detector learnt as
+    its new normal after about ``window / 2 + quiet`` readings, not back at the level before the alert) and a short
+    human ``reason`` at each onset (with several metrics, every
     metric whose episode opens on that row: "temperature, humidity: 3 missing readings in a row ..."; "a: ...;
     b: ..." when their reasons differ, the most surprising first). Rows keep their order and
     index. ``by`` names the column(s) that identify a series (e.g. a device); ``value`` the metric
@@ -883,6 +900,7 @@ def _empty_result(index: pd.Index, timed: bool, zone: Any) -> pd.DataFrame:
             "episode_id": pd.Series(dtype=np.int64),
             "episode_start": pd.Series(dtype=when),
             "episode_end": pd.Series(dtype=when),
+            "episode_new_normal": pd.Series(dtype=bool),
             "reason": pd.Series(dtype=object),
         },
         index=index,

@@ -63,8 +63,8 @@ def judged(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which of the readings ``at`` are returns, and their calibrated ``-log10 P`` judged so (NaN for the others)."""
     x, usual, now = inputs.x[at], inputs.usual[at], inputs.level_now[at]
+    shifted = _moved(usual, rec)
     with np.errstate(invalid="ignore", divide="ignore"):
-        shifted = np.abs(usual - rec.level) > SHIFTED * rec.spread
         z_point = np.abs(x - rec.level) / rec.spread
         z_level = np.abs(now - rec.level) / rec.spread
         # Back: nearer the level before the alert than today's baseline, and within NEAR spreads of it.
@@ -84,6 +84,34 @@ def judged(
         level = np.where(on_the_way & ~near_level, np.minimum(level, as_before), level)
         out[back] = np.fmax(np.fmax(point, level), inputs.other_log10[at])[back]
     return back, out
+
+
+def _moved(usual: np.ndarray, rec: Records) -> np.ndarray:
+    """Whether today's baseline sits more than ``SHIFTED`` spreads off the level before the last alert (NaN: no)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(usual - rec.level) > SHIFTED * rec.spread
+
+
+def new_normal(
+    closed: np.ndarray,
+    onset: np.ndarray,
+    inputs: ReturnInputs,
+    number: np.ndarray,
+    seg: np.ndarray,
+    carried: np.ndarray,
+) -> np.ndarray:
+    """Which closing readings (``closed``) end an episode whose series settled at a new level: its baseline there is
+    more than ``SHIFTED`` spreads off the level before the episode's onset, so the detector learnt the shift as the
+    new normal, not a series back to normal.
+
+    Why tell them apart: an alert table that says "ended 16:40" of a vibration shift that went on until 17:30 told
+    an operator the fault was over when the detector had only stopped calling it unusual.
+    """
+    out = np.zeros(len(closed), dtype=bool)
+    at = np.flatnonzero(closed)
+    if at.size:
+        out[at] = _moved(inputs.usual[at], records(onset, inputs, number, seg, carried, at))
+    return out
 
 
 def records(

@@ -194,6 +194,13 @@ def test_alerts_are_episodes_that_close_when_the_device_is_back_to_normal() -> N
     old = alerts[alerts.reason.str.contains("missing readings") & (alerts.ts < seen.ts.max() - pd.Timedelta("3h"))]
     assert len(old) > 0 and old.episode_end.notna().all(), old
     assert "<th>Episode</th>" in view.alerts.value and "ended" in view.alerts.value
+    # A vibration shift the detector learnt closes at its new level, not back to normal: the table says so.
+    learnt = closed[closed.episode_new_normal.astype(bool)]
+    assert len(learnt) and learnt.reason.str.contains("vibration").all(), closed[["reason", "episode_new_normal"]]
+    assert not closed.episode_new_normal[closed.reason.str.contains("missing readings")].astype(bool).any()
+    view.alert_rows = len(alerts)
+    view.redraw(force=True)
+    assert "new normal from" in view.alerts.value
 
 
 def test_every_alert_closes_once_its_device_is_back() -> None:

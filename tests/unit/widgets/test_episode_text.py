@@ -24,3 +24,9 @@ def test_an_episode_ends_at_a_time_and_on_another_day_with_its_date() -> None:
     assert late == "ended 2 Jan 01:30 (3 h 30 min)"
     new_year = episode_status(pd.Timestamp("2025-12-31 22:00"), pd.Timestamp("2026-01-01 01:30"))
     assert new_year == "ended 2026-01-01 01:30 (3 h 30 min)"
+    # An episode that closed with its series at a new level (the detector learnt it) did not end the fault.
+    learnt = episode_status(pd.Timestamp("2025-01-01 16:03"), pd.Timestamp("2025-01-01 16:40"), True)
+    assert learnt == "new normal from 16:40:00 (37 min)"
+    assert episode_status(pd.Timestamp("2025-01-01 16:03"), pd.Timestamp("2025-01-01 16:40"), float("nan")) == (
+        "ended 16:40:00 (37 min)"
+    )

@@ -111,6 +111,30 @@ def test_a_shift_that_ends_after_it_was_learnt_raises_no_second_alert() -> None:
     assert out.surprise.iloc[340:360].max() < 3  # the step back scores as what it is: the usual level
 
 
+def test_an_episode_says_whether_it_closed_at_a_new_normal_or_back_to_normal() -> None:
+    """A shift that lasts is learnt: its episode closes while the series is still shifted, and an alert table that
+    said "ended" told an operator the fault was over. The closing reading says which it was; a spike's episode
+    closes back to normal."""
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 0.5, 700)
+    values[250:400] += 2.5  # learnt as the new normal long before it ends
+    values[500:503] += 8  # a fault of three readings: back to normal
+    frame = pd.DataFrame({"ts": pd.date_range("2025-01-01", periods=700, freq="min"), "load": values})
+    out = detect_anomalies(frame, time="ts", value="load")
+    closed = out[out.episode_end.notna()]
+    onsets = out.episode_start[out.is_anomaly].tolist()
+    assert len(onsets) == 2 and closed.episode_start.tolist() == onsets
+    assert closed.episode_new_normal.tolist() == [True, False]
+    assert closed.ts.iloc[0] < frame.ts[400]  # it closed while the shift went on
+    assert not out.episode_new_normal[out.episode_end.isna()].any()  # said on closing readings only
+    detector = StreamingDetector("load", time="ts")
+    streamed = pd.concat([detector.update(frame.iloc[i : i + 9]) for i in range(0, len(frame), 9)])
+    pd.testing.assert_frame_equal(streamed, out.drop(columns=["ts", "load"]))
+    detector = StreamingDetector("load", time="ts")
+    detector.update(frame.iloc[:320])
+    assert detector.closed_episodes.episode_new_normal.tolist() == [True]
+
+
 def test_the_level_statistic_lagging_on_the_way_back_raises_no_second_alert() -> None:
     """Two readings after the step back the median of the last 6 still sits between the shifted level and the old
     one: judged so, it alerted (a level shift down) at the end of 3 of these 6 shifts, as on the simulated fleet."""
