@@ -30,7 +30,8 @@ ALL = "All"
 
 def recall_table(caught: pd.DataFrame, caption: str) -> ReaderTable:
     """:func:`~codex_jupyter.analytics.anomaly.episodes.episode_recall` as a reader's table: a row per fault, and
-    the faults already under way at the data's first reading said in the caption, not as a column of zeros.
+    the faults already under way at the data's first reading said in the caption, not as a column of zeros (nor a
+    kind with none judged as "0 of 0, 0 %").
 
     Why say them at all: left out silently, a reader who counts the chart's shifts finds more than the table.
     """
@@ -38,7 +39,8 @@ def recall_table(caught: pd.DataFrame, caption: str) -> ReaderTable:
     if under_way:
         fault = "fault" if under_way == 1 else "faults"
         caption = f"{caption}; {under_way} {fault} already under way at the first reading left out"
-    table = caught.drop(columns="under_way").reset_index(names="fault")
+    judged = caught[(caught.episodes > 0) | (caught.index == "all")]  # a kind whose faults were all under way: no row
+    table = judged.drop(columns="under_way").reset_index(names="fault")
     return ReaderTable(table, formats={"recall": "{:.0%}"}, caption=caption)
 
 

@@ -95,15 +95,16 @@ def test_the_recall_table_says_which_faults_it_left_out() -> None:
     the chart's faults is not left with two more than the table."""
     scored = pd.DataFrame(
         {
-            "device_id": ["a", "a", "a", "b", "b", "b"],
-            "fault_type": ["shift", None, "shift", "shift", None, None],
-            "is_anomaly": [False, False, True, False, False, False],
+            "device_id": ["a", "a", "a", "b", "b", "b", "c", "c"],
+            "fault_type": ["shift", None, "shift", "shift", None, None, "stuck", None],
+            "is_anomaly": [False, False, True, False, False, False, False, False],
         }
     )
     table = recall_table(episode_recall(scored, series="device_id"), "Faults caught")
     html = table._repr_html_()
-    assert "Faults caught; 2 faults already under way at the first reading left out" in html
+    assert "Faults caught; 3 faults already under way at the first reading left out" in html
     assert "under_way" not in html and "100%" in html
+    assert "stuck" not in html  # its one fault was under way: no "0 of 0, 0 %" row
     clean = recall_table(episode_recall(scored.iloc[1:3], series="device_id"), "Faults caught")
     assert "left out" not in clean._repr_html_()
 
