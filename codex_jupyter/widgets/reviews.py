@@ -35,7 +35,7 @@ def recall_table(caught: pd.DataFrame, caption: str) -> ReaderTable:
 
     Why say them at all: left out silently, a reader who counts the chart's shifts finds more than the table.
     """
-    under_way = int(caught.loc["all", "under_way"]) if "all" in caught.index else 0
+    under_way = int(caught.loc["all", "under_way"])
     if under_way:
         fault = "fault" if under_way == 1 else "faults"
         caption = f"{caption}; {under_way} {fault} already under way at the first reading left out"

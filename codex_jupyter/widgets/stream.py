@@ -209,12 +209,7 @@ class LiveTailView(widgets.VBox):
                 "surprise": shown.surprise.astype(float).to_numpy(),
                 "episode": [
                     episode_status(s, e, n)
-                    for s, e, n in zip(
-                        shown.episode_start,
-                        shown.episode_end,
-                        shown.get("episode_new_normal", pd.Series(False, index=shown.index)),
-                        strict=True,
-                    )
+                    for s, e, n in zip(shown.episode_start, shown.episode_end, shown.episode_new_normal, strict=True)
                 ],
                 "reason": shown.reason.astype(str).to_numpy(),
             }

@@ -77,11 +77,11 @@ def _robust_scale(
     # two readings apart (no jump straight back): on the IoT dashboard a device's temperature read 11.6 degrees low
     # for three minutes 32 minutes after a first such fault, and scored P = 1e-4.5 (1e-8.1 now).
     scale = np.where(share < 1.0, mean_ad / share, np.fmax(mad, typical_ad))
-    floor = np.where(np.isnan(scale) | (scale > tiny), scale, tiny)
     flat = mean_ad <= tiny  # NaN (too few readings) is not flat
-    spread = np.where(np.isnan(mean_ad) | ~flat, mean_ad, tiny)
-    pick = np.where(share < 1.0, spread, np.where(np.isnan(typical_ad) | (typical_ad > tiny), typical_ad, tiny))
-    return base, floor, spread, share, flat, pick
+    # np.maximum keeps NaN (too few readings) and lifts the rest to at least tiny.
+    spread = np.maximum(mean_ad, tiny)
+    pick = np.where(share < 1.0, spread, np.maximum(typical_ad, tiny))
+    return base, np.maximum(scale, tiny), spread, share, flat, pick
 
 
 def _level_shift(

@@ -253,11 +253,11 @@ def episode_recall(
             "first": ~same_series[labelled],  # the series' first row
         }
     )
-    caught = stretches.groupby("run").agg(label=("label", "first"), caught=("flag", "any"), cut=("first", "first"))
-    judged = caught[~caught.cut].groupby("label").caught.agg(episodes="size", caught="sum")
-    per_label = judged.reindex(caught.label.unique(), fill_value=0)
-    per_label["under_way"] = caught.groupby("label").cut.sum()
-    per_label = per_label.sort_index()
+    runs = stretches.groupby("run").agg(label=("label", "first"), caught=("flag", "any"), cut=("first", "first"))
+    runs = runs.assign(judged=~runs.cut, caught=runs.caught & ~runs.cut)
+    per_label = runs.groupby("label").agg(
+        episodes=("judged", "sum"), caught=("caught", "sum"), under_way=("cut", "sum")
+    )
     per_label.index.name = label
     per_label.loc["all"] = per_label.sum()
     per_label = per_label.astype(int)

@@ -164,7 +164,7 @@ def move_mean_and_typical(
     at, _ = lay.recent(back + window - 1)
     top = bn.move_max(a[at], window, min_count=1)
     t, c = total[at], count[at]
-    most = np.maximum(2, c // 8)  # the most values a window may leave out
+    most = _most_gross(c)
     # Only windows whose maximum passes a bound every window with a gross value passes are sorted (few are): the
     # j <= most largest leave at least c / 2 - j values at or above the median, so the rest's mean is at least
     # median * (c / 2 - most) / (c - most). A known median means a whole window of the series' own with at least
@@ -176,7 +176,7 @@ def move_mean_and_typical(
         return mean, mean
     typical = mean.copy()
     windows = np.lib.stride_tricks.sliding_window_view(a, window)
-    k = min(max(2, window // 8), window - 2)
+    k = min(int(_most_gross(window)), window - 2)  # the most any window here may leave out
     for lo in range(0, hit.size, _GATHER_CHUNK):  # the windows are gathered a block at a time: bounded memory
         part = hit[lo : lo + _GATHER_CHUNK]
         where = at[part]
@@ -185,15 +185,20 @@ def move_mean_and_typical(
         values[np.isnan(values)] = -np.inf
         values.partition(window - 1 - k, axis=1)
         largest = np.sort(values[:, window - 1 - k :], axis=1)[:, ::-1]  # the k largest, largest first
-        taken = np.cumsum(np.where(np.isinf(largest), 0.0, largest), axis=1)  # the sum of the j largest
+        # taken[:, j]: the sum of the j largest (column 0: none).
+        taken = np.c_[np.zeros(len(part)), np.cumsum(np.where(np.isinf(largest), 0.0, largest), axis=1)]
         drop = np.zeros(len(part), dtype=np.int64)
         for j in range(1, k + 1):
-            rest = in_window - taken[:, j - 1]
+            rest = in_window - taken[:, j]
             gross_j = (j <= most[part]) & (largest[:, j - 1] * (count_in - j) > gross * rest)
             drop = np.where(gross_j, j, drop)
-        left_out = np.where(drop > 0, taken[np.arange(len(part)), np.maximum(drop - 1, 0)], 0.0)
-        typical[where] = np.maximum(in_window - left_out, 0.0) / (count_in - drop)
+        typical[where] = np.maximum(in_window - taken[np.arange(len(part)), drop], 0.0) / (count_in - drop)
     return mean, typical
+
+
+def _most_gross(count: np.ndarray | int) -> np.ndarray:
+    """The most gross values a window of ``count`` readings may leave out: two, or an eighth of them."""
+    return np.maximum(2, np.asarray(count) // 8)
 
 
 def move_median(a: np.ndarray, window: int, min_count: int) -> np.ndarray:
