@@ -15,6 +15,7 @@ Client settings (SASL/SSL ...) use Kafka property names: see :mod:`.kafka_config
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -45,6 +46,9 @@ _NAMED_STARTS = ("earliest", "latest")
 #: How long ``open`` waits for a broker before reporting it unreachable (kafka-python waits 30 s).
 _BOOTSTRAP_TIMEOUT_MS = 10_000
 _REQUEST_TIMEOUT_MS = 10_000
+#: How often a consumer that keeps returning nothing is checked for records waiting on its partitions;
+#: two checks in a row with the same positions and records waiting mean the client stopped fetching.
+STALL_CHECK_S = 10.0
 
 
 def all_client_settings() -> dict[str, Any]:
@@ -123,6 +127,8 @@ class KafkaStream:
         self._returned: dict[TopicPartition, int] = {}  # next offset after what poll handed out
         self._committed: dict[TopicPartition, int] = {}  # only without a group
         self._unplaced: set[TopicPartition] = set()
+        self._idle_since: float | None = None  # when polls started returning nothing
+        self._idle_positions: dict[TopicPartition, int] | None = None  # at the last stall check with records waiting
 
     def __repr__(self) -> str:
         extra = f", settings: {kafka_config.describe(self._settings)}" if self._settings else ""
@@ -205,6 +211,7 @@ class KafkaStream:
         consumer, self._consumer = self._consumer, None
         self._returned.clear()
         self._unplaced.clear()
+        self._idle_since = self._idle_positions = None
         if consumer is not None:
             consumer.close(autocommit=False, timeout_ms=2000)
 
@@ -230,6 +237,7 @@ class KafkaStream:
                 f"Kafka at {','.join(self.brokers)} is unreachable (no broker connection); "
                 "the consumer keeps retrying, poll again after a pause"
             )
+        self._watch_for_a_stall(consumer, bool(fetched))
         batch = RecordBatch(payloads=[])
         for tp, records in fetched.items():
             for record in records:
@@ -255,6 +263,41 @@ class KafkaStream:
         for tp in fresh:
             self._returned.pop(tp, None)
         return {tp: records for tp, records in fetched.items() if tp not in fresh}
+
+    def _watch_for_a_stall(self, consumer: KafkaConsumer, fetched: bool) -> None:
+        """Raise :class:`StreamUnavailable` when the client has stopped fetching although records wait.
+
+        kafka-python 3.0.12 can stop fetching for good with partitions assigned and records waiting (seen
+        once in CI: no records in 60 s, 60 waiting, no error); a reader would see a live view go quiet.
+        Every ``STALL_CHECK_S`` of empty polls the positions are compared with the partitions' ends, as
+        the consumer's isolation level sees them (so an open transaction under ``read_committed`` is not
+        a stall); the same positions with records waiting at two checks in a row is one. The engine then
+        reopens the stream, which resumes from the last commit (nothing is lost).
+        """
+        now = time.monotonic()
+        if fetched or self._idle_since is None:
+            self._idle_since = None if fetched else now
+            self._idle_positions = None
+            return
+        if now - self._idle_since < STALL_CHECK_S:
+            return
+        self._idle_since = now
+        assigned = list(consumer.assignment())
+        try:
+            positions = {tp: consumer.position(tp, timeout_ms=2000) for tp in assigned}
+            ends = consumer.end_offsets(assigned, timeout_ms=2000) if assigned else {}
+        except KafkaError as error:
+            raise unavailable(self.brokers, error, self._secrets) from None
+        waiting = sum(max(int(ends[tp]) - int(at), 0) for tp, at in positions.items() if None not in (at, ends.get(tp)))
+        stalled = waiting > 0 and positions == self._idle_positions
+        self._idle_positions = positions if waiting > 0 else None
+        if stalled:
+            message = (
+                f"the Kafka consumer of {self.topic!r} fetched nothing for {2 * STALL_CHECK_S:.0f} s while "
+                f"{waiting:,} records wait on its partitions (a stalled client); reopening it"
+            )
+            log.warning("%s", message)
+            raise StreamUnavailable(message)
 
     @staticmethod
     def _connected(consumer: KafkaConsumer) -> bool:

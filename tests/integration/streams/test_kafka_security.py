@@ -128,7 +128,11 @@ def test_publish_and_tail_over_a_secured_listener_with_kafka_property_names(
     handle = tail(f"{url}?group=g-{listener}&from=earliest", max_records=60, duration=60, detector="none", **settings)
     assert handle.wait(90)
     stats = handle.stats()
-    assert stats["records"] == 60 and stats["reconnects"] == 0 and not stats["last_error"], str(stats)
+    # kafka-python 3.0.12 stopped fetching here once in CI (no record in 60 s, no error): the stream now reopens
+    # such a client by itself, and the only reconnect allowed is that one
+    clean = stats["reconnects"] == 0 and not stats["last_error"]
+    reopened = stats["reconnects"] == 1 and "stalled client" in stats["last_error"]
+    assert stats["records"] == 60 and (clean or reopened), str(stats)
     assert len(handle.df()) == 60
 
     stream = open_stream(f"{url}?from=earliest", **settings)

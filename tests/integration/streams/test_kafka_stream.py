@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from stream_brokers import KafkaBroker, free_port, read_until
 
+from codex_jupyter import tail
 from codex_jupyter.sources.streams import StreamUnavailable, open_stream
+from codex_jupyter.sources.streams import kafka as kafka_module
+from codex_jupyter.sources.streams.base import RecordBatch
 from codex_jupyter.sources.streams.publish import publish
 
 pytestmark = pytest.mark.integration
@@ -181,6 +184,60 @@ def test_an_unreachable_broker_is_one_clear_line_and_secrets_stay_hidden(monkeyp
         stream.open()
     message = str(caught.value)
     assert f"127.0.0.1:{port}" in message and "\n" not in message and "hunter2" not in message
+
+
+class _StopsFetching(kafka_module.KafkaStream):
+    """A reader whose first client stops fetching after its first batch, as kafka-python 3.0.12 once did in CI
+    (the stall itself is rare; pausing the partitions is the same from outside: assigned, records waiting,
+    nothing fetched, no error)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.opened = 0
+
+    def open(self) -> None:
+        self.opened += 1
+        super().open()
+
+    def poll(self, max_records: int, timeout: float) -> RecordBatch:
+        batch = super().poll(max_records, timeout)
+        if self.opened == 1 and len(batch):
+            consumer = self._require()
+            consumer.pause(*consumer.assignment())
+        return batch
+
+
+def test_a_client_that_stops_fetching_while_records_wait_is_reopened_and_loses_nothing(
+    kafka: KafkaBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka_module, "STALL_CHECK_S", 1.0)
+    topic = _topic(kafka)
+    assert publish(_records(60), f"kafka://{kafka.bootstrap}/{topic}").sent == 60
+    url = f"kafka://{kafka.bootstrap}/{topic}?group=stall&from=earliest"
+    stream = _StopsFetching(url, [kafka.bootstrap], topic, "stall", "earliest", {})
+    handle = tail(url, stream=stream, detector="none", batch_size=10, max_records=60, duration=40)
+    assert handle.wait(60)
+    stats = handle.stats()
+    assert stats["records"] == 60 and stats["reconnects"] == 1 and stream.opened == 2, stats
+    assert "fetched nothing" in stats["last_error"] and "records wait" in stats["last_error"], stats
+    assert sorted(handle.df().seq.astype(int)) == list(range(60))  # resumed at the last commit: none lost, none twice
+
+
+def test_a_caught_up_reader_is_never_taken_for_a_stalled_one(
+    kafka: KafkaBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka_module, "STALL_CHECK_S", 0.5)
+    topic = _topic(kafka)
+    assert publish(_records(20), f"kafka://{kafka.bootstrap}/{topic}").sent == 20
+    stream = open_stream(f"kafka://{kafka.bootstrap}/{topic}?group=idle&from=earliest")
+    stream.open()
+    try:
+        assert len(read_until(stream, 20)) == 20
+        deadline = time.monotonic() + 4  # eight stall checks with nothing left to read
+        while time.monotonic() < deadline:
+            assert len(stream.poll(max_records=10, timeout=0.2)) == 0
+    finally:
+        stream.close()
 
 
 def test_the_stream_survives_a_broker_restart_and_loses_nothing(kafka: KafkaBroker) -> None:
