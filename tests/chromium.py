@@ -25,3 +25,12 @@ CHROMIUM_FLAGS = (
 def launch_chromium(playwright: Any) -> Any:
     """Headless Debian Chromium from a started ``sync_playwright()`` (Playwright's own builds need a download)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS), headless=True)
+
+
+#: A page's full height, for a whole-page screenshot: Voila scrolls inside its own container, so the tallest
+#: element counts, except plotly's off-screen text-measuring SVG (``#js-plotly-tester``, 9,000 px high), which
+#: otherwise made every full screenshot 9,000 px with its lower part blank.
+FULL_HEIGHT_JS = (
+    "() => Math.max(...[...document.querySelectorAll('body, body *:not(#js-plotly-tester, #js-plotly-tester *)')]"
+    ".map(e => e.scrollHeight))"
+)

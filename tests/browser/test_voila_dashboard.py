@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from chromium import FULL_HEIGHT_JS
 
 import codex_jupyter
 
@@ -52,7 +53,7 @@ def _shoot(page: object, artifacts: Path, name: str, width: int, height: int) ->
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / f"voila-{name}-{width}x{height}.png"))
-    full = page.evaluate("() => Math.max(...[...document.querySelectorAll('body, body *')].map(e => e.scrollHeight))")
+    full = page.evaluate(FULL_HEIGHT_JS)
     page.set_viewport_size({"width": width, "height": min(max(full, height), 12_000)})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / f"voila-{name}-{width}x{height}-full.png"))

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from chromium import FULL_HEIGHT_JS
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
@@ -147,9 +148,7 @@ def test_maps_dashboard_fits_a_laptop_and_a_phone(voila_url: str, browser: objec
             ".map(m => m.getBoundingClientRect().right))"
         )
         assert widest <= width + 1, f"a map reaches {widest}px on a {width}px screen"
-        full = page.evaluate(
-            "() => Math.max(...[...document.querySelectorAll('body, body *')].map(e => e.scrollHeight))"
-        )
+        full = page.evaluate(FULL_HEIGHT_JS)
         page.set_viewport_size({"width": width, "height": min(max(full, height), 12_000)})
         page.wait_for_timeout(1000)
         page.screenshot(path=str(artifacts / f"voila-maps-{width}x{height}-full.png"))
