@@ -1,4 +1,4 @@
-"""Every import and dotted name the README shows a user exists: the docs cannot drift from the layout."""
+"""Every import and dotted name the README and ``docs/`` show a user exists: the docs cannot drift from the layout."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+README = "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 IMPORTS = sorted(
     {
         (module, name.strip())
