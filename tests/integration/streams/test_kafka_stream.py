@@ -41,6 +41,13 @@ def _topic(kafka: KafkaBroker, partitions: int = 3) -> str:
     return name
 
 
+def _published(kafka: KafkaBroker, count: int) -> str:
+    """A new topic (3 partitions) holding ``count`` records."""
+    topic = _topic(kafka)
+    assert publish(_records(count), f"kafka://{kafka.bootstrap}/{topic}").sent == count
+    return topic
+
+
 def test_publish_then_read_back_with_keys_partitions_timestamps_and_headers(kafka: KafkaBroker) -> None:
     topic = _topic(kafka)
     before = int(time.time() * 1000)
@@ -139,8 +146,7 @@ def test_without_a_group_a_reopened_stream_resumes_from_its_in_memory_commits(ka
 
 
 def test_lag_counts_what_is_not_yet_read_per_partition(kafka: KafkaBroker) -> None:
-    topic = _topic(kafka)
-    assert publish(_records(60), f"kafka://{kafka.bootstrap}/{topic}").sent == 60
+    topic = _published(kafka, 60)
     stream = open_stream(f"kafka://{kafka.bootstrap}/{topic}?group=lag&from=earliest")
     stream.open()
     try:
@@ -211,8 +217,7 @@ def test_a_client_that_stops_fetching_while_records_wait_is_reopened_and_loses_n
     kafka: KafkaBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(kafka_module, "STALL_CHECK_S", 1.0)
-    topic = _topic(kafka)
-    assert publish(_records(60), f"kafka://{kafka.bootstrap}/{topic}").sent == 60
+    topic = _published(kafka, 60)
     url = f"kafka://{kafka.bootstrap}/{topic}?group=stall&from=earliest"
     stream = _StopsFetching(url, [kafka.bootstrap], topic, "stall", "earliest", {})
     handle = tail(url, stream=stream, detector="none", batch_size=10, max_records=60, duration=40)
@@ -227,8 +232,7 @@ def test_a_caught_up_reader_is_never_taken_for_a_stalled_one(
     kafka: KafkaBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(kafka_module, "STALL_CHECK_S", 0.5)
-    topic = _topic(kafka)
-    assert publish(_records(20), f"kafka://{kafka.bootstrap}/{topic}").sent == 20
+    topic = _published(kafka, 20)
     stream = open_stream(f"kafka://{kafka.bootstrap}/{topic}?group=idle&from=earliest")
     stream.open()
     try:
