@@ -49,6 +49,21 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
 
     See the module docstring for why an ``Output`` widget and not the plain figure.
     """
+    out = chart_box()
+    out.outputs = (chart_output(fig, height),)
+    return out
+
+
+def chart_box() -> widgets.Output:
+    """The ``Output`` a chart is drawn in: as wide as its column, and allowed to shrink with it on a phone."""
+    out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
+    out.add_class("codex-chart")
+    return out
+
+
+def chart_output(fig: go.Figure, height: int | None = None) -> dict[str, Any]:
+    """``fig`` styled as the dashboards' charts (its title broken to fit a phone, drawn to its column's width), as
+    the display output of a :func:`chart_box` (which a view redrawing from another thread sets directly)."""
     fig = go.Figure(fig)
     if height:
         fig.update_layout(height=height)
@@ -73,16 +88,13 @@ def chart(fig: go.Figure, height: int | None = None) -> widgets.Output:
             fig.update_layout(legend={"yref": "container", "y": 1 - below_title / fig.layout.height, "yanchor": "top"})
             top += 28
     fig.update_layout(autosize=True, margin={"l": 50, "r": 20, "t": top, "b": 40}, template="plotly_white")
-    out = widgets.Output(layout=widgets.Layout(width="100%", min_width="0"))
-    out.add_class("codex-chart")
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # JSON-ready, with or without a kernel
     # Not plotly's "responsive" mode: it sizes the chart's container to 100 % of a parent that has no height of its
     # own in a widget box, so in Voila every chart of an explorer's views was drawn into a 0 px box (invisible,
     # though its SVG existed). autosize still fills the column's width when the chart is drawn.
     bundle["application/vnd.plotly.v1+json"]["config"] = {"displaylogo": False}
     title = " ".join(lines) or "chart"
-    out.outputs = ({"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}},)
-    return out
+    return {"output_type": "display_data", "data": {**bundle, "text/plain": f"<{title}>"}, "metadata": {}}
 
 
 #: Characters per title line: a 15 px plotly title this long fits a phone's 390 px screen (less the margins).

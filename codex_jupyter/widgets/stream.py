@@ -8,7 +8,6 @@ connection: everything it shows comes from the handle.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -21,6 +20,7 @@ import plotly.graph_objects as go
 
 from codex_jupyter.analytics.anomaly.reasons import reason_metrics
 from codex_jupyter.widgets.anomaly_chart import alert_marks, alert_traces
+from codex_jupyter.widgets.dashboard import chart_box, chart_output
 from codex_jupyter.widgets.episode_text import episode_status
 from codex_jupyter.widgets.table import reader_html
 
@@ -48,7 +48,10 @@ class LiveTailView(widgets.VBox):
         # An Output holding a plain figure, not a FigureWidget: its state is a synced trait, so a view that
         # renders late (Voila streams outputs while the tail already runs) still shows the latest chart, while
         # FigureWidget's update messages sent before the view exists are lost.
-        self.chart = widgets.Output(layout={"min_height": "360px"})
+        # The dashboards' chart box and style: as wide as the page, its title broken to fit (on a phone the chart
+        # was drawn wider than the screen and cut off at the right, title and legend included).
+        self.chart = chart_box()
+        self.chart.layout.min_height = "360px"
         self.alerts = widgets.HTML()
         self.device_map = widgets.Box()  # filled with a map once records carry lat/lon
         self.errors = widgets.Output()
@@ -175,20 +178,15 @@ class LiveTailView(widgets.VBox):
         figure = go.Figure(
             traces,
             layout={
-                "template": "plotly_white",
                 "height": 360,
-                "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
-                "legend": {"orientation": "h", "y": -0.2},
+                # below the date's second tick line ("Jan 1, 2025"), which a legend at -0.2 covered on a phone
+                "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
                 "title": f"{metric.capitalize()}: the {_devices(len(devices))} with the most alerts",
             },
         )
         # Set the outputs directly: ``with output:`` only captures on the kernel's main thread, and redraws
         # come from the tail's thread.
-        bundle = {
-            "application/vnd.plotly.v1+json": json.loads(figure.to_json()),
-            "text/plain": figure.layout.title.text,
-        }
-        self.chart.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+        self.chart.outputs = (chart_output(figure),)
 
     def _alerts_html(self, alerts: pd.DataFrame) -> str:
         """The unacknowledged alerts, newest first, as a reader table (a card per alert on a phone).

@@ -25,7 +25,10 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
     for metric in metrics:
         view.metric.value = metric
         figure = view.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]
-        assert figure["layout"]["title"]["text"] == f"{metric.capitalize()}: the 4 devices with the most alerts"
+        title = figure["layout"]["title"]["text"]
+        assert title.replace("<br>", " ") == f"{metric.capitalize()}: the 4 devices with the most alerts"
+        assert all(len(line) <= 38 for line in title.split("<br>"))  # broken to fit a phone, as the dashboards'
+        assert view.chart.layout.width == "100%" and view.chart.layout.min_width == "0"
         marked = {t["name"]: t for t in figure["data"] if t.get("mode") == "markers"}
         assert set(marked) <= {"anomaly", "anomaly on missing readings"}
         shown = alerts[alerts.device.isin([t["name"] for t in figure["data"] if t.get("mode") == "lines"])]
