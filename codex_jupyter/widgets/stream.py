@@ -48,8 +48,8 @@ class LiveTailView(widgets.VBox):
         # An Output holding a plain figure, not a FigureWidget: its state is a synced trait, so a view that
         # renders late (Voila streams outputs while the tail already runs) still shows the latest chart, while
         # FigureWidget's update messages sent before the view exists are lost.
-        # The dashboards' chart box and style: as wide as the page, its title broken to fit (on a phone the chart
-        # was drawn wider than the screen and cut off at the right, title and legend included).
+        # The dashboards' chart box and style: as wide as its column, its title broken to fit a phone (where the
+        # title, one line, was cut off).
         self.chart = chart_box()
         self.chart.layout.min_height = "360px"
         self.alerts = widgets.HTML()

@@ -128,7 +128,7 @@ class KafkaStream:
         self._committed: dict[TopicPartition, int] = {}  # only without a group
         self._unplaced: set[TopicPartition] = set()
         self._idle_since: float | None = None  # when polls started returning nothing
-        self._idle_positions: dict[TopicPartition, int] | None = None  # at the last stall check with records waiting
+        self._idle_positions: dict[TopicPartition, int | None] | None = None  # last check, records waiting
 
     def __repr__(self) -> str:
         extra = f", settings: {kafka_config.describe(self._settings)}" if self._settings else ""
@@ -282,13 +282,8 @@ class KafkaStream:
         if now - self._idle_since < STALL_CHECK_S:
             return
         self._idle_since = now
-        assigned = list(consumer.assignment())
-        try:
-            positions = {tp: consumer.position(tp, timeout_ms=2000) for tp in assigned}
-            ends = consumer.end_offsets(assigned, timeout_ms=2000) if assigned else {}
-        except KafkaError as error:
-            raise unavailable(self.brokers, error, self._secrets) from None
-        waiting = sum(max(int(ends[tp]) - int(at), 0) for tp, at in positions.items() if None not in (at, ends.get(tp)))
+        positions, ends = self._positions_and_ends(consumer, fresh=True)
+        waiting = sum(_waiting(positions, ends).values())
         stalled = waiting > 0 and positions == self._idle_positions
         self._idle_positions = positions if waiting > 0 else None
         if stalled:
@@ -326,21 +321,34 @@ class KafkaStream:
                 del self._returned[tp]
 
     def lag(self) -> dict[str, int]:
-        consumer = self._require()
+        positions, ends = self._positions_and_ends(self._require(), fresh=False)
+        return {f"{tp.topic}:{tp.partition}": behind for tp, behind in sorted(_waiting(positions, ends).items())}
+
+    def _positions_and_ends(
+        self, consumer: KafkaConsumer, fresh: bool
+    ) -> tuple[dict[TopicPartition, int | None], dict[TopicPartition, int | None]]:
+        """Each assigned partition's position and end. ``fresh``: the ends asked of the broker (``end_offsets``,
+        as the consumer's isolation level sees them), else the high watermark of the last fetch where known,
+        which is free but stands still when the client stops fetching."""
         assigned = list(consumer.assignment())
-        ends = {tp: consumer.highwater(tp) for tp in assigned}
-        missing = [tp for tp, end in ends.items() if end is None]
+        ends = {} if fresh else {tp: consumer.highwater(tp) for tp in assigned}
+        missing = [tp for tp in assigned if ends.get(tp) is None]
         try:
             if missing:
                 ends.update(consumer.end_offsets(missing, timeout_ms=2000))
             positions = {tp: consumer.position(tp, timeout_ms=2000) for tp in assigned}
         except KafkaError as error:
             raise unavailable(self.brokers, error, self._secrets) from None
-        return {
-            f"{tp.topic}:{tp.partition}": max(int(ends[tp]) - int(positions[tp]), 0)
-            for tp in sorted(assigned)
-            if ends.get(tp) is not None and positions.get(tp) is not None
-        }
+        return positions, ends
+
+
+def _waiting(
+    positions: dict[TopicPartition, int | None], ends: dict[TopicPartition, int | None]
+) -> dict[TopicPartition, int]:
+    """Records between each partition's position and its end, where both are known."""
+    return {
+        tp: max(end - at, 0) for tp, at in positions.items() if at is not None and (end := ends.get(tp)) is not None
+    }
 
 
 def from_url(url: StreamURL, **settings: Any) -> KafkaStream:
