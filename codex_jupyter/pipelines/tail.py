@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from codex_jupyter.analytics.anomaly import DetectorSettings, StreamingDetector
+from codex_jupyter.analytics.anomaly.parallel import ParallelDetector, ScoringWorkerError, default_workers
 from codex_jupyter.pipelines.decode import Decoded, FieldMap, decode
 from codex_jupyter.sources.streams.base import (
     Stream,
@@ -48,6 +49,15 @@ BACKOFF_START, BACKOFF_MAX = 0.5, 10.0
 #: about 15 % faster with 50,000 than with 20,000 (``benchmarks/anomaly.py --only speed``); a paced stream's
 #: batches are what is due, usually far fewer.
 BATCH_SIZE = 50_000
+#: Full batches in a row after which the series are scored by worker processes (see ``workers``): a stream read
+#: from a backlog or at full speed, not a paced one (a live dashboard's), which one core keeps up with.
+FULL_BATCHES_BEFORE_WORKERS = 3
+#: With workers, the tail's own process scores this many series for each a worker scores: it also reads, decodes and
+#: keeps the batches (on the simulated fleet about a third of the work; 0.6 to 1.0 measured alike, within noise).
+OWN_SHARE = 0.8
+#: With workers, the next batch is read while they score the last, so a commit (which covers every record read)
+#: waits until nothing is being scored: at most this often, in seconds.
+COMMIT_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,16 @@ class TailEvent:
     bad: int
     state: str
     final: bool = False
+
+
+@dataclass
+class _Polled:
+    """A batch read and decoded, on its way through the engine."""
+
+    records: int
+    decoded: Decoded
+    rows: pd.DataFrame | None  # the rows to score (every metric present), None when nothing scores them
+    start: float  # when it was polled (time.monotonic)
 
 
 @dataclass
@@ -87,16 +107,25 @@ class TailHandle:
         batch_size: int = BATCH_SIZE,
         poll_timeout: float = 0.2,
         stream: Stream | None = None,
+        workers: int | None = None,
         **settings: Any,
     ) -> None:
         """``settings`` are detector settings (``threshold``, ``period`` ...) and client settings for the
-        stream (Kafka property names such as ``**{"security.protocol": "SASL_SSL"}``), told apart by name."""
+        stream (Kafka property names such as ``**{"security.protocol": "SASL_SSL"}``), told apart by name.
+
+        ``workers``: processes that score some of the devices' series beside the tail's own once the stream comes
+        faster than one core scores it (:data:`FULL_BATCHES_BEFORE_WORKERS` full batches in a row), with the
+        scores one process gives. None: one a usable core beyond the first (up to four), none on a single core;
+        0: always score in the tail's own thread. They start in the background (2-4 s) while the tail goes on
+        scoring, and stop with the tail."""
         if window < 1:
             raise StreamConfigError("window must be at least 1 row per device")
         if duration is not None and duration <= 0:
             raise StreamConfigError("duration must be a positive number of seconds")
         if max_records is not None and max_records <= 0:
             raise StreamConfigError("max_records must be a positive number")
+        if workers is not None and workers < 0:
+            raise StreamConfigError("workers is a number of processes (0: score in the tail's thread) or None")
         self.url = url
         self.name = stream_name(url)
         self.window = window
@@ -111,7 +140,14 @@ class TailHandle:
         client_settings = {k: v for k, v in settings.items() if k not in detector_fields}
         if stream is not None and client_settings:
             raise StreamConfigError("give client settings to open_stream() when passing stream=, not to tail()")
-        self._detector: StreamingDetector | None = None
+        self._detector: StreamingDetector | ParallelDetector | None = None
+        self._workers = default_workers() if workers is None else workers
+        self._starting: ParallelDetector | None = None  # workers started, not scoring yet
+        self._full_batches = 0  # full batches in a row so far
+        self._scoring: _Polled | None = None  # the batch the workers are scoring (see _step_overlapped)
+        self._committed_at = time.monotonic()
+        self._uncommitted = False  # a batch was finished since the last commit
+        self._finished_at = 0.0  # when the last batch was finished (time.monotonic)
         self._stream = stream if stream is not None else open_stream(url, **client_settings)
         self._frames: list[pd.DataFrame] = []
         self._buffered = 0
@@ -180,7 +216,8 @@ class TailHandle:
             return pd.DataFrame(list(self._bad), columns=["partition", "key", "payload", "reason"])
 
     def stats(self) -> dict[str, Any]:
-        """Health: records and records/s, lag per partition/shard, bad records, reconnects, state."""
+        """Health: records and records/s, lag per partition/shard, bad records, reconnects, state, and how many
+        worker processes score the series (0: the tail's own thread; see ``workers``)."""
         c = self._counters
         with self._lock:
             return {
@@ -190,6 +227,7 @@ class TailHandle:
                 "bad_records": c.bad,
                 "anomalies": c.alerts,
                 "reconnects": c.reconnects,
+                "workers": self._detector.workers if isinstance(self._detector, ParallelDetector) else 0,
                 "lag": dict(self._lag),
                 "elapsed_s": round(time.monotonic() - c.started, 2),
                 "last_error": c.last_error,
@@ -217,8 +255,10 @@ class TailHandle:
                         delay = BACKOFF_START
                     self._step()
                 except StreamUnavailable as exc:
+                    self._drain(commit=False)  # its records are read again from the last commit
                     opened = self._reconnect(str(exc), delay)
                     delay = min(delay * 2, BACKOFF_MAX)
+            self._drain(commit=opened)
         except Exception as exc:  # a bug or a config error: end the tail, keep the message for the user
             log.exception("tail failed", extra=self._context())
             self._counters.last_error = f"{type(exc).__name__}: {exc}"
@@ -226,6 +266,9 @@ class TailHandle:
             try:
                 self._stream.close()
             finally:
+                for scorer in (self._detector, self._starting):
+                    if isinstance(scorer, ParallelDetector):
+                        scorer.close()
                 self._set_state("stopped")
                 c = self._counters
                 log.info("tail stopped", extra=self._context(records=c.records, alerts=c.alerts, bad=c.bad))
@@ -260,17 +303,91 @@ class TailHandle:
         return bool(getattr(self._stream, "finished", False))
 
     def _step(self) -> None:
+        if isinstance(self._detector, ParallelDetector):
+            self._step_overlapped(self._detector)
+            return
+        polled = self._poll()
+        if polled is None:
+            return
+        scored = None if polled.rows is None else self._detector.update(polled.rows)
+        self._scale(full=polled.records >= self.batch_size)
+        self._finish(polled, scored)
+        self._commit()
+
+    def _step_overlapped(self, scorer: ParallelDetector) -> None:
+        """One step with workers: read the next batch while they score the last, then hand them the new one and
+        finish the last meanwhile (buffer, alerts, listeners). Every ``COMMIT_EVERY_S`` the new one is finished too,
+        and everything read so far committed."""
+        last = self._scoring
+        polled = self._poll(reading=0 if last is None else last.records)
+        self._scoring = None
+        if polled is None:
+            if last is not None:
+                self._finish(last, scorer.collect())
+                self._commit()
+            return
+        done = scorer.collect() if last is not None else None
+        if polled.rows is not None:
+            scorer.submit(polled.rows)
+            self._scoring = polled
+        if last is not None:
+            self._finish(last, done)
+        if polled.rows is None:
+            self._finish(polled, None)
+        if time.monotonic() - self._committed_at >= COMMIT_EVERY_S:
+            self._drain(commit=True)
+
+    def _drain(self, commit: bool) -> None:
+        """Finish the batch the workers are scoring, if any; then commit what is finished (when ``commit``)."""
+        last, self._scoring = self._scoring, None
+        if last is not None:
+            assert isinstance(self._detector, ParallelDetector)
+            self._finish(last, self._detector.collect())
+        if commit and self._uncommitted:
+            self._commit()
+
+    def _commit(self) -> None:
+        self._stream.commit()
+        self._committed_at = time.monotonic()
+        self._uncommitted = False
+        self._lag = self._stream.lag()
+
+    def _poll(self, reading: int = 0) -> _Polled | None:
+        """The next batch, decoded, with its rows ready to score; None when there is none (or ``max_records``
+        are read, counting the ``reading`` records still being scored)."""
         want = self.batch_size
         if self.max_records is not None:
-            want = min(want, self.max_records - self._counters.records)
+            want = min(want, self.max_records - self._counters.records - reading)
+            if want <= 0:
+                return None
         start = time.monotonic()
         batch = self._stream.poll(want, self.poll_timeout)
         if len(batch) == 0:
             self._lag = self._stream.lag()
-            return
+            return None
         known = frozenset(self._detector.values) if self._detector is not None else frozenset()
         decoded = decode(batch, self._fields, known)
-        rows, alerts = self._score(decoded)
+        return _Polled(len(batch), decoded, self._to_score(decoded), start)
+
+    def _to_score(self, decoded: Decoded) -> pd.DataFrame | None:
+        """The decoded rows with every metric the detector knows (NaN where missing), or None: nothing to score."""
+        rows = decoded.frame
+        if rows.empty or self._method is None or not decoded.metrics:
+            return None
+        if self._detector is None:
+            self._detector = StreamingDetector(
+                decoded.metrics, by="device", time="ts", method=self._method, **self._detector_settings
+            )
+        missing = [m for m in self._detector.values if m not in rows]
+        return rows.assign(**{m: float("nan") for m in missing}) if missing else rows
+
+    def _finish(self, polled: _Polled, scored: pd.DataFrame | None) -> None:
+        """Keep a scored batch's rows and alerts, count it and tell the listeners (not yet committed)."""
+        decoded = polled.decoded
+        rows, alerts = decoded.frame, pd.DataFrame()
+        if scored is not None:
+            rows = pd.concat([polled.rows, scored], axis=1)
+            alerts = rows[rows.is_anomaly]
         with self._lock:
             if not rows.empty:
                 self._frames.append(rows)
@@ -280,32 +397,39 @@ class TailHandle:
             self._record_alerts(alerts)
             self._bad.extend(decoded.bad)
             c = self._counters
-            c.records += len(batch)
+            c.records += polled.records
             c.good += len(rows)
             c.bad += len(decoded.bad)
             c.alerts += len(alerts)
-            elapsed = max(time.monotonic() - start, 1e-6)
-            c.rate = len(batch) / elapsed if c.rate == 0 else 0.8 * c.rate + 0.2 * len(batch) / elapsed
-        log.debug("batch", extra=self._context(records=len(batch), alerts=len(alerts), bad=len(decoded.bad)))
-        # subscribers first: what they do with a batch (write it out, alert) must not be lost in a crash
+            # From its poll, or the previous batch's end if later (with workers, the next poll comes first).
+            now = time.monotonic()
+            elapsed = max(now - max(polled.start, self._finished_at), 1e-6)
+            self._finished_at = now
+            c.rate = polled.records / elapsed if c.rate == 0 else 0.8 * c.rate + 0.2 * polled.records / elapsed
+        log.debug("batch", extra=self._context(records=polled.records, alerts=len(alerts), bad=len(decoded.bad)))
+        # subscribers before the commit: what they do with a batch (write it out, alert) must not be lost in a crash
         self._notify(TailEvent(rows, alerts, len(decoded.bad), self.state))
-        self._stream.commit()
-        self._lag = self._stream.lag()
+        self._uncommitted = True
 
-    def _score(self, decoded: Decoded) -> tuple[pd.DataFrame, pd.DataFrame]:
-        rows = decoded.frame
-        if rows.empty or self._method is None or not decoded.metrics:
-            return rows, pd.DataFrame()
-        if self._detector is None:
-            self._detector = StreamingDetector(
-                decoded.metrics, by="device", time="ts", method=self._method, **self._detector_settings
-            )
-        missing = [m for m in self._detector.values if m not in rows]
-        if missing:
-            rows = rows.assign(**{m: float("nan") for m in missing})
-        scored = self._detector.update(rows)
-        rows = pd.concat([rows, scored], axis=1)
-        return rows, rows[rows.is_anomaly]
+    def _scale(self, full: bool) -> None:
+        """Start workers after enough full batches in a row; hand the series over to them once they are ready."""
+        if self._workers < 1 or not isinstance(self._detector, StreamingDetector):
+            return
+        try:
+            if self._starting is None:
+                self._full_batches = self._full_batches + 1 if full else 0
+                if self._full_batches >= FULL_BATCHES_BEFORE_WORKERS:
+                    self._starting = ParallelDetector(self._workers, share=OWN_SHARE)
+                    log.info("tail starting %d scoring workers", self._workers, extra=self._context())
+            elif self._starting.ready():
+                self._starting.take_over(self._detector)
+                self._detector, self._starting = self._starting, None
+                log.info("tail scoring on %d workers", self._detector.workers, extra=self._context())
+        except (OSError, ScoringWorkerError) as exc:  # no workers here (a sandbox, a broken install): one core it is
+            log.warning("tail scoring in one process: the workers did not start (%s)", exc, extra=self._context())
+            if self._starting is not None:
+                self._starting.close()
+            self._starting, self._workers = None, 0
 
     def _record_alerts(self, alerts: pd.DataFrame) -> None:
         """Add new episodes' alerts and close the ones whose episode ended in this batch (under the lock)."""

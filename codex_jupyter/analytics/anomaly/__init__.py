@@ -1,7 +1,8 @@
 """Anomaly detection: batch and streaming detectors (:mod:`.detectors`) judging each reading against baselines
 (:mod:`.baselines`) and runs of repeats or gaps (:mod:`.runs`), calibrated per series (:mod:`.calibration`),
 alerting once per episode (:mod:`.episodes`), over vectorised rolling statistics (:mod:`.rolling`), leaving out
-known days off (:mod:`.holiday_calendar`). Pure computation, usable from a plain script.
+known days off (:mod:`.holiday_calendar`); a stream's series split between worker processes (:mod:`.parallel`).
+Pure computation, usable from a plain script.
 
 The detectors load on first use (PEP 562), so importing the method names in
 :mod:`.methods` (as the ``%iot_tail`` magic does) stays cheap.

@@ -215,3 +215,59 @@ def test_every_alert_closes_once_its_device_is_back() -> None:
     assert stale.empty, stale[["device", "ts", "reason"]]
     # Episode times are in the stream's zone (UTC), comparable with the readings' times.
     assert (alerts.episode_start == alerts.ts).all()
+
+
+class CommitWatch:
+    """A simulated stream that checks the tail's delivery promise at every commit: everything polled so far has
+    reached the listeners (the engine reads a batch ahead while workers score the last)."""
+
+    def __init__(self, url: str) -> None:
+        self.inner = open_stream(url)
+        self.polled = self.delivered = self.commits = 0
+        self.early: list[tuple[int, int]] = []  # (polled, delivered) at a commit that came too soon
+
+    def poll(self, max_records: int, timeout: float) -> RecordBatch:
+        batch = self.inner.poll(max_records, timeout)
+        self.polled += len(batch)
+        return batch
+
+    def commit(self) -> None:
+        self.commits += 1
+        if self.delivered != self.polled:
+            self.early.append((self.polled, self.delivered))
+
+    def __getattr__(self, name: str) -> object:  # open, close, lag, finished
+        return getattr(self.inner, name)
+
+
+def test_a_fast_stream_is_scored_by_workers_with_the_alerts_one_process_raises() -> None:
+    url = "sim://fleet?devices=20&rate=0&seed=5"
+    stream = CommitWatch(url)
+    handle = TailHandle(url, stream=stream, batch_size=2_000, window=50, workers=1, max_records=3_000_000)
+    handle.subscribe(lambda event: setattr(stream, "delivered", stream.delivered + len(event.rows)))
+    handle.start()
+    scoring_on_workers = False
+    while not scoring_on_workers and handle.running:
+        scoring_on_workers = handle.stats()["workers"] == 1
+        handle.wait(0.05)
+    started = handle.stats()["records"]
+    while handle.running and handle.stats()["records"] < started + 100_000:
+        handle.wait(0.05)
+    handle.stop()
+    assert handle.wait(30) and scoring_on_workers
+    workers = handle._detector._procs
+    assert all(proc.poll() is not None for proc in workers)  # stopped with the tail
+    records = handle.stats()["records"]
+    assert stream.commits > 1 and not stream.early and stream.delivered == stream.polled == records
+    # The same records scored in one process: the same alerts, episode for episode.
+    alone = tail(url, batch_size=7_000, window=50, workers=0, max_records=records)
+    assert alone.wait(120) and alone.stats()["workers"] == 0
+    key = ["device", "ts"]
+    expected = alone.anomalies().sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(handle.anomalies().sort_values(key).reset_index(drop=True), expected)
+    assert len(expected) >= 10 and handle.stats()["last_error"] == ""
+
+
+def test_workers_are_a_number_of_processes() -> None:
+    with pytest.raises(StreamConfigError, match="workers is a number of processes"):
+        TailHandle("sim://fleet", workers=-1)
