@@ -308,6 +308,8 @@ class TailHandle:
             return
         polled = self._poll()
         if polled is None:
+            if self._starting is not None:  # caught up: a good moment to hand the series over
+                self._scale(full=False)
             return
         scored = None if polled.rows is None else self._detector.update(polled.rows)
         self._scale(full=polled.records >= self.batch_size)

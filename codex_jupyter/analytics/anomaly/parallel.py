@@ -109,6 +109,7 @@ class ParallelDetector:
             self._conns.append(Connection(ours.detach()))
         self.values: list[str] = []
         self.by: list[str] = []
+        self._columns: list[str] = []
         self._local: StreamingDetector | None = None  # the taken-over detector, scoring the caller's share
         self._home: dict[Any, int] = {}  # series key -> who scores it: worker i, or the caller (workers)
         self._load = np.zeros(workers + 1)  # series each scores
@@ -142,6 +143,8 @@ class ParallelDetector:
         for i in range(self.workers):
             self._receive(i)
         self.values, self.by = list(detector.values), list(detector.by)
+        # What a worker is sent of a batch: a tail's rows also carry labels, places and kinds (a third of the bytes).
+        self._columns = list(dict.fromkeys([*detector.by, *([detector.time] if detector.time else []), *self.values]))
         self._local = detector if self._weight[-1] > 0 else None
         self._closed = detector.closed_episodes  # what closed in the detector's last update is still this one's
 
@@ -158,17 +161,18 @@ class ParallelDetector:
         if self._pending is not None:
             raise RuntimeError("collect() the batch submitted before submitting another")
         owner = self._owners(batch)
+        needed = batch[self._columns]
         sent: list[tuple[int, np.ndarray]] = []
         self._pending = (batch.index, sent)  # collect() reads the replies of the workers sent to, even after an error
         for i in range(self.workers):
             at = np.flatnonzero(owner == i)
             if at.size or (i == 0 and len(batch) == 0):  # an empty batch still gets a result of the right shape
-                self._send(i, ("update", batch.iloc[at]))
+                self._send(i, ("update", needed.iloc[at]))
                 sent.append((i, at))
         mine = np.flatnonzero(owner == self.workers)
         if mine.size and self._local is not None:
             try:
-                self._mine = mine, self._local.update(batch.iloc[mine]), self._local.closed_episodes
+                self._mine = mine, self._local.update(needed.iloc[mine]), self._local.closed_episodes
             except Exception as exc:  # raised by collect(), once the workers' replies are read
                 self._mine = exc
 
