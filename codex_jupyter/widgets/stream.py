@@ -251,6 +251,8 @@ def _counters_html(stats: dict[str, Any]) -> str:
         ("bad records", f"{stats['bad_records']:,}"),
         ("reconnects", f"{stats['reconnects']:,}"),
     ]
+    if stats.get("workers"):  # a fast stream scored on more cores (see TailHandle's workers)
+        cells.append(("scoring workers", f"{stats['workers']:,}"))
     body = "".join(
         f"<div style='padding:4px 12px'><div style='font-size:11px;color:#666'>{k}</div>"
         f"<div style='font-size:18px'>{v}</div></div>"

@@ -6,7 +6,7 @@ import re
 
 from codex_jupyter.analytics.anomaly import reason_metrics
 from codex_jupyter.pipelines.tail import tail
-from codex_jupyter.widgets.stream import LiveTailView
+from codex_jupyter.widgets.stream import LiveTailView, _counters_html
 
 
 def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_metric() -> None:
@@ -43,3 +43,13 @@ def test_the_alert_table_shows_episodes_and_the_chart_marks_the_alerts_of_its_me
     assert drawn_dropouts
     # A dropout of every metric names them all, so each metric's chart marks it.
     assert any(len(reason_metrics(why, metrics)) == len(metrics) for why in alerts.reason)
+
+
+def test_the_counters_name_the_scoring_workers_when_there_are_any() -> None:
+    stats = {
+        **{"state": "running", "records": 150_000, "records_per_s": 240_000.0, "lag": {}, "anomalies": 12},
+        **{"bad_records": 0, "reconnects": 0, "last_error": "", "workers": 0},
+    }
+    assert "scoring workers" not in _counters_html(stats)  # a paced stream's view is as it was
+    shown = _counters_html({**stats, "workers": 2})
+    assert "scoring workers</div><div style='font-size:18px'>2</div>" in shown
