@@ -790,15 +790,17 @@ FLEET = "sim://fleet?devices=100&rate=0&seed=7"
 
 
 def tail_on_workers(records: int) -> None:
-    """The tail at full speed with its default workers (one a usable core, up to four) against one process, in the
-    same run: records/s over the whole run, and from when the workers took the series over. The whole run includes
-    their start (about 2 s of importing, while the tail's own thread scores and competes with them for the cores).
+    """The tail at full speed with its default workers (one a usable core beyond the first, up to four) against one
+    process, in the same run: records/s over the whole run, and from when the workers took the series over. The whole
+    run includes their start (2-4 s of importing, while the tail's own thread scores and competes with them for the
+    cores).
     """
     from codex_jupyter.analytics.anomaly.parallel import default_workers
     from codex_jupyter.pipelines.tail import tail
 
-    if not default_workers():
-        print("  tail engine on workers: a single usable core here, so none start")
+    workers = default_workers()
+    if not workers:
+        print("  tail engine with workers: a single usable core here, so none start")
         return
     handle = tail(FLEET, max_records=records, window=10)
     start = time.perf_counter()
@@ -814,7 +816,8 @@ def tail_on_workers(records: int) -> None:
     one = records / (time.perf_counter() - alone_start)
     whole = records / (end - start)
     print(
-        f"  tail engine on {default_workers()} workers, {records:,} records: {whole:,.0f} records/s over the whole run "
+        f"  tail engine with {workers} worker{'s' if workers > 1 else ''}, {records:,} records: {whole:,.0f} records/s "
+        "over the whole run "
         f"({whole / one:.2f}x one process's {one:,.0f} in the same run)"
     )
     if took_over is None:
