@@ -36,6 +36,11 @@ class IotMagic(CodexMagics):
     @argument("--detector", default="auto", help=f"Streaming detector: {', '.join(DETECTORS)}.")
     @argument("--duration", type=float, help="Stop after this many seconds.")
     @argument("--max-records", type=int, help="Stop after this many records.")
+    @argument(
+        "--workers",
+        type=int,
+        help="Processes that score a stream faster than one core (default: one a core beyond the first; 0: none).",
+    )
     @argument("--stop", action="store_true", help="Stop the running tails.")
     @argument("-o", "--out", help="Also store the handle in this variable.")
     @line_magic("iot_tail")
@@ -59,6 +64,7 @@ class IotMagic(CodexMagics):
                 detector=args.detector,
                 duration=args.duration,
                 max_records=args.max_records,
+                workers=args.workers,
             )
         from IPython.display import display
 

@@ -148,6 +148,7 @@ def test_iot_tail_magic_returns_a_handle_and_stops() -> None:
         ("sim://fleet --window 0", "window must be at least 1"),
         ("sim://fleet --duration 1 --duration 2", "--duration is given more than once"),
         ("sim://fleet --max-records 1 --max-records 2", "--max-records is given more than once"),
+        ("sim://fleet --workers -1", "workers is a number of processes"),
     ]:
         with pytest.raises(UsageError, match=fragment):
             ip.run_line_magic("iot_tail", line)
@@ -155,7 +156,13 @@ def test_iot_tail_magic_returns_a_handle_and_stops() -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "name"), [({"window": 0}, "window"), ({"duration": -1}, "duration"), ({"fields": "value"}, "fields")]
+    ("options", "name"),
+    [
+        ({"window": 0}, "window"),
+        ({"duration": -1}, "duration"),
+        ({"fields": "value"}, "fields"),
+        ({"workers": -1}, "workers"),
+    ],
 )
 def test_tail_from_python_names_its_parameters_not_the_magics_flags(options: dict, name: str) -> None:
     with pytest.raises(StreamConfigError) as err:
@@ -266,8 +273,3 @@ def test_a_fast_stream_is_scored_by_workers_with_the_alerts_one_process_raises()
     expected = alone.anomalies().sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(handle.anomalies().sort_values(key).reset_index(drop=True), expected)
     assert len(expected) >= 10 and handle.stats()["last_error"] == ""
-
-
-def test_workers_are_a_number_of_processes() -> None:
-    with pytest.raises(StreamConfigError, match="workers is a number of processes"):
-        TailHandle("sim://fleet", workers=-1)
