@@ -45,6 +45,8 @@ def serve(fd: int) -> None:
             reply = ("error", exc)
         try:
             conn.send(reply)
+        except OSError:  # the parent is gone (it stopped the tail while this batch was scored)
+            return
         except Exception as exc:  # an error that does not pickle: its words still reach the parent
             conn.send(("error", ScoringWorkerError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
 

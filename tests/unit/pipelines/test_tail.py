@@ -273,3 +273,15 @@ def test_a_fast_stream_is_scored_by_workers_with_the_alerts_one_process_raises()
     expected = alone.anomalies().sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(handle.anomalies().sort_values(key).reset_index(drop=True), expected)
     assert len(expected) >= 10 and handle.stats()["last_error"] == ""
+
+
+def test_workers_that_cannot_start_leave_the_tail_scoring_in_its_own_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("codex_jupyter.analytics.anomaly.parallel._WORKER", "codex_jupyter.no_such_worker")
+    caplog.set_level("WARNING", logger="codex_jupyter.pipelines.tail")
+    handle = tail("sim://fleet?devices=10&rate=0&seed=4", batch_size=1_000, window=20, workers=1, max_records=150_000)
+    assert handle.wait(120)
+    stats = handle.stats()
+    assert stats["records"] == 150_000 and stats["workers"] == 0 and stats["last_error"] == "" and stats["anomalies"]
+    assert any("scoring in one process: the workers did not start" in r.getMessage() for r in caplog.records)
