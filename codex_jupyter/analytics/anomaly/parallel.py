@@ -197,7 +197,9 @@ class ParallelDetector:
         if mine is not None:
             rows.append(mine[0])
             replies.append(mine[1:])
-        self._closed = pd.concat([closed for _, closed in replies], ignore_index=True)
+        closed = [done for _, done in replies]
+        # Most batches close no episode: empty frames are left out of the concat (pandas warns on their dtypes).
+        self._closed = pd.concat([done for done in closed if len(done)] or closed[:1], ignore_index=True)
         scored = pd.concat([frame for frame, _ in replies])
         at = np.concatenate(rows)
         scored = scored.iloc[np.argsort(at, kind="stable")]
