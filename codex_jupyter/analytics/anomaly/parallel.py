@@ -126,8 +126,8 @@ class ParallelDetector:
     def ready(self) -> bool:
         """Whether every worker has started (never blocks); raises :class:`ScoringWorkerError` if one stopped."""
         for i, conn in enumerate(self._conns):
-            if not self._ready[i] and conn.poll(0):
-                self._ready[i] = self._receive(i) == "ready"
+            if conn.poll(0):
+                self._started(i)
         return all(self._ready)
 
     def take_over(self, detector: StreamingDetector) -> None:
@@ -136,8 +136,7 @@ class ParallelDetector:
         if not detector.by:
             raise ValueError("a detector of one series (no by=) cannot be split between workers")
         for i in range(self.workers):
-            while not self._ready[i]:
-                self._ready[i] = self._receive(i) == "ready"
+            self._started(i)
         for i in range(self.workers):
             self._send(i, ("state", detector))
         for i in range(self.workers):
@@ -231,6 +230,12 @@ class ParallelDetector:
                 owners[j] = who
         return owners[codes]
 
+    def _started(self, i: int) -> None:
+        """Wait for worker ``i``'s word that it has started, unless it came already."""
+        if not self._ready[i]:
+            self._receive(i)
+            self._ready[i] = True
+
     def _send(self, i: int, message: tuple[str, Any]) -> None:
         try:
             self._conns[i].send(message)
@@ -238,13 +243,14 @@ class ParallelDetector:
             raise self._gone(i) from exc
 
     def _receive(self, i: int) -> Any:
+        """Worker ``i``'s next reply: what it sent, or the error it raised (raised here)."""
         try:
             kind, payload = self._conns[i].recv()
         except (EOFError, OSError) as exc:
             raise self._gone(i) from exc
         if kind == "error":
             raise payload
-        return kind if payload is None else payload
+        return payload
 
     def _gone(self, i: int) -> ScoringWorkerError:
         proc = self._procs[i]

@@ -23,7 +23,7 @@ def serve(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(fd)
     try:
-        conn.send(("ready", None))
+        conn.send(("ok", None))  # started
     except OSError:  # the parent stopped while this worker was starting
         return
     detector: StreamingDetector | None = None
