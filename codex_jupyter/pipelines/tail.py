@@ -414,7 +414,8 @@ class TailHandle:
         self._uncommitted = True
 
     def _scale(self, full: bool) -> None:
-        """Start workers after enough full batches in a row; hand the series over to them once they are ready."""
+        """Start workers after enough full batches in a row; hand the series over to them once they are ready and
+        the detector's cycle is settled (see :class:`.ParallelDetector`)."""
         if self._workers < 1 or not isinstance(self._detector, StreamingDetector):
             return
         try:
@@ -423,7 +424,7 @@ class TailHandle:
                 if self._full_batches >= FULL_BATCHES_BEFORE_WORKERS:
                     self._starting = ParallelDetector(self._workers, share=OWN_SHARE)
                     log.info("tail starting %d scoring workers", self._workers, extra=self._context())
-            elif self._starting.ready():
+            elif self._detector.cycle_settled and self._starting.ready():
                 self._starting.take_over(self._detector)
                 self._detector, self._starting = self._starting, None
                 log.info("tail scoring on %d workers", self._detector.workers, extra=self._context())

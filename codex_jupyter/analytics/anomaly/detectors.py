@@ -137,6 +137,13 @@ class StreamingDetector:
         """Readings per cycle used by the seasonal detector (None: no cycle)."""
         return self._period
 
+    @property
+    def cycle_settled(self) -> bool:
+        """Whether :attr:`period` is fixed for good: given, or (``period="auto"``) inferred from the readings so far,
+        or never to be inferred (no ``time`` column). Until then a copy of this detector that saw only some of the
+        series (:class:`.parallel.ParallelDetector`) could fix the cycle at another reading than this one."""
+        return self._period_resolved or self.time is None
+
     def _depth(self) -> int:
         s = self.settings
         return 2 * s.window + s.shift_window + s.pick_lag + 3 + (3 * self._period if self._period else 0)

@@ -78,9 +78,10 @@ class ParallelDetector:
     other work to do while the workers score. :attr:`closed_episodes` is the detector's. Call :meth:`close` when
     done (also run when the object is collected).
 
-    One difference from a single detector: while a stream's cycle is not yet known (``period="auto"``, its first
-    eleven readings per series), each process infers it from its own series, so the readings around that point may
-    be scored with the cycle at a slightly different reading.
+    A detector is taken over once its cycle is settled (:attr:`.StreamingDetector.cycle_settled`: with
+    ``period="auto"``, once about ten readings of most of its series have come). Why: before that each process would
+    infer the cycle from its own series alone, and fix it at another reading than the one detector does, so the
+    readings around that point could be scored differently.
     """
 
     def __init__(self, workers: int, share: float = 0.0) -> None:
@@ -135,6 +136,11 @@ class ParallelDetector:
         the workers to start if need be. With a ``share``, ``detector`` goes on scoring the caller's series."""
         if not detector.by:
             raise ValueError("a detector of one series (no by=) cannot be split between workers")
+        if not detector.cycle_settled:
+            raise ValueError(
+                "the detector's cycle is not settled yet (period='auto' needs about ten readings of most series): "
+                "go on scoring with it until detector.cycle_settled"
+            )
         for i in range(self.workers):
             self._started(i)
         for i in range(self.workers):

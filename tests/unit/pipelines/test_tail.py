@@ -10,7 +10,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from codex_jupyter import tail
+from codex_jupyter import StreamingDetector, tail
 from codex_jupyter.analytics.anomaly.episodes import episode_recall
 from codex_jupyter.pipelines.decode import FieldMap, decode
 from codex_jupyter.pipelines.tail import TailHandle
@@ -273,6 +273,22 @@ def test_a_fast_stream_is_scored_by_workers_with_the_alerts_one_process_raises()
     expected = alone.anomalies().sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(handle.anomalies().sort_values(key).reset_index(drop=True), expected)
     assert len(expected) >= 10 and handle.stats()["last_error"] == ""
+
+
+def test_workers_wait_for_the_detector_to_settle_its_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the cycle is settled the series stay in the tail's own process, however ready the workers are."""
+    monkeypatch.setattr(StreamingDetector, "cycle_settled", property(lambda self: False))
+    handle = tail("sim://fleet?devices=10&rate=0&seed=4", batch_size=1_000, window=20, workers=1, max_records=3_000_000)
+    while handle.running and (handle._starting is None or not handle._starting.ready()):
+        handle.wait(0.05)
+    started = handle.stats()["records"]
+    while handle.running and handle.stats()["records"] < started + 20_000:
+        handle.wait(0.05)
+    assert handle.stats()["workers"] == 0 and isinstance(handle._detector, StreamingDetector)
+    procs = list(handle._starting._procs)
+    handle.stop()
+    assert handle.wait(30) and handle.stats()["last_error"] == ""
+    assert all(proc.poll() is not None for proc in procs)  # the idle workers stopped with the tail
 
 
 def test_workers_that_cannot_start_leave_the_tail_scoring_in_its_own_process(

@@ -96,3 +96,18 @@ def test_workers_still_starting_are_stopped_by_close() -> None:
 def test_a_single_series_is_not_split() -> None:
     with closing(ParallelDetector(1)) as workers, pytest.raises(ValueError, match="one series"):
         workers.take_over(StreamingDetector("a"))
+
+
+def test_a_detector_is_taken_over_once_its_cycle_is_settled() -> None:
+    frame = _readings(series=24, per=120)
+    local = StreamingDetector(["a", "b"], by="device", time="ts")
+    local.update(frame.iloc[: 24 * 5])  # five readings of each series: its cycle is not known yet
+    assert not local.cycle_settled and local.period is None
+    with closing(ParallelDetector(1)) as workers:
+        with pytest.raises(ValueError, match="cycle is not settled yet"):
+            workers.take_over(local)
+        local.update(frame.iloc[24 * 5 : 24 * 12])
+        assert local.cycle_settled and local.period == 288  # a day of 5-minute readings
+        workers.take_over(local)
+        assert len(workers.update(frame.iloc[24 * 12 :])) == 24 * 108
+    assert StreamingDetector("a", by="device").cycle_settled  # no time column: no cycle to wait for
