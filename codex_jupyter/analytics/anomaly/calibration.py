@@ -195,11 +195,17 @@ def calibrate(
         log_tail = -a * np.log1p(-log_tail / a)  # predictive: the scale's uncertainty averaged over
         ln_p[j, at] = ln_p_over[at] + log_tail
         # A move with no scale is at least as likely as the series' past share of them (none before: the tail
-        # decides).
+        # decides), whichever statistic saw them: a series leaving a window of identical readings is one kind of
+        # event, first seen by the point statistic and, if it stays off, by the level statistic, whose own count
+        # mostly missed it (its first exceedance in a stretch is often judged against a spread that is no longer
+        # flat, and only a stretch's first one counts): visibility read every hour, at its cap of 10 miles most of
+        # the time, had left it 28 times when a half-mile dip for 3 hours scored P = 1e-42 as a level shift.
         moved = np.flatnonzero(degenerate[j, at])
         if moved.size:
+            others = [seen(slice(i * COUNTS + 4, i * COUNTS + 5), at[moved])[0] for i in range(k_stats) if i != j]
+            flat_moves = flat_moves[moved] + sum(others)
             with np.errstate(divide="ignore"):
-                ln_share = np.log(flat_moves[moved] / (readings[at[moved]] + n0))
+                ln_share = np.log(flat_moves / (readings[at[moved]] + n0))
             ln_p[j, at[moved]] = np.logaddexp(ln_p[j, at[moved]], ln_share)
     return np.where(known, -ln_p / _LN10, np.nan).T, totals, pending
 
