@@ -239,8 +239,8 @@ def distinct(series: dict[str, tuple[np.ndarray, int | None]]) -> dict[str, tupl
     bomregions2018 and bomregions2021, a stock's prices in two packages, wooldridge's pe and its lags pe_1 to pe_4,
     an index's Close and Adj.Close, a country's population inside a longer table of it, Chicago's ridership and the
     same column 14 days late as Clark_Lake, which is kept, being first by name): 34 of 287 series. Kept, a copy
-    counted its events
-    and false alarms twice, and a copy in the other half let settings chosen on the tuning half see evaluation data.
+    counted its events and false alarms twice, and a copy in the other half let settings chosen on the tuning half
+    see evaluation data.
     """
     kept: dict[str, tuple[np.ndarray, int | None]] = {}
     for name in sorted(series):
