@@ -206,8 +206,8 @@ def subdaily_series() -> dict[str, tuple[np.ndarray, int | None]]:
 def _copy_of(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two series hold the same data: at some alignment, at least half of the shorter one's readings equal
     the other's, counting only readings where either series is not 0 (a copy, a shortened copy, a stretch of a
-    longer one, a copy lagged by up to a tenth of its length, as Chicago's ``Clark_Lake`` is ``ridership`` 14 days
-    late, or another edition with some values revised; missing readings dropped first).
+    longer one, a lagged copy, as Chicago's ``Clark_Lake`` is ``ridership`` 14 days late, or another edition with
+    some values revised; missing readings dropped first).
 
     The alignments tried: the two starts together, the two ends together, and either series' first value at each
     of the first 50 places where the other takes it. Why not zeros: two counts of rare events that are mostly 0

@@ -180,7 +180,7 @@ def calibrate(
         at = np.flatnonzero(s[j] > cs.level)
         if not at.size:
             continue
-        excess, squared, flat_moves = seen(slice(row + 2, row + 5), at)
+        excess, squared = seen(slice(row + 2, row + 4), at)
         k = exceedances[at] + prior_over
         mean = (excess / _Q + prior_over * m0) / k
         var = np.maximum((squared / _Q2 + prior_over * 2 * m0 * m0) / k - mean * mean, 1e-9)
@@ -202,8 +202,7 @@ def calibrate(
         # the time, had left it 28 times when a half-mile dip for 3 hours scored P = 1e-42 as a level shift.
         moved = np.flatnonzero(degenerate[j, at])
         if moved.size:
-            others = [seen(slice(i * COUNTS + 4, i * COUNTS + 5), at[moved])[0] for i in range(k_stats) if i != j]
-            flat_moves = flat_moves[moved] + sum(others)
+            flat_moves = seen(slice(4, None, COUNTS), at[moved]).sum(axis=0)  # every statistic's
             with np.errstate(divide="ignore"):
                 ln_share = np.log(flat_moves / (readings[at[moved]] + n0))
             ln_p[j, at[moved]] = np.logaddexp(ln_p[j, at[moved]], ln_share)
